@@ -1,0 +1,150 @@
+//! `cargo xtask build <arch>`: compile the arch's hello crate with core from source,
+//! check what the linker made, and shrink it into target/hello/<arch>/hello.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result, bail};
+use object::{Object, read::elf::FileHeader as _, read::elf::SectionHeader as _};
+use xshell::{Shell, cmd};
+
+use crate::{arch::Arch, elf, fsutil, message, paths, toolchain};
+
+/// rustflags every arch gets, each for a reason.
+fn common_rustflags(root: &Path) -> Vec<String> {
+    let cargo_home = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
+    vec![
+        // A fixed-address executable: no PIE, no runtime relocations.
+        "-Crelocation-model=static".into(),
+        // No .eh_frame: nothing unwinds (panic = "abort").
+        "-Cforce-unwind-tables=no".into(),
+        // No frame set-up in _start where the target allows it.
+        "-Cforce-frame-pointers=no".into(),
+        // No trap instruction after the exit syscall, which never returns.
+        "-Ztrap-unreachable=no".into(),
+        // One PT_LOAD holding headers, code and message (crates/hello/hello.ld).
+        format!("-Clink-arg=-T{}", root.join("crates/hello/hello.ld").display()),
+        // No .note.gnu.build-id: it would sit in the loaded segment.
+        "-Clink-arg=--build-id=none".into(),
+        // Same bytes whoever builds it, wherever the checkout and cargo's cache live.
+        format!("--remap-path-prefix={}=/hello", root.display()),
+        format!("--remap-path-prefix={cargo_home}=/cargo"),
+    ]
+}
+
+/// Where `build` puts its results.
+pub struct Built {
+    /// The shrunk binary.
+    pub binary: PathBuf,
+    /// The ELF as the linker wrote it.
+    pub linked: PathBuf,
+}
+
+/// Build `arch` printing `message`; write the shrunk binary to `out` (default
+/// target/hello/<arch>/hello) and the linked ELF beside it as `<out>.elf`.
+pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Result<Built> {
+    message::check(message)?;
+    let toolchain = toolchain::find(sh)?;
+    let root = paths::project_root();
+    let message_file = message::stage(message)?;
+    let binary = out.map(Path::to_path_buf).unwrap_or_else(|| paths::binary(arch));
+    let linked_copy = PathBuf::from(format!("{}.elf", binary.display()));
+    if let Some(dir) = binary.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+
+    // Builds of one arch share cargo's output file: hold a lock from compiling to
+    // copying it, so that two builds with different messages never mix.
+    let lock_path = paths::out_root().join(format!("{}.lock", arch.name));
+    let lock = fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
+    lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
+
+    let rustflags = common_rustflags(&root)
+        .into_iter()
+        .chain(arch.rustflags.iter().map(|f| f.to_string()))
+        .collect::<Vec<_>>()
+        .join("\x1f");
+    let target_dir = paths::out_root().join("cargo");
+    let (cargo, rustc, krate, target) = (&toolchain.cargo, &toolchain.rustc, arch.crate_name(), arch.target);
+    eprintln!("building {} for {target} with {}", arch.name, toolchain.version);
+    let _dir = sh.push_dir(&root);
+    cmd!(sh, "{cargo} build --locked --package {krate} --target {target} --profile size -Zbuild-std=core")
+        .env("RUSTC", rustc)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("HELLO_MESSAGE_FILE", &message_file)
+        .env_remove("RUSTFLAGS")
+        .run()
+        .with_context(|| format!("building {} failed", arch.name))?;
+
+    let linked = target_dir.join(target).join("size").join(&krate);
+    let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
+    check_linked(arch, &bytes).with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
+    fsutil::write_atomic(&linked_copy, &bytes, 0o755)?;
+    elf::shrink_file(&linked_copy, &binary, false)?;
+    drop(lock);
+    let size = fs::metadata(&binary)?.len();
+    eprintln!("wrote {} ({size} bytes; linked ELF {} bytes)", binary.display(), bytes.len());
+    Ok(Built { binary, linked: linked_copy })
+}
+
+/// The linked ELF is for the right machine, and on ARM for the right CPU generation:
+/// the build attributes are only in the section headers, which the shrinker drops.
+fn check_linked(arch: &Arch, bytes: &[u8]) -> Result<()> {
+    let file = object::File::parse(bytes).context("not an object file object can read")?;
+    let e = &arch.elf;
+    let machine_ok = match &file {
+        object::File::Elf32(f) => !e.is_64 && f.elf_header().e_machine(f.endian()) == e.machine,
+        object::File::Elf64(f) => e.is_64 && f.elf_header().e_machine(f.endian()) == e.machine,
+        _ => false,
+    };
+    if !machine_ok || file.is_little_endian() != e.little_endian {
+        bail!("wrong ELF class, byte order or machine (want e_machine {})", e.machine);
+    }
+    if let Some(want) = arch.arm_cpu_arch {
+        let got = arm_cpu_arch(&file)?;
+        if got != Some(want.value) {
+            bail!("Tag_CPU_arch is {got:?}, want {} ({})", want.value, want.name);
+        }
+    }
+    Ok(())
+}
+
+/// Tag_CPU_arch (tag 6) from the "aeabi" build attributes, if present.
+pub fn arm_cpu_arch(file: &object::File) -> Result<Option<u64>> {
+    let object::File::Elf32(elf) = file else { return Ok(None) };
+    let Some(section) = elf.section_by_name(".ARM.attributes") else { return Ok(None) };
+    let attributes = section.elf_section_header().attributes(elf.endian(), elf.data())?;
+    let mut subsections = attributes.subsections()?;
+    while let Some(sub) = subsections.next()? {
+        if sub.vendor() != b"aeabi" {
+            continue;
+        }
+        let mut subsubs = sub.subsubsections();
+        while let Some(subsub) = subsubs.next()? {
+            if subsub.tag() != object::elf::Tag_File {
+                continue;
+            }
+            let mut reader = subsub.attributes();
+            while let Some(tag) = reader.read_tag()? {
+                // Tags 4, 5 and odd tags above 32 are strings; 32 is a number and a
+                // string; the rest are numbers (ARM IHI 0045, "Public attributes").
+                match tag {
+                    6 => return Ok(Some(reader.read_integer()?)),
+                    4 | 5 => drop(reader.read_string()?),
+                    32 => {
+                        reader.read_integer()?;
+                        reader.read_string()?;
+                    }
+                    t if t > 32 && t % 2 == 1 => drop(reader.read_string()?),
+                    _ => drop(reader.read_integer()?),
+                }
+            }
+        }
+    }
+    Ok(None)
+}

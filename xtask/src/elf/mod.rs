@@ -1,0 +1,63 @@
+//! The ELF minimizer: read (goblin) -> plan -> write (object) -> verify (goblin again).
+//!
+//! Today it does what ELFkickers' `sstrip` does, with every refusal explained: keep
+//! the ELF header, the program header table and the bytes of the segments, drop the
+//! section headers and everything no segment holds, and cut trailing zero bytes that
+//! the loader supplies anyway (they lie inside p_memsz).
+
+mod plan;
+mod read;
+mod verify;
+mod write;
+
+use std::{fmt, fs, path::Path};
+
+use anyhow::{Context, Result};
+
+pub use plan::Plan;
+pub use read::{Elf, read};
+
+/// Why an input file cannot be shrunk, or why an output could not be proven sound.
+/// The command line turns it into one line and exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// `Err(Refusal)` with a formatted reason.
+macro_rules! refuse {
+    ($($arg:tt)*) => { return Err($crate::elf::Refusal(format!($($arg)*))) };
+}
+pub(crate) use refuse;
+
+/// Shrink an ELF image in memory: the plan and the bytes it gives, proven well-formed.
+pub fn shrink(input: &[u8]) -> Result<(Plan, Vec<u8>), Refusal> {
+    let elf = read(input)?;
+    let plan = plan::plan(&elf)?;
+    let output = write::write(&elf, &plan)?;
+    verify::verify(&elf, &plan, &output)?;
+    Ok((plan, output))
+}
+
+/// Shrink the file `input` into `output` (they may be the same path). Nothing is
+/// written unless the result is verified; `output` is replaced in one rename.
+pub fn shrink_file(input: &Path, output: &Path, explain: bool) -> Result<Plan> {
+    let meta = fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
+    if !meta.is_file() {
+        return Err(Refusal(format!("{}: not a regular file", input.display())).into());
+    }
+    let bytes = fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let (plan, shrunk) =
+        shrink(&bytes).map_err(|r| Refusal(format!("{}: {r}", input.display())))?;
+    if explain {
+        eprint!("{}", plan.explain(bytes.len()));
+    }
+    crate::fsutil::write_atomic(output, &shrunk, 0o755)?;
+    Ok(plan)
+}

@@ -1,0 +1,177 @@
+//! `cargo xtask image <arch>`: a one-file image as an archive that `docker load` reads,
+//! written without any daemon and the same to the byte every time.
+//!
+//! The archive holds the image twice over, the way `docker save` writes it since
+//! Docker 25: an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/...`),
+//! read by current engines, and `manifest.json`, read by older ones (Debian's 20.10),
+//! both pointing at the same blobs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::{arch::Arch, fsutil, paths};
+
+pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
+pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
+pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// The user and group the binary runs as: `nobody`, no privileges needed to print.
+pub const USER: &str = "65534:65534";
+
+/// A content-addressed blob.
+pub struct Blob {
+    pub bytes: Vec<u8>,
+    pub digest: String,
+}
+
+impl Blob {
+    fn new(bytes: Vec<u8>) -> Blob {
+        let digest = format!("sha256:{:x}", Sha256::digest(&bytes));
+        Blob { bytes, digest }
+    }
+
+    fn path(&self) -> String {
+        format!("blobs/sha256/{}", &self.digest["sha256:".len()..])
+    }
+
+    fn descriptor(&self, media_type: &str) -> Value {
+        json!({ "mediaType": media_type, "digest": self.digest, "size": self.bytes.len() })
+    }
+}
+
+/// The three blobs of an image.
+pub struct Image {
+    pub layer: Blob,
+    pub config: Blob,
+    pub manifest: Blob,
+}
+
+/// File times in the archives: SOURCE_DATE_EPOCH when set, else 0, so that two builds
+/// of the same binary give the same bytes.
+pub fn mtime() -> Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => s.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={s} is not a number of seconds")),
+        Err(_) => Ok(0),
+    }
+}
+
+/// The image of one binary: a layer holding only `/hello`, a config that runs it.
+pub fn image(arch: &Arch, binary: &[u8]) -> Result<Image> {
+    let mtime = mtime()?;
+    let layer = Blob::new(tar(&[Entry::file("hello", binary, 0o755)], mtime)?);
+    let p = &arch.platform;
+    let mut config = json!({
+        "architecture": p.architecture,
+        "os": p.os,
+        "config": { "Entrypoint": ["/hello"], "User": USER },
+        "rootfs": { "type": "layers", "diff_ids": [layer.digest] },
+    });
+    if let Some(variant) = p.variant {
+        config["variant"] = json!(variant);
+    }
+    let config = Blob::new(serde_json::to_vec(&config)?);
+    let manifest = Blob::new(serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_MEDIA_TYPE,
+        "config": config.descriptor(CONFIG_MEDIA_TYPE),
+        "layers": [layer.descriptor(LAYER_MEDIA_TYPE)],
+    }))?);
+    Ok(Image { layer, config, manifest })
+}
+
+/// The archive `docker load` takes, for the image tagged `tag` (`hello:x86_64`).
+pub fn archive(arch: &Arch, image: &Image, tag: &str) -> Result<Vec<u8>> {
+    let (name, reference) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
+    let mut platform = json!({ "architecture": arch.platform.architecture, "os": arch.platform.os });
+    if let Some(variant) = arch.platform.variant {
+        platform["variant"] = json!(variant);
+    }
+    let mut manifest_descriptor = image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
+    manifest_descriptor["platform"] = platform;
+    manifest_descriptor["annotations"] = json!({
+        "io.containerd.image.name": qualified(name, reference),
+        "org.opencontainers.image.ref.name": reference,
+    });
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [manifest_descriptor],
+    });
+    let docker_manifest = json!([{
+        "Config": image.config.path(),
+        "RepoTags": [tag],
+        "Layers": [image.layer.path()],
+    }]);
+    let oci_layout = serde_json::to_vec(&json!({ "imageLayoutVersion": "1.0.0" }))?;
+    let index = serde_json::to_vec(&index)?;
+    let docker_manifest = serde_json::to_vec(&docker_manifest)?;
+    let (layer_path, config_path, manifest_path) = (image.layer.path(), image.config.path(), image.manifest.path());
+    tar(
+        &[
+            Entry::dir("blobs/"),
+            Entry::dir("blobs/sha256/"),
+            Entry::file(&config_path, &image.config.bytes, 0o644),
+            Entry::file(&layer_path, &image.layer.bytes, 0o644),
+            Entry::file(&manifest_path, &image.manifest.bytes, 0o644),
+            Entry::file("index.json", &index, 0o644),
+            Entry::file("manifest.json", &docker_manifest, 0o644),
+            Entry::file("oci-layout", &oci_layout, 0o644),
+        ],
+        mtime()?,
+    )
+}
+
+/// `docker.io/library/hello:x86_64` for `hello`, as containerd names images.
+fn qualified(name: &str, reference: &str) -> String {
+    let first = name.split('/').next().unwrap_or(name);
+    let has_registry = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    match (has_registry, name.contains('/')) {
+        (true, _) => format!("{name}:{reference}"),
+        (false, true) => format!("docker.io/{name}:{reference}"),
+        (false, false) => format!("docker.io/library/{name}:{reference}"),
+    }
+}
+
+/// Write the image archive of `binary` for `arch` to target/hello/<arch>/image.tar.
+pub fn write_archive(arch: &Arch, binary: &Path, tag: &str) -> Result<(Image, PathBuf)> {
+    let bytes = std::fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
+    let image = image(arch, &bytes)?;
+    let path = paths::arch_dir(arch).join("image.tar");
+    fsutil::write_atomic(&path, &archive(arch, &image, tag)?, 0o644)?;
+    Ok((image, path))
+}
+
+struct Entry<'a> {
+    path: &'a str,
+    bytes: &'a [u8],
+    mode: u32,
+    dir: bool,
+}
+
+impl<'a> Entry<'a> {
+    fn file(path: &'a str, bytes: &'a [u8], mode: u32) -> Self {
+        Entry { path, bytes, mode, dir: false }
+    }
+    fn dir(path: &'a str) -> Self {
+        Entry { path, bytes: &[], mode: 0o755, dir: true }
+    }
+}
+
+/// A tar of `entries` owned by 0:0 with one fixed time: nothing of the build machine.
+fn tar(entries: &[Entry], mtime: u64) -> Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for e in entries {
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(if e.dir { tar::EntryType::Directory } else { tar::EntryType::Regular });
+        header.set_size(e.bytes.len() as u64);
+        header.set_mode(e.mode);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(mtime);
+        builder.append_data(&mut header, e.path, e.bytes)?;
+    }
+    Ok(builder.into_inner()?)
+}

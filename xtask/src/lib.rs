@@ -1,0 +1,14 @@
+//! The tooling behind `cargo xtask`: build, shrink, verify and package the hello
+//! binaries. The command line is in main.rs; the tests use this library too.
+
+pub mod arch;
+pub mod budgets;
+pub mod build;
+pub mod docker;
+pub mod elf;
+pub mod fsutil;
+pub mod image;
+pub mod message;
+pub mod paths;
+pub mod report;
+pub mod toolchain;

@@ -1,0 +1,171 @@
+//! `cargo xtask <command>`: see `cargo xtask --help`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::{Result, bail};
+use clap::{Parser, Subcommand};
+use xshell::Shell;
+use xtask::{arch, build, docker::Docker, elf, image, message::MessageArgs, report};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build the smallest hello binaries and their Docker images")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build, shrink and check the binary: target/hello/<arch>/hello
+    Build(Build),
+    /// Strip an ELF executable down to what the kernel loads
+    Shrink(Shrink),
+    /// Build the image archive target/hello/<arch>/image.tar and load it as hello:<arch>
+    Image(Image),
+    /// Build an image from Dockerfiles/<arch> with BuildKit, for the arch's platform
+    DockerBuild(DockerBuild),
+    /// The size table: binary, message, overhead, budget, image, sha256
+    Report(Report),
+}
+
+#[derive(clap::Args)]
+struct Build {
+    /// Architectures (default: all)
+    #[arg(value_name = "ARCH")]
+    arches: Vec<String>,
+    #[command(flatten)]
+    message: MessageArgs,
+    /// Write the binary here instead of target/hello/<arch>/hello (one arch only)
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct Shrink {
+    input: PathBuf,
+    output: PathBuf,
+    /// Print each decision and the bytes it saves
+    #[arg(long)]
+    explain: bool,
+}
+
+#[derive(clap::Args)]
+struct Image {
+    /// Architectures (default: all)
+    #[arg(value_name = "ARCH")]
+    arches: Vec<String>,
+    #[command(flatten)]
+    message: MessageArgs,
+    /// Only write the archive; do not load it into Docker
+    #[arg(long)]
+    no_load: bool,
+}
+
+#[derive(clap::Args)]
+struct DockerBuild {
+    #[arg(value_name = "ARCH")]
+    arch: String,
+    /// Image tag (default hello:<arch>)
+    #[arg(long)]
+    tag: Option<String>,
+    #[command(flatten)]
+    message: MessageArgs,
+}
+
+#[derive(clap::Args)]
+struct Report {
+    /// JSON instead of a table
+    #[arg(long)]
+    json: bool,
+    /// Do not load the images to read their size from Docker
+    #[arg(long)]
+    no_docker: bool,
+}
+
+impl Build {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let arches = arch::select(&self.arches)?;
+        if self.out.is_some() && arches.len() != 1 {
+            bail!("--out takes one architecture; give exactly one");
+        }
+        let message = self.message.resolve()?;
+        for arch in arches {
+            build::build(sh, arch, &message, self.out.as_deref())?;
+        }
+        Ok(())
+    }
+}
+
+impl Shrink {
+    fn run(self) -> Result<()> {
+        let before = std::fs::metadata(&self.input).map(|m| m.len()).unwrap_or(0);
+        let plan = elf::shrink_file(&self.input, &self.output, self.explain)?;
+        println!("{}: {before} -> {} bytes", self.output.display(), plan.keep);
+        Ok(())
+    }
+}
+
+impl Image {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let arches = arch::select(&self.arches)?;
+        let message = self.message.resolve()?;
+        // Ask for the engine first: no point building for minutes to fail at the end.
+        let docker = if self.no_load { None } else { Some(Docker::connect(sh)?) };
+        for arch in arches {
+            let built = build::build(sh, arch, &message, None)?;
+            let tag = format!("hello:{}", arch.name);
+            let (image, archive) = image::write_archive(arch, &built.binary, &tag)?;
+            eprintln!("wrote {} (manifest {})", archive.display(), image.manifest.digest);
+            if let Some(docker) = &docker {
+                docker.load(sh, &archive)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl DockerBuild {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let arch = arch::Arch::find(&self.arch)?;
+        let given = self.message.message.is_some()
+            || self.message.message_file.is_some()
+            || std::env::var_os("HELLO_MESSAGE").is_some()
+            || std::env::var_os("HELLO_MESSAGE_FILE").is_some();
+        let message = if given { Some(self.message.resolve()?) } else { None };
+        let tag = self.tag.unwrap_or_else(|| format!("hello:{}", arch.name));
+        Docker::connect_builder(sh)?.build_dockerfile(sh, arch, &tag, message.as_deref())
+    }
+}
+
+impl Report {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let docker = if self.no_docker { None } else { Some(Docker::connect(sh)?) };
+        let rows = report::rows(sh, &arch::select(&[])?, docker.as_ref())?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        } else {
+            print!("{}", report::text(&rows));
+        }
+        Ok(())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = Shell::new().map_err(anyhow::Error::from).and_then(|sh| match cli.command {
+        Command::Build(c) => c.run(&sh),
+        Command::Shrink(c) => c.run(),
+        Command::Image(c) => c.run(&sh),
+        Command::DockerBuild(c) => c.run(&sh),
+        Command::Report(c) => c.run(&sh),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the whole chain of context, outermost first.
+            eprintln!("error: {e:#}");
+            // A refused input file is the caller's to fix: status 2, like sstrip.
+            if e.chain().any(|c| c.is::<elf::Refusal>()) { ExitCode::from(2) } else { ExitCode::FAILURE }
+        }
+    }
+}
