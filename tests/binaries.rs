@@ -1,0 +1,133 @@
+//! Every architecture's binary: what it prints, how it exits, what it is made of, and
+//! how big it is. Foreign binaries run through qemu-user (binfmt_misc).
+
+mod common;
+
+use std::{fs, process::Stdio};
+
+use common::*;
+use xtask::{budgets, message::DEFAULT};
+
+#[test]
+fn prints_the_default_message_and_exits_0() {
+    for arch in all_arches() {
+        let out = run(&build_default(arch), Stdio::piped());
+        assert_eq!(out.stdout, DEFAULT, "{}: stdout", arch.name);
+        assert!(out.stderr.is_empty(), "{}: stderr {:?}", arch.name, String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{}: exit status", arch.name);
+    }
+}
+
+#[test]
+fn exits_non_zero_when_the_message_is_not_written() {
+    for arch in all_arches() {
+        let binary = build_default(arch);
+        let full = fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+        let out = run(&binary, Stdio::from(full));
+        assert_eq!(out.status.code(), Some(1), "{}: >/dev/full must fail (ENOSPC)", arch.name);
+        let out = run_stdout_closed(&binary);
+        assert_eq!(out.status.code(), Some(1), "{}: >&- must fail (EBADF)", arch.name);
+    }
+}
+
+#[test]
+fn is_one_static_segment_and_nothing_else() {
+    for arch in all_arches() {
+        let bytes = fs::read(build_default(arch)).unwrap();
+        check_structure(arch, &bytes);
+    }
+}
+
+#[test]
+fn fits_its_committed_budget() {
+    let budgets = budgets::load().unwrap();
+    for arch in all_arches() {
+        let size = fs::metadata(build_default(arch)).unwrap().len();
+        let budget = budgets.get(arch.name).unwrap_or_else(|| panic!("budgets.toml has no {}", arch.name));
+        assert!(size <= budget.binary, "{}: {size} bytes, over its budget of {}", arch.name, budget.binary);
+        assert!(budget.binary >= budget.reference, "{}: budget below the hand-written reference?", arch.name);
+    }
+}
+
+#[test]
+fn arm_binaries_carry_their_cpu_architecture() {
+    for arch in all_arches() {
+        let Some(want) = arch.arm_cpu_arch else { continue };
+        build_default(arch);
+        let linked = fs::read(xtask::paths::arch_dir(arch).join("hello.elf")).unwrap();
+        let file = object::File::parse(&*linked).unwrap();
+        let got = xtask::build::arm_cpu_arch(&file).unwrap();
+        assert_eq!(got, Some(want.value), "{}: Tag_CPU_arch, want {}", arch.name, want.name);
+        // Thumb entry point: bit 0 set, so the kernel starts it in Thumb state.
+        let elf = goblin::elf::Elf::parse(&linked).unwrap();
+        assert_eq!(elf.entry & 1, 1, "{}: entry is not Thumb", arch.name);
+        assert_ne!(elf.header.e_flags & 0xff00_0000, 0, "{}: no EABI version in e_flags", arch.name);
+    }
+}
+
+#[test]
+fn prints_any_message_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let messages: [(&str, Vec<u8>); 3] = [
+        ("lines, UTF-8 and a NUL", "Zeile 1\nłódź ✓ 你好\0tail without newline".as_bytes().to_vec()),
+        ("one byte", b"x".to_vec()),
+        ("4096 bytes", (0..4096u32).map(|i| b"0123456789abcdef\n"[(i % 17) as usize]).collect()),
+    ];
+    for arch in all_arches() {
+        for (what, message) in &messages {
+            let file = dir.path().join("message");
+            fs::write(&file, message).unwrap();
+            let out_path = dir.path().join(format!("hello-{}", arch.name));
+            build_with_message(arch, &file, &out_path);
+            let out = run(&out_path, Stdio::piped());
+            assert_eq!(&out.stdout, message, "{}: {what}", arch.name);
+            assert_eq!(out.status.code(), Some(0), "{}: {what}: exit status", arch.name);
+        }
+    }
+}
+
+#[test]
+fn message_from_the_environment_and_the_command_line() {
+    let arch = xtask::arch::Arch::find("x86_64").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("hello");
+    let out_arg = out_path.to_str().unwrap();
+    let out = xtask_with_env(&["build", "x86_64", "--out", out_arg], &[("HELLO_MESSAGE", "from the env\n")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(run(&out_path, Stdio::piped()).stdout, b"from the env\n");
+    xtask_ok(&["build", arch.name, "--out", out_arg, "--message", "from --message"]);
+    assert_eq!(run(&out_path, Stdio::piped()).stdout, b"from --message");
+}
+
+#[test]
+fn refuses_bad_messages_before_building() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("hello");
+    let out_arg = out_path.to_str().unwrap();
+    let long = dir.path().join("long");
+    fs::write(&long, vec![b'a'; 4097]).unwrap();
+    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+        (&["--message", ""], &[], "empty"),
+        (&["--message-file", long.to_str().unwrap()], &[], "4097 bytes"),
+        (&[], &[("HELLO_MESSAGE", "")], "empty"),
+        (&["--message-file", "/nonexistent/message"], &[], "cannot read"),
+    ];
+    for (args, env, want) in cases {
+        let mut all = vec!["build", "x86_64", "--out", out_arg];
+        all.extend_from_slice(args);
+        let out = xtask_with_env(&all, env);
+        assert_eq!(out.status.code(), Some(1), "{args:?} {env:?} must fail");
+        let line = one_error_line(&out);
+        assert!(line.contains(want), "{args:?}: error line {line:?} should say {want:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("Compiling"), "{args:?}: built before refusing");
+        assert!(!out_path.exists(), "{args:?}: left a file behind");
+    }
+}
+
+#[test]
+fn refuses_an_unknown_architecture() {
+    let out = xtask(&["build", "sparc64"]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_error_line(&out);
+    assert!(line.contains("unknown architecture `sparc64`") && line.contains("x86_64"), "{line}");
+}

@@ -1,0 +1,131 @@
+//! The images, built both ways (`xtask image` and `docker build -f Dockerfiles/<arch>`),
+//! run under Docker with no privileges, no network and a read-only root.
+//! These tests need a Docker engine (setup.sh starts one); without it they fail.
+
+mod common;
+
+use std::{fs, io::Read, process::Command};
+
+use common::*;
+use xshell::Shell;
+use xtask::{arch::Arch, docker::Docker, message::DEFAULT};
+
+fn docker() -> Docker {
+    Docker::connect(&Shell::new().unwrap()).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+fn docker_cmd(docker: &Docker, args: &[&str]) -> std::process::Output {
+    Command::new(&docker.client).args(args).output().expect("docker client runs")
+}
+
+/// `docker run` the image the way a careful user would, for its own platform.
+fn run_image(docker: &Docker, arch: &Arch, image: &str) -> std::process::Output {
+    let platform = arch.platform.docker();
+    docker_cmd(
+        docker,
+        &["run", "--rm", "--read-only", "--cap-drop", "ALL", "--network", "none", "--platform", &platform, image],
+    )
+}
+
+/// The bytes of `/hello` inside `image`, read back through `docker cp`.
+fn file_in_image(docker: &Docker, image: &str) -> Vec<u8> {
+    let created = docker_cmd(docker, &["create", image]);
+    assert!(created.status.success(), "docker create {image}: {}", String::from_utf8_lossy(&created.stderr));
+    let id = String::from_utf8(created.stdout).unwrap().trim().to_string();
+    let copied = docker_cmd(docker, &["cp", &format!("{id}:/hello"), "-"]);
+    docker_cmd(docker, &["rm", &id]);
+    assert!(copied.status.success(), "docker cp: {}", String::from_utf8_lossy(&copied.stderr));
+    let mut archive = tar::Archive::new(copied.stdout.as_slice());
+    let mut entry = archive.entries().unwrap().next().expect("one file").unwrap();
+    let mut bytes = Vec::new();
+    entry.read_to_end(&mut bytes).unwrap();
+    bytes
+}
+
+/// What `docker image inspect` says of the image, checked field by field.
+fn check_inspect(docker: &Docker, arch: &Arch, image: &str, binary_len: usize) {
+    let sh = Shell::new().unwrap();
+    let field = |f: &str| docker.inspect(&sh, image, f).unwrap();
+    let name = arch.name;
+    assert_eq!(field("{{.Size}}"), binary_len.to_string(), "{name}: image size is not the binary's");
+    assert_eq!(field("{{.Os}}"), arch.platform.os, "{name}: os");
+    assert_eq!(field("{{.Architecture}}"), arch.platform.architecture, "{name}: architecture");
+    assert_eq!(field("{{.Variant}}"), arch.platform.variant.unwrap_or(""), "{name}: variant");
+    assert_eq!(field("{{.Config.User}}"), "65534:65534", "{name}: user");
+    assert_eq!(field("{{json .Config.Entrypoint}}"), r#"["/hello"]"#, "{name}: entrypoint");
+    assert_eq!(field("{{len .RootFS.Layers}}"), "1", "{name}: layers");
+}
+
+fn check_runs(docker: &Docker, arch: &Arch, image: &str, message: &[u8]) {
+    let out = run_image(docker, arch, image);
+    assert_eq!(out.stdout, message, "{}: {image} output", arch.name);
+    assert!(out.stderr.is_empty(), "{}: {image} stderr: {}", arch.name, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}: {image} exit status", arch.name);
+}
+
+#[test]
+fn xtask_images_run_and_say_what_they_are() {
+    let docker = docker();
+    for arch in all_arches() {
+        xtask_ok(&["image", arch.name]);
+        let image = format!("hello:{}", arch.name);
+        let binary = fs::read(xtask::paths::binary(arch)).unwrap();
+        check_runs(&docker, arch, &image, DEFAULT);
+        check_inspect(&docker, arch, &image, binary.len());
+        assert_eq!(file_in_image(&docker, &image), binary, "{}: the image holds other bytes", arch.name);
+    }
+}
+
+#[test]
+fn image_archives_are_the_same_every_time() {
+    for arch in all_arches() {
+        let path = xtask::paths::arch_dir(arch).join("image.tar");
+        xtask_ok(&["image", arch.name, "--no-load"]);
+        let first = fs::read(&path).unwrap();
+        xtask_ok(&["image", arch.name, "--no-load"]);
+        assert_eq!(fs::read(&path).unwrap(), first, "{}: archive differs between runs", arch.name);
+        // The layer: one regular file `hello`, 0755, owned by 0:0, no time of the build.
+        let image = xtask::image::image(arch, &fs::read(xtask::paths::binary(arch)).unwrap()).unwrap();
+        let mut layer = tar::Archive::new(image.layer.bytes.as_slice());
+        let entries: Vec<_> = layer.entries().unwrap().map(|e| e.unwrap().header().clone()).collect();
+        assert_eq!(entries.len(), 1, "{}: the layer holds more than one entry", arch.name);
+        let h = &entries[0];
+        assert_eq!(h.path().unwrap().to_str(), Some("hello"));
+        assert_eq!((h.mode().unwrap(), h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()), (0o755, 0, 0, 0));
+    }
+}
+
+#[test]
+fn image_without_an_engine_says_so_in_one_line() {
+    let out = xtask_with_env(&["image", "x86_64"], &[("DOCKER", "/nonexistent/docker")]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = one_error_line(&out);
+    assert!(line.contains("no Docker engine answered"), "{line}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("Compiling"), "built before asking for the engine");
+}
+
+/// The Dockerfiles build from source in a Debian builder; the result must be the very
+/// bytes `cargo xtask build` gives on the host.
+#[test]
+fn dockerfile_images_hold_the_same_bytes() {
+    let docker = docker();
+    for arch in all_arches() {
+        let image = format!("hello-dockerfile:{}", arch.name);
+        eprintln!("docker build of {} (the first one installs the builder: minutes)", arch.name);
+        xtask_ok(&["docker-build", arch.name, "--tag", &image]);
+        let binary = fs::read(build_default(arch)).unwrap();
+        assert_eq!(file_in_image(&docker, &image), binary, "{}: Dockerfile and xtask bytes differ", arch.name);
+        check_runs(&docker, arch, &image, DEFAULT);
+        check_inspect(&docker, arch, &image, binary.len());
+    }
+}
+
+#[test]
+fn dockerfile_takes_a_message() {
+    let docker = docker();
+    let arch = Arch::find("aarch64").unwrap();
+    let message = "Grüße aus dem Container\nzweite Zeile\n";
+    let image = "hello-dockerfile-message:aarch64";
+    xtask_ok(&["docker-build", arch.name, "--tag", image, "--message", message]);
+    check_runs(&docker, arch, image, message.as_bytes());
+}

@@ -1,0 +1,186 @@
+//! The shrinker on good input (ours and foreign static executables) and on bad input:
+//! every refusal is one line, exit status 2, and no output file.
+
+mod common;
+
+use std::{fs, path::Path, process::Command, process::Stdio};
+
+use common::*;
+
+fn shrink(input: &Path, output: &Path) -> std::process::Output {
+    xtask(&["shrink", input.to_str().unwrap(), output.to_str().unwrap()])
+}
+
+/// Refused with one line naming the file and `want`, status 2, `output` untouched.
+fn assert_refused(input: &Path, want: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out");
+    let out = shrink(input, &output);
+    assert_eq!(out.status.code(), Some(2), "{}: want exit 2", input.display());
+    let line = one_error_line(&out);
+    assert!(line.contains(want), "{}: {line:?} should say {want:?}", input.display());
+    assert!(!output.exists(), "{}: wrote an output file", input.display());
+    // A file the user already had stays as it was.
+    fs::write(&output, b"keep me").unwrap();
+    assert_eq!(shrink(input, &output).status.code(), Some(2));
+    assert_eq!(fs::read(&output).unwrap(), b"keep me", "{}: overwrote the output", input.display());
+    let leftovers = fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(leftovers, 1, "{}: temporary files left behind", input.display());
+}
+
+fn x86_64() -> &'static xtask::arch::Arch {
+    xtask::arch::Arch::find("x86_64").unwrap()
+}
+
+#[test]
+fn refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let linked = fs::read(build_default(x86_64()).with_extension("elf")).unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        fs::write(&p, bytes).unwrap();
+        p
+    };
+    assert_refused(&write("empty", b""), "empty file");
+    assert_refused(&write("text", b"#!/bin/sh\necho hello\n"), "not an ELF file");
+    assert_refused(&write("magic-only", b"\x7fELF"), "not an ELF file");
+    assert_refused(&write("header-cut", &linked[..40]), "truncated");
+    assert_refused(&write("phdrs-cut", &linked[..80]), "truncated");
+    let mut segment_past_end = linked.clone();
+    segment_past_end.truncate(150); // the segment is 171 bytes long
+    assert_refused(&write("segment-cut", &segment_past_end), "truncated");
+    let mut bad_class = linked.clone();
+    bad_class[4] = 7;
+    assert_refused(&write("bad-class", &bad_class), "invalid ELF class");
+    let mut huge_phnum = linked.clone();
+    huge_phnum[56..58].copy_from_slice(&0x4000u16.to_le_bytes()); // e_phnum
+    assert_refused(&write("huge-phnum", &huge_phnum), "truncated");
+    let mut filesz_over_memsz = linked.clone();
+    filesz_over_memsz[64 + 40..64 + 48].copy_from_slice(&1u64.to_le_bytes()); // p_memsz = 1
+    assert_refused(&write("filesz-over-memsz", &filesz_over_memsz), "p_filesz");
+    let mut zero_memsz = linked.clone();
+    zero_memsz[64 + 32..64 + 48].fill(0); // p_filesz = p_memsz = 0
+    assert_refused(&write("zero-sized", &zero_memsz), "empty");
+    let mut wrapping = linked.clone();
+    wrapping[64 + 40..64 + 48].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert_refused(&write("wrapping", &wrapping), "wraps");
+    let mut relocatable = linked.clone();
+    relocatable[16] = 1; // e_type = ET_REL
+    assert_refused(&write("relocatable", &relocatable), "relocatable object");
+    let mut core = linked.clone();
+    core[16] = 4; // ET_CORE
+    assert_refused(&write("core", &core), "core dump");
+    let mut entry_outside = linked.clone();
+    entry_outside[24..32].copy_from_slice(&0x900000u64.to_le_bytes());
+    assert_refused(&write("entry-outside", &entry_outside), "entry point");
+    assert_refused(dir.path(), "not a regular file");
+}
+
+#[test]
+fn refuses_dynamic_and_position_independent_executables() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = dir.path().join("hello.c");
+    fs::write(&c, "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n").unwrap();
+    let pie = dir.path().join("pie");
+    gcc(&["-O2", "-o", pie.to_str().unwrap(), c.to_str().unwrap()]);
+    assert_refused(&pie, "ET_DYN");
+    let dynamic = dir.path().join("dynamic");
+    gcc(&["-O2", "-no-pie", "-o", dynamic.to_str().unwrap(), c.to_str().unwrap()]);
+    assert_refused(&dynamic, "dynamically linked");
+}
+
+#[test]
+fn our_binaries_come_out_as_the_build_writes_them() {
+    for arch in all_arches() {
+        let binary = build_default(arch);
+        let dir = tempfile::tempdir().unwrap();
+        let again = dir.path().join("again");
+        let out = shrink(&binary.with_extension("elf"), &again);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(fs::read(&again).unwrap(), fs::read(&binary).unwrap(), "{}", arch.name);
+        // Shrinking a shrunk file changes nothing.
+        let twice = dir.path().join("twice");
+        assert!(shrink(&again, &twice).status.success());
+        assert_eq!(fs::read(&twice).unwrap(), fs::read(&again).unwrap(), "{}: not idempotent", arch.name);
+    }
+}
+
+#[test]
+fn trailing_zeros_are_left_to_the_loader() {
+    let binary = fs::read(build_default(x86_64())).unwrap();
+    // The same program with 100 zero bytes appended to its segment.
+    let mut padded = binary.clone();
+    padded.extend_from_slice(&[0; 100]);
+    let size = padded.len() as u64;
+    padded[64 + 32..64 + 40].copy_from_slice(&size.to_le_bytes()); // p_filesz
+    padded[64 + 40..64 + 48].copy_from_slice(&size.to_le_bytes()); // p_memsz
+    let dir = tempfile::tempdir().unwrap();
+    let (input, output) = (dir.path().join("padded"), dir.path().join("out"));
+    fs::write(&input, &padded).unwrap();
+    assert!(shrink(&input, &output).status.success());
+    let shrunk = fs::read(&output).unwrap();
+    assert_eq!(shrunk.len(), binary.len(), "the zeros were not cut");
+    let elf = goblin::elf::Elf::parse(&shrunk).unwrap();
+    let load = &elf.program_headers[0];
+    assert_eq!((load.p_filesz, load.p_memsz), (binary.len() as u64, size), "p_filesz/p_memsz");
+    make_executable(&output);
+    let out = run(&output, Stdio::piped());
+    assert_eq!((out.stdout.as_slice(), out.status.code()), (xtask::message::DEFAULT, Some(0)));
+}
+
+/// Foreign static executables: the output behaves exactly as the input does.
+#[test]
+fn shrinks_static_c_programs_without_changing_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let nostdlib = dir.path().join("nostdlib.c");
+    fs::write(
+        &nostdlib,
+        r#"
+static const char msg[] = "hello from C, no libc\n";
+void _start(void) {
+    long n;
+    __asm__ volatile ("syscall" : "=a"(n) : "a"(1), "D"(1), "S"(msg), "d"(sizeof msg - 1) : "rcx", "r11", "memory");
+    __asm__ volatile ("syscall" :: "a"(60), "D"(n == sizeof msg - 1 ? 3 : 4) : "rcx", "r11");
+    for (;;) {}
+}
+"#,
+    )
+    .unwrap();
+    let libc = dir.path().join("libc.c");
+    fs::write(
+        &libc,
+        "#include <stdio.h>\n#include <stdlib.h>\nstatic __thread int t = 41;\n\
+         int main(int argc, char **argv) { printf(\"static glibc %d %s\\n\", ++t, argv[0] ? \"argv\" : \"-\"); return 7; }\n",
+    )
+    .unwrap();
+    let builds: [(&Path, &[&str]); 2] =
+        [(&nostdlib, &["-static", "-nostdlib", "-no-pie", "-O2"]), (&libc, &["-static", "-O2"])];
+    for (source, flags) in builds {
+        let input = source.with_extension("elf");
+        let mut args = flags.to_vec();
+        args.extend(["-o", input.to_str().unwrap(), source.to_str().unwrap()]);
+        gcc(&args);
+        let output = source.with_extension("min");
+        let out = shrink(&input, &output);
+        assert!(out.status.success(), "{}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
+        let (before, after) = (run(&input, Stdio::piped()), run(&output, Stdio::piped()));
+        assert_eq!(after.stdout, before.stdout, "{}: output changed", source.display());
+        assert_eq!(after.status.code(), before.status.code(), "{}: exit status changed", source.display());
+        assert!(!before.stdout.is_empty());
+        let (a, b) = (fs::metadata(&input).unwrap().len(), fs::metadata(&output).unwrap().len());
+        assert!(b < a, "{}: {a} -> {b} bytes, not smaller", source.display());
+        let shrunk = fs::read(&output).unwrap();
+        let elf = goblin::elf::Elf::parse(&shrunk).unwrap();
+        assert_eq!(elf.header.e_shnum, 0, "{}: section headers left", source.display());
+    }
+}
+
+fn gcc(args: &[&str]) {
+    let out = Command::new("gcc").args(args).output().expect("gcc runs");
+    assert!(out.status.success(), "gcc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -1,0 +1,112 @@
+//! What the integration tests share: running the real `xtask` binary, running hello
+//! binaries (natively or through qemu-user's binfmt entries), reading ELF files back.
+#![allow(dead_code)] // each test file uses its own part of this
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+use goblin::elf::{Elf, program_header::PT_LOAD};
+use xtask::arch::{ARCHES, Arch};
+
+/// Run `cargo xtask <args>` as the user would, and return what it did.
+pub fn xtask(args: &[&str]) -> Output {
+    xtask_with_env(args, &[])
+}
+
+pub fn xtask_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    cmd.args(args).env_remove("HELLO_MESSAGE").env_remove("HELLO_MESSAGE_FILE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::null()).output().expect("xtask runs")
+}
+
+/// `xtask <args>` must succeed; its stderr is shown otherwise.
+pub fn xtask_ok(args: &[&str]) {
+    let out = xtask(args);
+    assert!(out.status.success(), "xtask {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The lines an error printed: exactly one, starting `error: `.
+pub fn one_error_line(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "want one error line, got:\n{stderr}");
+    errors[0].to_string()
+}
+
+/// Build `arch` with the default message at its default place; the binary's path.
+pub fn build_default(arch: &Arch) -> PathBuf {
+    xtask_ok(&["build", arch.name]);
+    xtask::paths::binary(arch)
+}
+
+/// Build `arch` printing the bytes in `message_file`, into `out`.
+pub fn build_with_message(arch: &Arch, message_file: &Path, out: &Path) {
+    xtask_ok(&[
+        "build",
+        arch.name,
+        "--message-file",
+        message_file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+}
+
+/// Run a hello binary with stdout going to `stdout`; foreign ones run through
+/// qemu-user, which binfmt_misc starts for them (setup.sh registers it).
+pub fn run(binary: &Path, stdout: Stdio) -> Output {
+    Command::new(binary)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} (is qemu-user registered in binfmt_misc? run setup.sh): {e}", binary.display()))
+}
+
+/// Run with stdout closed (`./hello >&-`).
+pub fn run_stdout_closed(binary: &Path) -> Output {
+    // A shell closes fd 1 exactly as a user would; Stdio offers no "closed" mode.
+    Command::new("sh")
+        .arg("-c")
+        .arg("exec \"$0\" >&-")
+        .arg(binary)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("sh runs")
+}
+
+pub fn all_arches() -> impl Iterator<Item = &'static Arch> {
+    ARCHES.iter()
+}
+
+/// What goblin reads back from a shrunk binary, checked against what the kernel needs.
+pub fn check_structure(arch: &Arch, bytes: &[u8]) {
+    let elf = Elf::parse(bytes).unwrap_or_else(|e| panic!("{}: goblin cannot parse: {e}", arch.name));
+    let name = arch.name;
+    assert_eq!(elf.header.e_machine, arch.elf.machine, "{name}: e_machine");
+    assert_eq!(elf.is_64, arch.elf.is_64, "{name}: ELF class");
+    assert_eq!(elf.little_endian, arch.elf.little_endian, "{name}: byte order");
+    assert_eq!(elf.header.e_type, goblin::elf::header::ET_EXEC, "{name}: not ET_EXEC (PIE?)");
+    assert_eq!(elf.program_headers.len(), 1, "{name}: want exactly one program header");
+    let load = &elf.program_headers[0];
+    assert_eq!(load.p_type, PT_LOAD, "{name}: the one program header is not PT_LOAD");
+    assert_eq!((elf.header.e_shoff, elf.header.e_shnum), (0, 0), "{name}: section headers left");
+    assert!(elf.section_headers.is_empty(), "{name}: goblin still finds sections");
+    assert_eq!(load.p_offset, 0, "{name}: segment does not start at the file's start");
+    assert_eq!(load.p_filesz, bytes.len() as u64, "{name}: bytes outside the segment");
+    assert!(load.p_filesz <= load.p_memsz, "{name}: p_filesz > p_memsz");
+    assert!(load.p_vaddr >= 0x10000, "{name}: loads below 64 KiB");
+    assert_eq!(load.p_vaddr % 0x10000, load.p_offset % 0x10000, "{name}: not 64 KiB congruent");
+    assert!(load.is_executable() && load.is_read(), "{name}: segment not R+X");
+    assert!(!load.is_write(), "{name}: code segment is writable");
+    let entry = elf.entry & !1; // ARM Thumb entry points have bit 0 set
+    assert!(
+        entry >= load.p_vaddr && entry < load.p_vaddr + load.p_filesz,
+        "{name}: entry {entry:#x} outside the segment"
+    );
+    assert!(elf.interpreter.is_none() && elf.dynamic.is_none(), "{name}: not static");
+}
