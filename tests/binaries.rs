@@ -131,3 +131,27 @@ fn refuses_an_unknown_architecture() {
     let line = one_error_line(&out);
     assert!(line.contains("unknown architecture `sparc64`") && line.contains("x86_64"), "{line}");
 }
+
+#[test]
+fn readme_size_table_is_current() {
+    let readme = fs::read_to_string(xtask::paths::project_root().join("README.md")).unwrap();
+    let table = readme
+        .split("<!-- sizes:begin -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- sizes:end -->").next())
+        .expect("README.md has a sizes table between markers");
+    let budgets = budgets::load().unwrap();
+    for arch in all_arches() {
+        let size = fs::metadata(build_default(arch)).unwrap().len();
+        let budget = &budgets[arch.name];
+        let want = format!(
+            "| {} | {} | {size} | {} | {} | {} |",
+            arch.name,
+            arch.platform.docker(),
+            size - DEFAULT.len() as u64,
+            budget.binary,
+            budget.reference
+        );
+        assert!(table.lines().any(|l| l.trim() == want), "README.md's size table lacks {want}");
+    }
+}

@@ -56,10 +56,13 @@ impl Docker {
         )
     }
 
-    /// `docker load -i <archive>`.
+    /// `docker load -i <archive>`; what it says goes to stderr, so that a command's
+    /// stdout stays its own (`report --json`).
     pub fn load(&self, sh: &Shell, archive: &Path) -> Result<()> {
         let client = &self.client;
-        cmd!(sh, "{client} load -i {archive}").run().context("docker load failed")?;
+        eprintln!("$ {} load -i {}", client.display(), archive.display());
+        let said = cmd!(sh, "{client} load -i {archive}").quiet().read().context("docker load failed")?;
+        eprintln!("{said}");
         Ok(())
     }
 
