@@ -1,9 +1,9 @@
 //! Deciding what the output keeps, before any byte is written: the plan can be printed
 //! (`shrink --explain`) and the writer and the verifier both follow it.
 
-use goblin::elf::program_header::{PT_LOAD, ProgramHeader};
+use goblin::elf::program_header::ProgramHeader;
 
-use super::{Elf, Refusal, refuse};
+use super::{Elf, Refusal, read::PAGE, refuse};
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -37,49 +37,30 @@ pub fn plan(elf: &Elf) -> Result<Plan, Refusal> {
             elf.header.e_phoff
         );
     }
-    let mut steps = Vec::new();
     let len = elf.bytes.len();
     let headers_end = elf.phdrs_end();
+    // The last byte any segment takes from the file (it may already lie past EOF).
+    let segments_end = elf.phdrs.iter().map(|p| p.p_offset + p.p_filesz).max().unwrap_or(0);
+    let data_end = (segments_end.min(len as u64) as usize).max(headers_end);
 
     // Everything past the last byte a segment holds is never loaded: section headers,
     // symbol tables, .comment, debug info.
-    let segments_end = elf
-        .phdrs
-        .iter()
-        .map(|p| (p.p_offset + p.p_filesz) as usize)
-        .max()
-        .unwrap_or(0)
-        .max(headers_end);
-    if elf.header.e_shnum > 0 || elf.header.e_shoff > 0 {
-        steps.push(("section header table: e_shoff, e_shnum, e_shstrndx set to 0".into(), 0));
-    }
-    steps.push(("bytes after the last segment (sections, symbols, section headers)".into(), len - segments_end));
+    let mut steps = vec![(
+        "after the last segment: section headers, symbols, non-loaded sections (e_shoff, e_shnum = 0)".to_string(),
+        len - data_end,
+    )];
 
-    // Trailing zeros of the last segment: the kernel zero-fills up to p_memsz anyway.
-    let mut keep = segments_end;
-    while keep > headers_end && elf.bytes[keep - 1] == 0 && ends_inside_load(elf, keep) {
+    // Trailing zeros: cut from the file but not from p_filesz. The loader maps the
+    // file's last page, which reads as zeros past EOF, so the segment is unchanged.
+    // (Lowering p_filesz instead would ask the loader to zero-fill a read-only page:
+    // qemu-user crashes on that.) Bytes past the last page would fault: stop there.
+    let mut keep = data_end;
+    while keep > headers_end && elf.bytes[keep - 1] == 0 {
         keep -= 1;
     }
-    steps.push(("trailing zero bytes, left to the loader's zero fill (p_filesz lowered)".into(), segments_end - keep));
+    let last_page_start = segments_end.saturating_sub(1) / PAGE * PAGE;
+    keep = keep.max((last_page_start + 1).min(data_end as u64) as usize);
+    steps.push(("trailing zero bytes, which the loader reads from the page past EOF".into(), data_end - keep));
 
-    let phdrs = elf
-        .phdrs
-        .iter()
-        .map(|p| {
-            let mut p = p.clone();
-            let end = p.p_offset + p.p_filesz;
-            if end > keep as u64 {
-                p.p_filesz = (keep as u64).saturating_sub(p.p_offset);
-            }
-            p
-        })
-        .collect();
-    Ok(Plan { keep, phdrs, steps })
-}
-
-/// True if file offset `end - 1` lies in the file part of a PT_LOAD segment, so that
-/// cutting it leaves a zero the loader supplies (the byte is still inside p_memsz).
-fn ends_inside_load(elf: &Elf, end: usize) -> bool {
-    let at = (end - 1) as u64;
-    elf.loads().any(|p| p.p_type == PT_LOAD && at >= p.p_offset && at < p.p_offset + p.p_filesz)
+    Ok(Plan { keep, phdrs: elf.phdrs.clone(), steps })
 }

@@ -14,6 +14,8 @@ const EHDR_32: usize = 52;
 const EHDR_64: usize = 64;
 const PHDR_32: usize = 32;
 const PHDR_64: usize = 56;
+/// The smallest page size of any Linux architecture we know.
+pub const PAGE: u64 = 4096;
 /// e_phnum's escape value: the real count would be in section header 0.
 const PN_XNUM: u16 = 0xffff;
 
@@ -142,7 +144,10 @@ fn check_segments(elf: &Elf) -> Result<(), Refusal> {
             ),
             _ => {}
         }
-        if ph.p_offset.checked_add(ph.p_filesz).is_none_or(|end| end > len) {
+        // A segment may end past the end of the file, within the file's last page:
+        // the loader maps that page and reads zeros past EOF (what `shrink` makes of
+        // trailing zeros). Further out the mapping would fault: truncated.
+        if ph.p_offset.checked_add(ph.p_filesz).is_none_or(|end| end > len.next_multiple_of(PAGE)) {
             refuse!(
                 "truncated: segment {i} ({name}) needs file bytes {:#x}..{:#x}, the file has {len}",
                 ph.p_offset,

@@ -34,13 +34,20 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
     if out.phdrs != plan.phdrs {
         return Err(fail("program headers differ from the plan"));
     }
-    let file_end = out.phdrs.iter().map(|p| (p.p_offset + p.p_filesz) as usize).max().unwrap_or(0);
-    if file_end.max(out.phdrs_end()) != output.len() {
+    if output.len() < out.phdrs_end() {
+        return Err(fail("the program header table is not inside the file"));
+    }
+    let segments_end = out.phdrs.iter().map(|p| p.p_offset + p.p_filesz).max().unwrap_or(0);
+    if output.len() as u64 > segments_end.max(out.phdrs_end() as u64) {
         return Err(fail("bytes after the last segment"));
     }
     let body = out.phdrs_end();
     if output[body..] != input.bytes[body..plan.keep] {
         return Err(fail("segment bytes differ from the input's"));
+    }
+    let cut_end = (segments_end as usize).min(input.bytes.len());
+    if input.bytes.get(plan.keep..cut_end).is_some_and(|cut| cut.iter().any(|&b| b != 0)) {
+        return Err(fail("it cut bytes that are not zero"));
     }
     for (n, p) in out.loads().enumerate() {
         if p.p_vaddr < MIN_LOAD_ADDRESS {
