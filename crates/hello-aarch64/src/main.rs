@@ -27,12 +27,4 @@ impl Kernel for Linux {
     }
 }
 
-#[unsafe(no_mangle)]
-extern "C" fn _start() -> ! {
-    hello::main::<Linux>()
-}
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    Linux::exit(101)
-}
+hello::entry!(Linux);
