@@ -45,7 +45,6 @@ fn fits_its_committed_budget() {
         let size = fs::metadata(build_default(arch)).unwrap().len();
         let budget = budgets.get(arch.name).unwrap_or_else(|| panic!("budgets.toml has no {}", arch.name));
         assert!(size <= budget.binary, "{}: {size} bytes, over its budget of {}", arch.name, budget.binary);
-        assert!(budget.binary >= budget.reference, "{}: budget below the hand-written reference?", arch.name);
     }
 }
 

@@ -2,12 +2,16 @@
 //! and a Dockerfile `Dockerfiles/<name>`; everything else reads this table.
 
 use anyhow::{Result, bail};
+use goblin::elf::header::{EM_386, EM_AARCH64, EM_ARM, EM_LOONGARCH, EM_MIPS, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64};
 
 /// How an architecture's binary is built, described and run.
 #[derive(Debug)]
 pub struct Arch {
     /// Our name: `hello-<name>` crate, `Dockerfiles/<name>`, `hello:<name>` tag.
     pub name: &'static str,
+    /// The crate holding `_start` and the system calls (arches that share a system
+    /// call ABI share a crate: armv5, armv6 and armv7 all use `hello-arm`).
+    pub krate: &'static str,
     /// The Rust target the crate is built for (core comes from build-std).
     pub target: &'static str,
     /// Docker/OCI platform: `os/architecture[/variant]`.
@@ -17,6 +21,10 @@ pub struct Arch {
     /// rustflags beyond the ones every arch gets (see `build::COMMON_RUSTFLAGS`), each
     /// with the reason it is there.
     pub rustflags: &'static [&'static str],
+    /// The built-in target insists on frame pointers (all Thumb targets do): build
+    /// with a copy of its spec that lets LLVM omit them, which drops the 4-byte
+    /// `push {r7, lr}; add r7, sp, #0` from `_start`.
+    pub omit_frame_pointer: bool,
     /// ARM only: the `Tag_CPU_arch` build attribute the linked ELF must carry, so a
     /// binary meant for an older core is never built with newer instructions.
     pub arm_cpu_arch: Option<ArmCpuArch>,
@@ -43,36 +51,140 @@ pub struct ArmCpuArch {
     pub name: &'static str,
 }
 
+/// The hello-world image's platforms, and one more (loong64).
 pub const ARCHES: &[Arch] = &[
     Arch {
         name: "x86_64",
+        krate: "hello-x86_64",
         target: "x86_64-unknown-none",
         platform: Platform { os: "linux", architecture: "amd64", variant: None },
-        elf: ElfKind { machine: goblin::elf::header::EM_X86_64, is_64: true, little_endian: true },
+        elf: ElfKind { machine: EM_X86_64, is_64: true, little_endian: true },
         // The target defaults to the kernel code model (addresses in the top 2 GiB):
         // the small model lets the message address be a 5-byte `mov esi, imm32`.
         rustflags: &["-Ccode-model=small"],
+        omit_frame_pointer: false,
         arm_cpu_arch: None,
     },
     Arch {
         name: "aarch64",
+        krate: "hello-aarch64",
         target: "aarch64-unknown-none",
         platform: Platform { os: "linux", architecture: "arm64", variant: None },
-        elf: ElfKind { machine: goblin::elf::header::EM_AARCH64, is_64: true, little_endian: true },
+        elf: ElfKind { machine: EM_AARCH64, is_64: true, little_endian: true },
         // Everything is within 1 MiB: one `adr` instead of `adrp` + `add` (4 bytes).
         rustflags: &["-Ccode-model=tiny"],
+        omit_frame_pointer: false,
         arm_cpu_arch: None,
     },
     Arch {
         name: "armv7",
+        krate: "hello-arm",
         // Thumb-2 code is 16 bytes smaller than A32 here; both run on every ARMv7-A core.
         target: "thumbv7a-none-eabi",
         platform: Platform { os: "linux", architecture: "arm", variant: Some("v7") },
-        elf: ElfKind { machine: goblin::elf::header::EM_ARM, is_64: false, little_endian: true },
+        elf: ElfKind { machine: EM_ARM, is_64: false, little_endian: true },
         rustflags: &[],
+        omit_frame_pointer: true,
         arm_cpu_arch: Some(ArmCpuArch { value: 10, name: "ARMv7" }),
     },
+    Arch {
+        name: "armv6",
+        krate: "hello-arm",
+        // Thumb-1 on ARMv6 (ARM1176, as on a Raspberry Pi Zero and 1).
+        target: "thumbv6-none-eabi",
+        platform: Platform { os: "linux", architecture: "arm", variant: Some("v6") },
+        elf: ElfKind { machine: EM_ARM, is_64: false, little_endian: true },
+        rustflags: &[],
+        omit_frame_pointer: true,
+        arm_cpu_arch: Some(ArmCpuArch { value: 6, name: "ARMv6" }),
+    },
+    Arch {
+        name: "armv5",
+        krate: "hello-arm",
+        // Thumb-1 on ARMv5TE (ARM926EJ-S, XScale, Feroceon).
+        target: "thumbv5te-none-eabi",
+        platform: Platform { os: "linux", architecture: "arm", variant: Some("v5") },
+        elf: ElfKind { machine: EM_ARM, is_64: false, little_endian: true },
+        rustflags: &[],
+        omit_frame_pointer: true,
+        arm_cpu_arch: Some(ArmCpuArch { value: 4, name: "ARMv5TE" }),
+    },
+    Arch {
+        name: "i686",
+        krate: "hello-i686",
+        // No bare-metal 32-bit x86 target ships; the musl one links no libc here
+        // (rust-lld, no C runtime objects). i586, not i686: the i686 target assumes
+        // SSE2 (core's float ABI needs it, so -Ctarget-cpu cannot remove it), and
+        // i586 code runs on every i686 CPU.
+        target: "i586-unknown-linux-musl",
+        platform: Platform { os: "linux", architecture: "386", variant: None },
+        elf: ElfKind { machine: EM_386, is_64: false, little_endian: true },
+        rustflags: &[NO_LIBC_LINKER, NO_LIBC_FLAVOR, NO_LIBC_OBJECTS],
+        omit_frame_pointer: false,
+        arm_cpu_arch: None,
+    },
+    Arch {
+        name: "riscv64",
+        krate: "hello-riscv64",
+        // RV64GC; the compressed (C) instructions halve most of the code.
+        target: "riscv64gc-unknown-none-elf",
+        platform: Platform { os: "linux", architecture: "riscv64", variant: None },
+        elf: ElfKind { machine: EM_RISCV, is_64: true, little_endian: true },
+        rustflags: &[],
+        omit_frame_pointer: false,
+        arm_cpu_arch: None,
+    },
+    Arch {
+        name: "ppc64le",
+        krate: "hello-ppc64le",
+        // ELFv2, POWER8 (the target's default CPU); musl target, no libc linked.
+        target: "powerpc64le-unknown-linux-musl",
+        platform: Platform { os: "linux", architecture: "ppc64le", variant: None },
+        elf: ElfKind { machine: EM_PPC64, is_64: true, little_endian: true },
+        rustflags: &[NO_LIBC_LINKER, NO_LIBC_FLAVOR, NO_LIBC_OBJECTS],
+        omit_frame_pointer: false,
+        arm_cpu_arch: None,
+    },
+    Arch {
+        name: "s390x",
+        krate: "hello-s390x",
+        // Big-endian; the target's CPU is z10. Linked by lld-22 (lld-16 crashes).
+        target: "s390x-unknown-none-softfloat",
+        platform: Platform { os: "linux", architecture: "s390x", variant: None },
+        elf: ElfKind { machine: EM_S390, is_64: true, little_endian: false },
+        rustflags: &[],
+        omit_frame_pointer: false,
+        arm_cpu_arch: None,
+    },
+    Arch {
+        name: "mips64el",
+        krate: "hello-mips64el",
+        // n64 ABI; musl target, no libc linked. MIPS inline asm needs the unstable
+        // asm_experimental_arch feature (RUSTC_BOOTSTRAP=1, which every build sets).
+        target: "mips64el-unknown-linux-muslabi64",
+        platform: Platform { os: "linux", architecture: "mips64le", variant: None },
+        elf: ElfKind { machine: EM_MIPS, is_64: true, little_endian: true },
+        rustflags: &[NO_LIBC_LINKER, NO_LIBC_FLAVOR, NO_LIBC_OBJECTS],
+        omit_frame_pointer: false,
+        arm_cpu_arch: None,
+    },
+    Arch {
+        name: "loongarch64",
+        krate: "hello-loongarch64",
+        target: "loongarch64-unknown-none",
+        platform: Platform { os: "linux", architecture: "loong64", variant: None },
+        elf: ElfKind { machine: EM_LOONGARCH, is_64: true, little_endian: true },
+        rustflags: &[],
+        omit_frame_pointer: false,
+        arm_cpu_arch: None,
+    },
 ];
+
+// For the Linux (musl) targets used without their libc: link with rust-lld directly,
+// like the bare targets, and without musl's C runtime start files.
+const NO_LIBC_LINKER: &str = "-Clinker=rust-lld";
+const NO_LIBC_FLAVOR: &str = "-Clinker-flavor=ld.lld";
+const NO_LIBC_OBJECTS: &str = "-Clink-self-contained=no";
 
 impl Arch {
     /// The arch called `name`, or an error that lists the known ones.
@@ -83,10 +195,6 @@ impl Arch {
         }
     }
 
-    /// The crate that holds this arch's `_start` and system calls.
-    pub fn crate_name(&self) -> String {
-        format!("hello-{}", self.name)
-    }
 }
 
 impl Platform {
@@ -109,4 +217,28 @@ pub fn select(names: &[String]) -> Result<Vec<&'static Arch>> {
         return Ok(ARCHES.iter().collect());
     }
     names.iter().map(|n| Arch::find(n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_platform_strings() {
+        let p = |n| Arch::find(n).unwrap().platform.docker();
+        assert_eq!(p("x86_64"), "linux/amd64");
+        assert_eq!(p("armv7"), "linux/arm/v7");
+        assert_eq!(p("armv5"), "linux/arm/v5");
+        assert_eq!(p("i686"), "linux/386");
+        assert_eq!(p("mips64el"), "linux/mips64le");
+        assert_eq!(p("loongarch64"), "linux/loong64");
+    }
+
+    #[test]
+    fn select_all_or_named_or_refuse() {
+        assert_eq!(select(&[]).unwrap().len(), ARCHES.len());
+        assert_eq!(select(&["s390x".into()]).unwrap()[0].target, "s390x-unknown-none-softfloat");
+        let err = select(&["x86_64".into(), "vax".into()]).unwrap_err().to_string();
+        assert!(err.starts_with("unknown architecture `vax`: expected one of x86_64, aarch64"), "{err}");
+    }
 }

@@ -68,10 +68,15 @@ pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Res
         .collect::<Vec<_>>()
         .join("\x1f");
     let target_dir = paths::out_root().join("cargo");
-    let (cargo, rustc, krate, target) = (&toolchain.cargo, &toolchain.rustc, arch.crate_name(), arch.target);
+    let (cargo, rustc, krate, target) = (&toolchain.cargo, &toolchain.rustc, arch.krate, arch.target);
     eprintln!("building {} for {target} with {}", arch.name, toolchain.version);
+    let (target_arg, spec_flag) = if arch.omit_frame_pointer {
+        (target_spec(sh, rustc, target)?.display().to_string(), vec!["-Zjson-target-spec"])
+    } else {
+        (target.to_string(), vec![])
+    };
     let _dir = sh.push_dir(&root);
-    cmd!(sh, "{cargo} build --locked --package {krate} --target {target} --profile size -Zbuild-std=core")
+    cmd!(sh, "{cargo} build --locked --package {krate} --target {target_arg} {spec_flag...} --profile size -Zbuild-std=core")
         .env("RUSTC", rustc)
         .env("RUSTC_BOOTSTRAP", "1")
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
@@ -81,7 +86,7 @@ pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Res
         .run()
         .with_context(|| format!("building {} failed", arch.name))?;
 
-    let linked = target_dir.join(target).join("size").join(&krate);
+    let linked = target_dir.join(target).join("size").join(krate);
     let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
     check_linked(arch, &bytes).with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
     fsutil::write_atomic(&linked_copy, &bytes, 0o755)?;
@@ -90,6 +95,29 @@ pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Res
     let size = fs::metadata(&binary)?.len();
     eprintln!("wrote {} ({size} bytes; linked ELF {} bytes)", binary.display(), bytes.len());
     Ok(Built { binary, linked: linked_copy })
+}
+
+/// A copy of the built-in `target`'s spec that lets LLVM omit frame pointers, written
+/// as target/hello/specs/<target>.json: cargo names its output folder after the file,
+/// so the binary lands where the built-in target's would.
+fn target_spec(sh: &Shell, rustc: &Path, target: &str) -> Result<PathBuf> {
+    let json = cmd!(sh, "{rustc} -Zunstable-options --print target-spec-json --target {target}")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .quiet()
+        .read()
+        .with_context(|| format!("cannot read the spec of {target}"))?;
+    let mut spec: serde_json::Value = serde_json::from_str(&json).with_context(|| format!("the spec of {target} is not JSON"))?;
+    let fields = spec.as_object_mut().with_context(|| format!("the spec of {target} is not a JSON object"))?;
+    fields.insert("frame-pointer".into(), "may-omit".into());
+    fields.remove("is-builtin"); // a spec read from a file may not claim that
+    let path = paths::out_root().join("specs").join(format!("{target}.json"));
+    fs::create_dir_all(path.parent().unwrap())?;
+    let bytes = serde_json::to_vec_pretty(&spec)?;
+    // Rewrite only on change: cargo rebuilds everything when the spec file changes.
+    if fs::read(&path).ok().as_deref() != Some(&bytes[..]) {
+        fsutil::write_atomic(&path, &bytes, 0o644)?;
+    }
+    Ok(path)
 }
 
 /// The linked ELF is for the right machine, and on ARM for the right CPU generation:

@@ -175,3 +175,31 @@ fn tar(entries: &[Entry], mtime: u64) -> Result<Vec<u8>> {
     }
     Ok(builder.into_inner()?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_as_containerd_spells_them() {
+        assert_eq!(qualified("hello", "x86_64"), "docker.io/library/hello:x86_64");
+        assert_eq!(qualified("me/hello", "v1"), "docker.io/me/hello:v1");
+        assert_eq!(qualified("localhost:5000/hello", "v1"), "localhost:5000/hello:v1");
+        assert_eq!(qualified("ghcr.io/me/hello", "v1"), "ghcr.io/me/hello:v1");
+    }
+
+    #[test]
+    fn config_says_platform_user_and_entrypoint() {
+        let arch = Arch::find("armv6").unwrap();
+        let image = image(arch, b"\x7fELF not really").unwrap();
+        let config: Value = serde_json::from_slice(&image.config.bytes).unwrap();
+        assert_eq!(config["architecture"], "arm");
+        assert_eq!(config["variant"], "v6");
+        assert_eq!(config["config"]["User"], USER);
+        assert_eq!(config["config"]["Entrypoint"], json!(["/hello"]));
+        assert_eq!(config["rootfs"]["diff_ids"][0], json!(image.layer.digest));
+        let manifest: Value = serde_json::from_slice(&image.manifest.bytes).unwrap();
+        assert_eq!(manifest["config"]["digest"], json!(image.config.digest));
+        assert_eq!(manifest["layers"][0]["size"], json!(image.layer.bytes.len()));
+    }
+}

@@ -5,6 +5,7 @@ pub mod arch;
 pub mod budgets;
 pub mod build;
 pub mod docker;
+pub mod dockerfile;
 pub mod elf;
 pub mod fsutil;
 pub mod image;

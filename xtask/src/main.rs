@@ -26,6 +26,8 @@ enum Command {
     DockerBuild(DockerBuild),
     /// The size table: binary, message, overhead, budget, image, sha256
     Report(Report),
+    /// Write Dockerfiles/<arch> for every arch from the one template
+    Dockerfiles,
 }
 
 #[derive(clap::Args)]
@@ -158,6 +160,7 @@ fn main() -> ExitCode {
         Command::Image(c) => c.run(&sh),
         Command::DockerBuild(c) => c.run(&sh),
         Command::Report(c) => c.run(&sh),
+        Command::Dockerfiles => arch::select(&[]).and_then(|a| xtask::dockerfile::write_all(&a)),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

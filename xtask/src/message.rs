@@ -72,3 +72,17 @@ pub fn stage(bytes: &[u8]) -> Result<PathBuf> {
     }
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths() {
+        assert!(check(b"").unwrap_err().to_string().contains("empty"));
+        assert!(check(&[0]).is_ok());
+        assert!(check(&[b'a'; MAX_LEN]).is_ok());
+        assert!(check(&[b'a'; MAX_LEN + 1]).unwrap_err().to_string().contains("4097 bytes"));
+        assert_eq!(DEFAULT, b"Hello Docker World!\n");
+    }
+}

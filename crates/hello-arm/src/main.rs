@@ -1,5 +1,6 @@
-//! hello for 32-bit ARM Linux (EABI), built as Thumb-2: `svc #0` with the number in r7,
-//! arguments in r0, r1, r2.
+//! hello for 32-bit ARM Linux (EABI), built as Thumb code for armv5 (Thumb-1),
+//! armv6 (Thumb-1) and armv7 (Thumb-2): `svc #0` with the number in r7, arguments in
+//! r0, r1, r2. One source for the three: the arch table picks the target.
 //!
 //! In Thumb code LLVM reserves r7 as the frame pointer, so it cannot be an asm operand:
 //! write() saves and restores it around the call; exit() never returns, so it need not.
@@ -31,12 +32,4 @@ impl Kernel for Linux {
     }
 }
 
-#[unsafe(no_mangle)]
-extern "C" fn _start() -> ! {
-    hello::main::<Linux>()
-}
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    Linux::exit(101)
-}
+hello::entry!(Linux);
