@@ -6,6 +6,8 @@ mod common;
 
 use std::{fs, io::Read, process::Command};
 
+use sha2::Digest;
+
 use common::*;
 use xshell::Shell;
 use xtask::{arch::Arch, docker::Docker, message::DEFAULT};
@@ -86,12 +88,31 @@ fn image_archives_are_the_same_every_time() {
         assert_eq!(fs::read(&path).unwrap(), first, "{}: archive differs between runs", arch.name);
         // The layer: one regular file `hello`, 0755, owned by 0:0, no time of the build.
         let image = xtask::image::image(arch, &fs::read(xtask::paths::binary(arch)).unwrap()).unwrap();
-        let mut layer = tar::Archive::new(image.layer.bytes.as_slice());
+        let tar_bytes = gunzip(&image.layer.bytes);
+        assert_eq!(image.diff_id, format!("sha256:{:x}", sha2::Sha256::digest(&tar_bytes)), "{}: diff_id", arch.name);
+        let mut layer = tar::Archive::new(tar_bytes.as_slice());
         let entries: Vec<_> = layer.entries().unwrap().map(|e| e.unwrap().header().clone()).collect();
         assert_eq!(entries.len(), 1, "{}: the layer holds more than one entry", arch.name);
         let h = &entries[0];
         assert_eq!(h.path().unwrap().to_str(), Some("hello"));
         assert_eq!((h.mode().unwrap(), h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()), (0o755, 0, 0, 0));
+    }
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).expect("the layer is gzip");
+    out
+}
+
+/// What `docker pull` of one platform transfers: manifest, config and layer, under
+/// the committed ceiling of 1024 bytes (Docker's hello-world: about 11 KB).
+#[test]
+fn one_platform_pulls_in_under_1024_bytes() {
+    for arch in all_arches() {
+        let image = xtask::image::image(arch, &fs::read(build_default(arch)).unwrap()).unwrap();
+        let pull = image.manifest.bytes.len() + image.config.bytes.len() + image.layer.bytes.len();
+        assert!(pull < xtask::image::PULL_BYTES_CEILING, "{}: a pull moves {pull} bytes", arch.name);
     }
 }
 

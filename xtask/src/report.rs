@@ -20,6 +20,12 @@ pub struct Row {
     /// `docker image inspect --format {{.Size}}` after loading the image; None without
     /// an engine.
     pub image_bytes: Option<u64>,
+    /// The gzip layer, the config and the manifest as a registry serves them.
+    pub layer_bytes: u64,
+    pub config_bytes: u64,
+    pub manifest_bytes: u64,
+    /// What `docker pull` of this platform transfers: the three above.
+    pub pull_bytes: u64,
     pub sha256: String,
 }
 
@@ -31,15 +37,17 @@ pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>) -> Re
         let built = build::build(sh, arch, message::DEFAULT, None)?;
         let bytes = std::fs::read(&built.binary)?;
         let budget = budgets::for_arch(arch)?;
+        let tag = format!("hello:{}", arch.name);
+        let (image, archive) = image::write_archive(arch, &built.binary, &tag)?;
         let image_bytes = match docker {
             Some(docker) => {
-                let tag = format!("hello:{}", arch.name);
-                let (_, archive) = image::write_archive(arch, &built.binary, &tag)?;
                 docker.load(sh, &archive)?;
                 Some(docker.inspect(sh, &tag, "{{.Size}}")?.parse()?)
             }
             None => None,
         };
+        let (layer, config, manifest) =
+            (image.layer.bytes.len() as u64, image.config.bytes.len() as u64, image.manifest.bytes.len() as u64);
         rows.push(Row {
             arch: arch.name,
             platform: arch.platform.docker(),
@@ -49,6 +57,10 @@ pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>) -> Re
             budget_bytes: budget.binary,
             reference_bytes: budget.reference,
             image_bytes,
+            layer_bytes: layer,
+            config_bytes: config,
+            manifest_bytes: manifest,
+            pull_bytes: layer + config + manifest,
             sha256: format!("{:x}", Sha256::digest(&bytes)),
         });
     }
@@ -56,17 +68,30 @@ pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>) -> Re
 }
 
 pub fn text(rows: &[Row]) -> String {
-    let mut out = format!(
-        "{:<10} {:<14} {:>6} {:>7} {:>8} {:>6} {:>9} {:>6}  {}\n",
-        "arch", "platform", "binary", "message", "overhead", "budget", "hand-asm", "image", "sha256"
-    );
+    let line = |cells: [&str; 11]| {
+        format!(
+            "{:<12} {:<15} {:>6} {:>7} {:>8} {:>6} {:>8} {:>5} {:>5} {:>6} {:>5}\n",
+            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10]
+        )
+    };
+    let mut out = line(["arch", "platform", "binary", "message", "overhead", "budget", "hand-asm", "image", "layer", "config", "pull"]);
     for r in rows {
-        let image = r.image_bytes.map_or("-".to_string(), |b| b.to_string());
-        out += &format!(
-            "{:<10} {:<14} {:>6} {:>7} {:>8} {:>6} {:>9} {:>6}  {}\n",
-            r.arch, r.platform, r.binary_bytes, r.message_bytes, r.overhead_bytes, r.budget_bytes,
-            r.reference_bytes, image, r.sha256
-        );
+        let n = |v: u64| v.to_string();
+        out += &line([
+            r.arch,
+            &r.platform,
+            &n(r.binary_bytes),
+            &n(r.message_bytes),
+            &n(r.overhead_bytes),
+            &n(r.budget_bytes),
+            &n(r.reference_bytes),
+            &r.image_bytes.map_or("-".to_string(), n),
+            &n(r.layer_bytes),
+            &n(r.config_bytes),
+            &n(r.pull_bytes),
+        ]);
     }
+    out += "\nimage: bytes Docker reports; layer: gzip (zopfli); pull: manifest + config + layer,\n";
+    out += &format!("what `docker pull` of one platform moves (ceiling {} bytes).\n", image::PULL_BYTES_CEILING);
     out
 }
