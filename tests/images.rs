@@ -84,6 +84,7 @@ fn image_archives_are_the_same_every_time() {
         let path = xtask::paths::arch_dir(arch).join("image.tar");
         xtask_ok(&["image", arch.name, "--no-load"]);
         let first = fs::read(&path).unwrap();
+        blobs_checked(&first);
         xtask_ok(&["image", arch.name, "--no-load"]);
         assert_eq!(fs::read(&path).unwrap(), first, "{}: archive differs between runs", arch.name);
         // The layer: one regular file `hello`, 0755, owned by 0:0, no time of the build.
@@ -149,4 +150,61 @@ fn dockerfile_takes_a_message() {
     let image = "hello-dockerfile-message:aarch64";
     xtask_ok(&["docker-build", arch.name, "--tag", image, "--message", message]);
     check_runs(&docker, arch, image, message.as_bytes());
+}
+
+/// Every file under blobs/ in an archive, checked against the digest it is named by.
+fn blobs_checked(archive: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    for entry in tar::Archive::new(archive).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_str().unwrap().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if let Some(hex) = path.strip_prefix("blobs/sha256/").filter(|h| !h.is_empty()) {
+            assert_eq!(format!("{:x}", sha2::Sha256::digest(&bytes)), hex, "blob {path} is not what its name says");
+        }
+        files.insert(path, bytes);
+    }
+    files
+}
+
+fn blob<'a>(files: &'a std::collections::BTreeMap<String, Vec<u8>>, digest: &serde_json::Value) -> &'a [u8] {
+    let hex = digest.as_str().unwrap().strip_prefix("sha256:").unwrap();
+    files.get(&format!("blobs/sha256/{hex}")).unwrap_or_else(|| panic!("no blob {hex}"))
+}
+
+#[test]
+fn the_index_names_every_platform_and_holds_every_blob() {
+    xtask_ok(&["index"]);
+    let archive = fs::read(xtask::paths::out_root().join("index.tar")).unwrap();
+    let files = blobs_checked(&archive);
+    let top: serde_json::Value = serde_json::from_slice(&files["index.json"]).unwrap();
+    assert_eq!(top["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "latest");
+    let index: serde_json::Value = serde_json::from_slice(blob(&files, &top["manifests"][0]["digest"])).unwrap();
+    let manifests = index["manifests"].as_array().unwrap();
+    assert_eq!(manifests.len(), xtask::arch::ARCHES.len());
+    for arch in all_arches() {
+        let p = &arch.platform;
+        let want_variant = p.variant.or((p.architecture == "arm64").then_some("v8"));
+        let entry = manifests
+            .iter()
+            .find(|m| m["platform"]["architecture"] == p.architecture && m["platform"]["variant"].as_str() == want_variant)
+            .unwrap_or_else(|| panic!("{}: no manifest for {}", arch.name, p.docker()));
+        assert_eq!(entry["platform"]["os"], "linux");
+        let manifest: serde_json::Value = serde_json::from_slice(blob(&files, &entry["digest"])).unwrap();
+        let config: serde_json::Value = serde_json::from_slice(blob(&files, &manifest["config"]["digest"])).unwrap();
+        assert_eq!(config["architecture"], p.architecture, "{}", arch.name);
+        let layer = gunzip(blob(&files, &manifest["layers"][0]["digest"]));
+        assert_eq!(config["rootfs"]["diff_ids"][0], format!("sha256:{:x}", sha2::Sha256::digest(&layer)), "{}", arch.name);
+        let mut tar = tar::Archive::new(layer.as_slice());
+        let mut file = tar.entries().unwrap().next().unwrap().unwrap();
+        let mut binary = Vec::new();
+        file.read_to_end(&mut binary).unwrap();
+        assert_eq!(binary, fs::read(xtask::paths::binary(arch)).unwrap(), "{}: the index holds other bytes", arch.name);
+    }
+    // Older engines read manifest.json: one entry per arch, tagged hello:<arch>.
+    let docker: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
+    let tags: Vec<&str> = docker.as_array().unwrap().iter().map(|m| m["RepoTags"][0].as_str().unwrap()).collect();
+    let want: Vec<String> = all_arches().map(|a| format!("hello:{}", a.name)).collect();
+    assert_eq!(tags, want);
 }

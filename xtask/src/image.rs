@@ -90,46 +90,104 @@ pub fn image(arch: &Arch, binary: &[u8]) -> Result<Image> {
     Ok(Image { layer, diff_id, config, manifest })
 }
 
-/// The archive `docker load` takes, for the image tagged `tag` (`hello:x86_64`).
-pub fn archive(arch: &Arch, image: &Image, tag: &str) -> Result<Vec<u8>> {
-    let (name, reference) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
-    let mut platform = json!({ "architecture": arch.platform.architecture, "os": arch.platform.os });
-    if let Some(variant) = arch.platform.variant {
-        platform["variant"] = json!(variant);
+/// One image in an archive, with the tag `docker load` gives it (`hello:x86_64`).
+pub struct Tagged<'a> {
+    pub arch: &'a Arch,
+    pub image: &'a Image,
+    pub tag: String,
+}
+
+pub const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+
+/// The OCI platform object of `arch`. In an image index arm64 says variant v8, as
+/// Docker's own multi-arch images do, so that clients asking for linux/arm64/v8 match.
+fn platform(arch: &Arch, in_index: bool) -> Value {
+    let p = &arch.platform;
+    let mut platform = json!({ "architecture": p.architecture, "os": p.os });
+    match p.variant {
+        Some(variant) => platform["variant"] = json!(variant),
+        None if in_index && p.architecture == "arm64" => platform["variant"] = json!("v8"),
+        None => {}
     }
-    let mut manifest_descriptor = image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
-    manifest_descriptor["platform"] = platform;
-    manifest_descriptor["annotations"] = json!({
+    platform
+}
+
+/// The archive `docker load` takes, for one tagged image.
+pub fn archive(one: &Tagged) -> Result<Vec<u8>> {
+    let (name, reference) = split_tag(&one.tag);
+    let mut descriptor = one.image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
+    descriptor["platform"] = platform(one.arch, false);
+    descriptor["annotations"] = annotations(name, reference);
+    layout(std::slice::from_ref(one), descriptor, None)
+}
+
+/// An image index over `images` (one per arch), named `tag`, in an archive that
+/// holds every image: registries and OCI tools read the index; `docker load` loads
+/// each image under its own tag.
+pub fn index_archive(images: &[Tagged], tag: &str) -> Result<(Blob, Vec<u8>)> {
+    let manifests: Vec<Value> = images
+        .iter()
+        .map(|t| {
+            let mut d = t.image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
+            d["platform"] = platform(t.arch, true);
+            d
+        })
+        .collect();
+    let index = Blob::new(serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": manifests,
+    }))?);
+    let (name, reference) = split_tag(tag);
+    let mut descriptor = index.descriptor(INDEX_MEDIA_TYPE);
+    descriptor["annotations"] = annotations(name, reference);
+    let archive = layout(images, descriptor, Some(&index))?;
+    Ok((index, archive))
+}
+
+/// `name` and `reference` of `name:reference` (`latest` when there is none).
+pub fn split_tag(tag: &str) -> (&str, &str) {
+    match tag.rsplit_once(':') {
+        // A colon inside the registry's host:port is not a tag separator.
+        Some((name, reference)) if !reference.contains('/') => (name, reference),
+        _ => (tag, "latest"),
+    }
+}
+
+fn annotations(name: &str, reference: &str) -> Value {
+    json!({
         "io.containerd.image.name": qualified(name, reference),
         "org.opencontainers.image.ref.name": reference,
-    });
-    let index = json!({
+    })
+}
+
+/// An OCI image layout whose index.json holds `top`, with every blob of `images`
+/// (and `extra`) once, and the manifest.json older `docker load`s read.
+fn layout(images: &[Tagged], top: Value, extra: Option<&Blob>) -> Result<Vec<u8>> {
+    let index = serde_json::to_vec(&json!({
         "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [manifest_descriptor],
-    });
-    let docker_manifest = json!([{
-        "Config": image.config.path(),
-        "RepoTags": [tag],
-        "Layers": [image.layer.path()],
-    }]);
-    let oci_layout = serde_json::to_vec(&json!({ "imageLayoutVersion": "1.0.0" }))?;
-    let index = serde_json::to_vec(&index)?;
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": [top],
+    }))?;
+    let docker_manifest: Vec<Value> = images
+        .iter()
+        .map(|t| json!({ "Config": t.image.config.path(), "RepoTags": [t.tag], "Layers": [t.image.layer.path()] }))
+        .collect();
     let docker_manifest = serde_json::to_vec(&docker_manifest)?;
-    let (layer_path, config_path, manifest_path) = (image.layer.path(), image.config.path(), image.manifest.path());
-    tar(
-        &[
-            Entry::dir("blobs/"),
-            Entry::dir("blobs/sha256/"),
-            Entry::file(&config_path, &image.config.bytes, 0o644),
-            Entry::file(&layer_path, &image.layer.bytes, 0o644),
-            Entry::file(&manifest_path, &image.manifest.bytes, 0o644),
-            Entry::file("index.json", &index, 0o644),
-            Entry::file("manifest.json", &docker_manifest, 0o644),
-            Entry::file("oci-layout", &oci_layout, 0o644),
-        ],
-        mtime()?,
-    )
+    let oci_layout = serde_json::to_vec(&json!({ "imageLayoutVersion": "1.0.0" }))?;
+
+    let mut blobs: Vec<&Blob> = images.iter().flat_map(|t| [&t.image.config, &t.image.layer, &t.image.manifest]).collect();
+    blobs.extend(extra);
+    blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
+    blobs.dedup_by(|a, b| a.digest == b.digest);
+    let paths: Vec<String> = blobs.iter().map(|b| b.path()).collect();
+
+    let mut entries = vec![Entry::dir("blobs/"), Entry::dir("blobs/sha256/")];
+    entries.extend(blobs.iter().zip(&paths).map(|(b, p)| Entry::file(p, &b.bytes, 0o644)));
+    entries.push(Entry::file("index.json", &index, 0o644));
+    entries.push(Entry::file("manifest.json", &docker_manifest, 0o644));
+    entries.push(Entry::file("oci-layout", &oci_layout, 0o644));
+    tar(&entries, mtime()?)
 }
 
 /// `docker.io/library/hello:x86_64` for `hello`, as containerd names images.
@@ -148,7 +206,8 @@ pub fn write_archive(arch: &Arch, binary: &Path, tag: &str) -> Result<(Image, Pa
     let bytes = std::fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
     let image = image(arch, &bytes)?;
     let path = paths::arch_dir(arch).join("image.tar");
-    fsutil::write_atomic(&path, &archive(arch, &image, tag)?, 0o644)?;
+    let archive = archive(&Tagged { arch, image: &image, tag: tag.to_string() })?;
+    fsutil::write_atomic(&path, &archive, 0o644)?;
     Ok((image, path))
 }
 
@@ -198,6 +257,23 @@ fn tar(entries: &[Entry], mtime: u64) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_split_at_the_last_colon_outside_the_host() {
+        assert_eq!(split_tag("hello:x86_64"), ("hello", "x86_64"));
+        assert_eq!(split_tag("hello"), ("hello", "latest"));
+        assert_eq!(split_tag("localhost:5000/hello"), ("localhost:5000/hello", "latest"));
+        assert_eq!(split_tag("localhost:5000/hello:v2"), ("localhost:5000/hello", "v2"));
+    }
+
+    #[test]
+    fn index_platforms() {
+        let p = |n| platform(Arch::find(n).unwrap(), true);
+        assert_eq!(p("aarch64"), json!({"architecture": "arm64", "os": "linux", "variant": "v8"}));
+        assert_eq!(p("armv5"), json!({"architecture": "arm", "os": "linux", "variant": "v5"}));
+        assert_eq!(p("x86_64"), json!({"architecture": "amd64", "os": "linux"}));
+        assert_eq!(platform(Arch::find("aarch64").unwrap(), false)["variant"], Value::Null);
+    }
 
     #[test]
     fn image_names_as_containerd_spells_them() {

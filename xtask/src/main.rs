@@ -28,6 +28,8 @@ enum Command {
     Report(Report),
     /// Write Dockerfiles/<arch> for every arch from the one template
     Dockerfiles,
+    /// Write target/hello/index.tar: one OCI image index over every arch's image
+    Index(Index),
 }
 
 #[derive(clap::Args)]
@@ -72,6 +74,18 @@ struct DockerBuild {
     tag: Option<String>,
     #[command(flatten)]
     message: MessageArgs,
+}
+
+#[derive(clap::Args)]
+struct Index {
+    /// The index's name; each image is also tagged <name>:<arch> for docker load
+    #[arg(long, default_value = "hello:latest")]
+    tag: String,
+    #[command(flatten)]
+    message: MessageArgs,
+    /// Also load every image into Docker (docker load cannot load an index itself)
+    #[arg(long)]
+    load: bool,
 }
 
 #[derive(clap::Args)]
@@ -139,6 +153,32 @@ impl DockerBuild {
     }
 }
 
+impl Index {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let message = self.message.resolve()?;
+        let docker = if self.load { Some(Docker::connect(sh)?) } else { None };
+        let (name, _) = image::split_tag(&self.tag);
+        let mut images = Vec::new();
+        for arch in arch::select(&[])? {
+            let built = build::build(sh, arch, &message, None)?;
+            let bytes = std::fs::read(&built.binary)?;
+            images.push((arch, image::image(arch, &bytes)?));
+        }
+        let tagged: Vec<image::Tagged> = images
+            .iter()
+            .map(|(arch, image)| image::Tagged { arch, image, tag: format!("{name}:{}", arch.name) })
+            .collect();
+        let (index, archive) = image::index_archive(&tagged, &self.tag)?;
+        let path = xtask::paths::out_root().join("index.tar");
+        xtask::fsutil::write_atomic(&path, &archive, 0o644)?;
+        eprintln!("wrote {} (index {}, {} bytes; {} platforms)", path.display(), index.digest, index.bytes.len(), tagged.len());
+        if let Some(docker) = docker {
+            docker.load(sh, &path)?;
+        }
+        Ok(())
+    }
+}
+
 impl Report {
     fn run(self, sh: &Shell) -> Result<()> {
         let docker = if self.no_docker { None } else { Some(Docker::connect(sh)?) };
@@ -161,6 +201,7 @@ fn main() -> ExitCode {
         Command::DockerBuild(c) => c.run(&sh),
         Command::Report(c) => c.run(&sh),
         Command::Dockerfiles => arch::select(&[]).and_then(|a| xtask::dockerfile::write_all(&a)),
+        Command::Index(c) => c.run(&sh),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
