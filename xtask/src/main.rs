@@ -39,7 +39,8 @@ struct Build {
     arches: Vec<String>,
     #[command(flatten)]
     message: MessageArgs,
-    /// Write the binary here instead of target/hello/<arch>/hello (one arch only)
+    /// Write the binary here instead of target/hello/<arch>/hello, and the linked ELF
+    /// as <PATH>.elf (one arch only)
     #[arg(long)]
     out: Option<PathBuf>,
 }
