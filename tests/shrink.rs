@@ -184,3 +184,25 @@ fn gcc(args: &[&str]) {
     let out = Command::new("gcc").args(args).output().expect("gcc runs");
     assert!(out.status.success(), "gcc {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The e_flags rules of elf/rules.rs, each broken on purpose in one of our binaries.
+#[test]
+fn refuses_flags_some_loader_rejects() {
+    let cases = [
+        ("armv7", 0u32, "EABI version"),
+        ("ppc64le", 1, "ELFv2"),
+        ("mips64el", 0x8000_0405, "NaN2008"),
+        ("mips64el", 0x8000_0025, "ABI2"),
+        ("riscv64", 0xd, "RVE"),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, flags, want) in cases {
+        let arch = xtask::arch::Arch::find(name).unwrap();
+        let mut bytes = fs::read(build_default(arch)).unwrap();
+        let at = if arch.elf.is_64 { 48 } else { 36 }; // e_flags
+        bytes[at..at + 4].copy_from_slice(&flags.to_le_bytes());
+        let input = dir.path().join(format!("{name}-{flags:x}"));
+        fs::write(&input, &bytes).unwrap();
+        assert_refused(&input, want);
+    }
+}

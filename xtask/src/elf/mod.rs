@@ -7,6 +7,7 @@
 
 mod plan;
 mod read;
+mod rules;
 mod verify;
 mod write;
 
@@ -39,6 +40,7 @@ pub(crate) use refuse;
 /// Shrink an ELF image in memory: the plan and the bytes it gives, proven well-formed.
 pub fn shrink(input: &[u8]) -> Result<(Plan, Vec<u8>), Refusal> {
     let elf = read(input)?;
+    rules::check(&elf)?;
     let plan = plan::plan(&elf)?;
     let output = write::write(&elf, &plan)?;
     verify::verify(&elf, &plan, &output)?;
