@@ -18,13 +18,15 @@ impl Kernel for Linux {
     fn write(fd: usize, buf: &[u8]) -> isize {
         let ret;
         // SAFETY: write(2) only reads `buf`; the syscall ABI clobbers $3, $7, $10-$15,
-        // $24 and $25, and $1, hi and lo, which the compiler never keeps values in
-        // ($1 is the assembler's temporary and cannot even be named here).
+        // $24 and $25, and $1, hi and lo. No code here keeps values in hi or lo, but
+        // LLVM does allocate $1 (the assembler's temporary), and Rust cannot name it
+        // as a clobber: the asm keeps it in $8 (a4, which the kernel preserves) across
+        // the call. qemu-user leaves $1 alone; only a real kernel showed this.
         unsafe {
-            asm!("syscall", "movn $2, $0, $7",
+            asm!(".set noat", "move $8, $1", "syscall", "movn $2, $0, $7", "move $1, $8", ".set at",
                 inlateout("$2") 5001usize => ret,
                 in("$4") fd, in("$5") buf.as_ptr(), in("$6") buf.len(),
-                out("$3") _, out("$7") _, out("$10") _, out("$11") _,
+                out("$3") _, out("$7") _, out("$8") _, out("$10") _, out("$11") _,
                 out("$12") _, out("$13") _, out("$14") _, out("$15") _, out("$24") _, out("$25") _,
                 options(nostack, readonly));
         }
