@@ -9,15 +9,21 @@ set -euo pipefail
 step() { printf '\n==> %s\n' "$*"; }
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs Debian packages and starts dockerd)" >&2; exit 1; }; }
 
+# qemu-system-* boot real kernels (cargo xtask kernel-test); on a machine with
+# backports' qemu-utils 10 installed, apt removes it (it conflicts with 7.2).
 PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22
-          qemu-user-static binfmt-support docker.io debootstrap ca-certificates)
+          qemu-user-static binfmt-support docker.io debootstrap ca-certificates
+          qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc qemu-system-mips
+          qemu-system-data)
 
 step "Debian packages: ${PACKAGES[*]}"
 if dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv '^install ok installed$' \
    || [ "$(dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | wc -l)" -ne "${#PACKAGES[@]}" ]; then
   need_root
   apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${PACKAGES[@]}"
+  install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${PACKAGES[@]}"; }
+  # Seen once here: dpkg lost its unpacked archives halfway; a second run completes.
+  install || { echo "apt-get install failed; trying once more"; install; }
 else
   echo "already installed"
 fi

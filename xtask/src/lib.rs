@@ -9,6 +9,7 @@ pub mod dockerfile;
 pub mod elf;
 pub mod fsutil;
 pub mod image;
+pub mod kernel;
 pub mod message;
 pub mod paths;
 pub mod report;

@@ -2,10 +2,10 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use xshell::Shell;
-use xtask::{arch, build, docker::Docker, elf, image, message::MessageArgs, report};
+use xtask::{arch, build, docker::Docker, elf, image, kernel, message::MessageArgs, report};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Build the smallest hello binaries and their Docker images")]
@@ -30,6 +30,8 @@ enum Command {
     Dockerfiles,
     /// Write target/hello/index.tar: one OCI image index over every arch's image
     Index(Index),
+    /// Boot real Linux kernels in qemu-system with hello as /init
+    KernelTest(KernelTest),
 }
 
 #[derive(clap::Args)]
@@ -87,6 +89,19 @@ struct Index {
     /// Also load every image into Docker (docker load cannot load an index itself)
     #[arg(long)]
     load: bool,
+}
+
+#[derive(clap::Args)]
+struct KernelTest {
+    /// Architectures (default: every one a kernel is known for)
+    #[arg(value_name = "ARCH")]
+    arches: Vec<String>,
+    /// Run this static binary instead of ours (give one ARCH)
+    #[arg(long, value_name = "FILE")]
+    binary: Option<PathBuf>,
+    /// What the console must show (default: our message)
+    #[arg(long, value_name = "TEXT")]
+    expect: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -180,6 +195,52 @@ impl Index {
     }
 }
 
+impl KernelTest {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let explicit = !self.arches.is_empty();
+        let arches = arch::select(&self.arches)?;
+        if self.binary.is_some() && arches.len() != 1 {
+            bail!("--binary takes one architecture: kernel-test --binary FILE ARCH");
+        }
+        let expect = self.expect.unwrap_or_else(|| String::from_utf8_lossy(xtask::message::DEFAULT).into_owned());
+        let mut failed = Vec::new();
+        for arch in arches {
+            if kernel::kernels_for(arch).next().is_none() {
+                if explicit {
+                    bail!("no kernel to boot {} yet (see kernel.rs for what was tried)", arch.name);
+                }
+                eprintln!("SKIP {:<12} no kernel in the table yet", arch.name);
+                continue;
+            }
+            let binary = match &self.binary {
+                Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+                None => std::fs::read(build::build(sh, arch, xtask::message::DEFAULT, None)?.binary)?,
+            };
+            for k in kernel::kernels_for(arch) {
+                let started = std::time::Instant::now();
+                let boot = kernel::boot(sh, k, &binary, &expect)?;
+                let verdict = if boot.passed { "PASS" } else { "FAIL" };
+                println!(
+                    "{verdict} {:<12} on {:<12} linux {:<12} {:.1} s",
+                    arch.name,
+                    boot.kernel,
+                    boot.version,
+                    started.elapsed().as_secs_f64()
+                );
+                if !boot.passed {
+                    let tail: Vec<&str> = boot.console.lines().rev().take(15).collect();
+                    eprintln!("console, last lines:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+                    failed.push(format!("{} on {}", arch.name, boot.kernel));
+                }
+            }
+        }
+        if !failed.is_empty() {
+            bail!("the kernel did not run it to a clean exit: {}", failed.join(", "));
+        }
+        Ok(())
+    }
+}
+
 impl Report {
     fn run(self, sh: &Shell) -> Result<()> {
         let docker = if self.no_docker { None } else { Some(Docker::connect(sh)?) };
@@ -203,6 +264,7 @@ fn main() -> ExitCode {
         Command::Report(c) => c.run(&sh),
         Command::Dockerfiles => arch::select(&[]).and_then(|a| xtask::dockerfile::write_all(&a)),
         Command::Index(c) => c.run(&sh),
+        Command::KernelTest(c) => c.run(&sh),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

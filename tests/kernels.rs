@@ -1,0 +1,50 @@
+//! Real kernels, not qemu-user: every arch with a Debian bookworm kernel boots it under
+//! qemu-system with hello as /init and must exit 0 with the message on the console.
+//! Needs qemu-system-* (setup.sh) and Debian's package registry for the kernels.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+use xtask::{arch::Arch, kernel};
+
+#[test]
+fn every_kernel_runs_every_binary_it_should() {
+    let out = xtask(&["kernel-test"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "kernel-test failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for arch in all_arches() {
+        for k in kernel::kernels_for(arch) {
+            let pass = format!("PASS {:<12} on {:<12}", arch.name, k.name);
+            assert!(stdout.contains(&pass), "no `{pass}` in:\n{stdout}");
+        }
+    }
+    // The arm64 kernel runs all three 32-bit ARM binaries in compat mode.
+    for arm in ["armv7", "armv6", "armv5"] {
+        assert!(kernel::kernels_for(Arch::find(arm).unwrap()).any(|k| k.name == "arm64"), "{arm} not tried on arm64");
+    }
+}
+
+/// A 32-bit ARM file without an EABI version in e_flags: qemu-user runs it, the arm64
+/// kernel refuses it. kernel-test must say FAIL and exit non-zero.
+#[test]
+fn a_file_qemu_user_runs_but_the_kernel_refuses_fails() {
+    let arch = Arch::find("armv7").unwrap();
+    let mut bytes = fs::read(build_default(arch)).unwrap();
+    bytes[36..40].copy_from_slice(&0u32.to_le_bytes()); // e_flags
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("no-eabi");
+    fs::write(&file, &bytes).unwrap();
+    let mut perms = fs::metadata(&file).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    fs::set_permissions(&file, perms).unwrap();
+    let user = run(&file, std::process::Stdio::piped());
+    assert_eq!(user.stdout, xtask::message::DEFAULT, "qemu-user should run it");
+    let out = xtask(&["kernel-test", "armv7", "--binary", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "kernel-test passed a file the kernel refuses:\n{stdout}");
+    assert!(stdout.contains("FAIL armv7        on arm64"), "{stdout}");
+    let line = one_error_line(&out);
+    assert!(line.contains("did not run it to a clean exit"), "{line}");
+}

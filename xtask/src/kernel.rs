@@ -1,0 +1,296 @@
+//! `cargo xtask kernel-test`: run hello as /init under real Linux kernels of each
+//! architecture, booted in qemu-system (software emulation), because qemu-user's ELF
+//! loader is not the kernel's: it accepts files a kernel refuses, and the other way.
+//!
+//! Kernels are Debian's own packages, fetched through the package registry with a
+//! private apt configuration (the machine's apt state is not touched), checked
+//! against the SHA256 in Debian's signed index, and cached under target/hello/kernels.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use xshell::{Shell, cmd};
+
+use crate::{arch::Arch, fsutil, paths};
+
+/// A Debian kernel and the qemu machine that boots it.
+pub struct Kernel {
+    pub name: &'static str,
+    /// Debian architecture and the metapackage naming the current kernel.
+    pub deb_arch: &'static str,
+    pub package: &'static str,
+    pub qemu: &'static str,
+    pub machine: &'static [&'static str],
+    pub console: &'static str,
+    /// Our arches it runs: its own, and 32-bit ones its compat mode takes.
+    pub runs: &'static [&'static str],
+}
+
+/// Seen booting here (ENVIRONMENT.md). Not yet in the table: armv6's rpi kernel (needs
+/// its device tree and does not power off), riscv64 (no bookworm kernel: trixie's) and
+/// loongarch64 (sid's kernel, and QEMU 10 from backports).
+pub const KERNELS: &[Kernel] = &[
+    Kernel {
+        name: "amd64",
+        deb_arch: "amd64",
+        package: "linux-image-amd64",
+        qemu: "qemu-system-x86_64",
+        machine: &["-M", "pc", "-cpu", "max", "-m", "256"],
+        console: "ttyS0",
+        runs: &["x86_64", "i686"],
+    },
+    Kernel {
+        name: "arm64",
+        deb_arch: "arm64",
+        package: "linux-image-arm64",
+        qemu: "qemu-system-aarch64",
+        machine: &["-M", "virt", "-cpu", "cortex-a57", "-m", "256"],
+        console: "ttyAMA0",
+        runs: &["aarch64", "armv7", "armv6", "armv5"],
+    },
+    Kernel {
+        name: "armmp",
+        deb_arch: "armhf",
+        package: "linux-image-armmp",
+        qemu: "qemu-system-arm",
+        machine: &["-M", "virt", "-cpu", "cortex-a15", "-m", "256"],
+        console: "ttyAMA0",
+        runs: &["armv7", "armv6", "armv5"],
+    },
+    Kernel {
+        name: "powerpc64le",
+        deb_arch: "ppc64el",
+        package: "linux-image-powerpc64le",
+        qemu: "qemu-system-ppc64",
+        machine: &[
+            "-M",
+            "pseries,x-vof=on,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off",
+            "-cpu",
+            "power9",
+            "-m",
+            "512",
+        ],
+        console: "hvc0",
+        runs: &["ppc64le"],
+    },
+    Kernel {
+        name: "s390x",
+        deb_arch: "s390x",
+        package: "linux-image-s390x",
+        qemu: "qemu-system-s390x",
+        machine: &["-M", "s390-ccw-virtio", "-cpu", "max", "-m", "512"],
+        console: "ttysclp0",
+        runs: &["s390x"],
+    },
+    Kernel {
+        name: "5kc-malta",
+        deb_arch: "mips64el",
+        package: "linux-image-5kc-malta",
+        qemu: "qemu-system-mips64el",
+        machine: &["-M", "malta", "-cpu", "MIPS64R2-generic", "-m", "256"],
+        console: "ttyS0",
+        runs: &["mips64el"],
+    },
+];
+
+/// What the kernel prints when init exits with status 0.
+pub const CLEAN_EXIT: &str = "Attempted to kill init! exitcode=0x00000000";
+
+/// The kernels that run `arch`.
+pub fn kernels_for(arch: &Arch) -> impl Iterator<Item = &'static Kernel> + '_ {
+    KERNELS.iter().filter(|k| k.runs.contains(&arch.name))
+}
+
+/// A boot's result: the kernel's package version and what the console showed.
+pub struct Boot {
+    pub kernel: &'static str,
+    pub version: String,
+    pub passed: bool,
+    pub console: String,
+}
+
+/// Boot `kernel` with `binary` as /init; pass if the console shows `expect` and the
+/// kernel reports init's clean exit.
+pub fn boot(sh: &Shell, kernel: &'static Kernel, binary: &[u8], expect: &str) -> Result<Boot> {
+    let (image, version) = fetch(sh, kernel)?;
+    let dir = tempfile_dir()?;
+    let initrd = dir.join("initrd.cpio");
+    fs::write(&initrd, newc_cpio(&[("init", binary)]))?;
+    let log = dir.join("console.log");
+    let append = format!("console={} panic=-1 quiet", kernel.console);
+    let mut child = Command::new(kernel.qemu)
+        .args(kernel.machine)
+        .args(["-nographic", "-no-reboot", "-kernel"])
+        .arg(&image)
+        .arg("-initrd")
+        .arg(&initrd)
+        .args(["-append", &append])
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&log)?)
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot run {} (apt-get install qemu-system-*; `bash setup.sh` does)", kernel.qemu))?;
+    // panic=-1 reboots at once and -no-reboot turns that into qemu's exit; a kernel
+    // that hangs is killed after two minutes.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let console = String::from_utf8_lossy(&fs::read(&log)?).replace('\r', "");
+    let _ = fs::remove_dir_all(&dir);
+    let passed = console.contains(expect) && console.contains(CLEAN_EXIT);
+    Ok(Boot { kernel: kernel.name, version, passed, console })
+}
+
+/// The kernel image of `kernel`, downloaded and unpacked once; its package version.
+fn fetch(sh: &Shell, kernel: &Kernel) -> Result<(PathBuf, String)> {
+    let apt = Apt::new()?;
+    let meta = format!("{}:{}", kernel.package, kernel.deb_arch);
+    let depends = apt.run(sh, &["apt-cache", "depends", &meta])?;
+    let package = depends
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Depends: "))
+        .filter(|p| p.starts_with("linux-image-"))
+        .with_context(|| format!("{meta} names no kernel package (apt index not fetched?)"))?
+        .to_string();
+    let show = apt.run(sh, &["apt-cache", "show", &package])?;
+    let field = |name: &str| {
+        show.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).with_context(|| format!("{package}: no {name} in the apt index"))
+    };
+    let (sha256, version, filename) = (field("SHA256:")?, field("Version:")?, field("Filename:")?);
+    let deb_name = filename.rsplit('/').next().unwrap_or(&filename).to_string();
+    let deb = apt.root.join(&deb_name);
+    if !deb.is_file() || sha256_file(&deb)? != sha256 {
+        eprintln!("downloading {package} {version}");
+        let _dir = sh.push_dir(&apt.root);
+        apt.run(sh, &["apt-get", "download", "-q", &package])?;
+        let got = sha256_file(&deb)?;
+        if got != sha256 {
+            let _ = fs::remove_file(&deb);
+            bail!("{deb_name}: sha256 {got}, the signed index says {sha256}");
+        }
+    }
+    let unpacked = apt.root.join(deb_name.trim_end_matches(".deb"));
+    if !unpacked.join(".complete").is_file() {
+        let _ = fs::remove_dir_all(&unpacked);
+        cmd!(sh, "dpkg-deb -x {deb} {unpacked}").quiet().run().with_context(|| format!("cannot unpack {deb_name}"))?;
+        fs::write(unpacked.join(".complete"), b"")?;
+    }
+    let boot = unpacked.join("boot");
+    let image = fs::read_dir(&boot)
+        .with_context(|| format!("{} has no /boot", deb_name))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("vmlinuz-") || n.starts_with("vmlinux-")))
+        .with_context(|| format!("{deb_name}: no vmlinuz or vmlinux in /boot"))?;
+    Ok((image, version))
+}
+
+/// apt with its own configuration, lists and cache under target/hello/kernels.
+struct Apt {
+    root: PathBuf,
+    config: PathBuf,
+    /// Held while this Apt lives: runs at once (tests) share the cache, so one
+    /// fetches and unpacks while the others wait for it.
+    _lock: fs::File,
+}
+
+impl Apt {
+    fn new() -> Result<Apt> {
+        let root = paths::out_root().join("kernels");
+        for d in ["lists/partial", "cache/archives/partial", "etc"] {
+            fs::create_dir_all(root.join(d))?;
+        }
+        let lock = fs::File::create(root.join("etc/lock"))?;
+        lock.lock()?;
+        let r = root.display();
+        let archs: Vec<String> = KERNELS.iter().map(|k| format!("\"{}\";", k.deb_arch)).collect();
+        fs::write(
+            root.join("etc/sources.list"),
+            "deb http://deb.debian.org/debian bookworm main\n\
+             deb http://deb.debian.org/debian bookworm-updates main\n\
+             deb http://deb.debian.org/debian-security bookworm-security main\n",
+        )?;
+        let config = root.join("etc/apt.conf");
+        let text = format!(
+            "Dir::State \"{r}\";\nDir::State::Lists \"{r}/lists\";\nDir::State::status \"{r}/etc/status\";\n\
+             Dir::Cache \"{r}/cache\";\nDir::Etc::SourceList \"{r}/etc/sources.list\";\n\
+             Dir::Etc::SourceParts \"/nonexistent\";\nDir::Etc::Preferences \"{r}/etc/preferences\";\n\
+             Dir::Etc::PreferencesParts \"/nonexistent\";\nAPT::Architectures {{ {} }};\n\
+             APT::Sandbox::User \"root\";\nAcquire::Retries \"3\";\n",
+            archs.join(" ")
+        );
+        if fs::read_to_string(&config).ok().as_deref() != Some(&text) {
+            fsutil::write_atomic(&config, text.as_bytes(), 0o644)?;
+        }
+        if !root.join("etc/status").exists() {
+            fs::write(root.join("etc/status"), b"")?;
+        }
+        let apt = Apt { root, config, _lock: lock };
+        // One index fetch a day is plenty: kernels change with point releases.
+        let fresh = fs::metadata(apt.root.join("lists/.updated"))
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().unwrap_or_default() < Duration::from_secs(86400));
+        if !fresh {
+            eprintln!("fetching Debian's package index (bookworm) for the kernels");
+            // A mirror mid-sync fails an index we may not need; a missing package is
+            // reported when it is looked up.
+            let _ = apt.run(&Shell::new()?, &["apt-get", "update", "-q"]);
+            fs::write(apt.root.join("lists/.updated"), b"")?;
+        }
+        Ok(apt)
+    }
+
+    fn run(&self, sh: &Shell, args: &[&str]) -> Result<String> {
+        let (program, rest) = args.split_first().unwrap();
+        cmd!(sh, "{program} {rest...}")
+            .env("APT_CONFIG", &self.config)
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .with_context(|| format!("{} failed", args.join(" ")))
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    Ok(format!("{:x}", Sha256::digest(fs::read(path)?)))
+}
+
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = paths::out_root().join("kernels").join(format!("boot.{}.{:?}", std::process::id(), std::thread::current().id()));
+    let dir = PathBuf::from(dir.to_string_lossy().replace(['(', ')'], ""));
+    fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// An initramfs: a "newc" cpio archive of executable files at the root.
+pub fn newc_cpio(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut entry = |ino: u32, mode: u32, name: &str, data: &[u8]| {
+        let fields = [ino, mode, 0, 0, 1, 0, data.len() as u32, 0, 0, 0, 0, name.len() as u32 + 1, 0];
+        out.extend_from_slice(b"070701");
+        for f in fields {
+            out.extend_from_slice(format!("{f:08x}").as_bytes());
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.resize(out.len().next_multiple_of(4), 0);
+        out.extend_from_slice(data);
+        out.resize(out.len().next_multiple_of(4), 0);
+    };
+    for (i, (name, data)) in files.iter().enumerate() {
+        entry(i as u32 + 1, 0o100755, name, data);
+    }
+    entry(0, 0, "TRAILER!!!", &[]);
+    out
+}
