@@ -48,3 +48,16 @@ fn a_file_qemu_user_runs_but_the_kernel_refuses_fails() {
     let line = one_error_line(&out);
     assert!(line.contains("did not run it to a clean exit"), "{line}");
 }
+
+/// `report --kernels` carries the verdict and the kernel version, per arch.
+#[test]
+fn the_report_says_which_kernels_ran_it() {
+    let out = xtask(&["report", "--json", "--no-docker", "--kernels", "s390x", "riscv64"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report --json prints JSON");
+    let s390x = &rows[0]["kernels"][0];
+    assert_eq!((s390x["kernel"].as_str(), s390x["verified"].as_bool()), (Some("s390x"), Some(true)), "{rows}");
+    assert!(s390x["version"].as_str().is_some_and(|v| v.starts_with("6.")), "{rows}");
+    assert_eq!(rows[1]["arch"], "riscv64");
+    assert!(rows[1].get("kernels").is_none(), "riscv64 has no kernel in the table: {rows}");
+}

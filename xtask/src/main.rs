@@ -106,12 +106,18 @@ struct KernelTest {
 
 #[derive(clap::Args)]
 struct Report {
+    /// Architectures (default: all)
+    #[arg(value_name = "ARCH")]
+    arches: Vec<String>,
     /// JSON instead of a table
     #[arg(long)]
     json: bool,
     /// Do not load the images to read their size from Docker
     #[arg(long)]
     no_docker: bool,
+    /// Also boot each binary under real kernels (cargo xtask kernel-test): minutes
+    #[arg(long)]
+    kernels: bool,
 }
 
 impl Build {
@@ -244,7 +250,7 @@ impl KernelTest {
 impl Report {
     fn run(self, sh: &Shell) -> Result<()> {
         let docker = if self.no_docker { None } else { Some(Docker::connect(sh)?) };
-        let rows = report::rows(sh, &arch::select(&[])?, docker.as_ref())?;
+        let rows = report::rows(sh, &arch::select(&self.arches)?, docker.as_ref(), self.kernels)?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&rows)?);
         } else {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use xshell::Shell;
 
-use crate::{arch::Arch, budgets, build, docker::Docker, image, message};
+use crate::{arch::Arch, budgets, build, docker::Docker, image, kernel, message};
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -27,11 +27,21 @@ pub struct Row {
     /// What `docker pull` of this platform transfers: the three above.
     pub pull_bytes: u64,
     pub sha256: String,
+    /// With `--kernels`: each real kernel that booted it, and whether it ran clean.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kernels: Vec<KernelRun>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelRun {
+    pub kernel: &'static str,
+    pub version: String,
+    pub verified: bool,
 }
 
 /// Build every arch with the default message and measure it; with `docker`, load
 /// each image and read back the size the engine reports.
-pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>) -> Result<Vec<Row>> {
+pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>, kernels: bool) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for &arch in arches {
         let built = build::build(sh, arch, message::DEFAULT, None)?;
@@ -62,9 +72,20 @@ pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>) -> Re
             manifest_bytes: manifest,
             pull_bytes: layer + config + manifest,
             sha256: format!("{:x}", Sha256::digest(&bytes)),
+            kernels: if kernels { kernel_runs(sh, arch, &bytes)? } else { Vec::new() },
         });
     }
     Ok(rows)
+}
+
+fn kernel_runs(sh: &Shell, arch: &Arch, binary: &[u8]) -> Result<Vec<KernelRun>> {
+    let expect = String::from_utf8_lossy(message::DEFAULT);
+    kernel::kernels_for(arch)
+        .map(|k| {
+            let boot = kernel::boot(sh, k, binary, &expect)?;
+            Ok(KernelRun { kernel: boot.kernel, version: boot.version, verified: boot.passed })
+        })
+        .collect()
 }
 
 pub fn text(rows: &[Row]) -> String {
@@ -90,6 +111,18 @@ pub fn text(rows: &[Row]) -> String {
             &n(r.config_bytes),
             &n(r.pull_bytes),
         ]);
+    }
+    if rows.iter().any(|r| !r.kernels.is_empty()) {
+        out += "\nreal kernels (qemu-system, hello as /init):\n";
+        for r in rows {
+            let runs: Vec<String> = r
+                .kernels
+                .iter()
+                .map(|k| format!("{} {} {}", k.kernel, k.version, if k.verified { "yes" } else { "NO" }))
+                .collect();
+            let runs = if runs.is_empty() { "none in the table yet".to_string() } else { runs.join(", ") };
+            out += &format!("{:<12} {runs}\n", r.arch);
+        }
     }
     out += "\nimage: bytes Docker reports; layer: gzip (zopfli); pull: manifest + config + layer,\n";
     out += &format!("what `docker pull` of one platform moves (ceiling {} bytes).\n", image::PULL_BYTES_CEILING);
