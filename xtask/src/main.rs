@@ -165,11 +165,9 @@ impl Image {
 impl DockerBuild {
     fn run(self, sh: &Shell) -> Result<()> {
         let arch = arch::Arch::find(&self.arch)?;
-        let given = self.message.message.is_some()
-            || self.message.message_file.is_some()
-            || std::env::var_os("HELLO_MESSAGE").is_some()
-            || std::env::var_os("HELLO_MESSAGE_FILE").is_some();
-        let message = if given { Some(self.message.resolve()?) } else { None };
+        // Only a message the user gave travels as a build argument; none means the
+        // Dockerfile's default.
+        let message = self.message.given()?;
         let tag = self.tag.unwrap_or_else(|| format!("hello:{}", arch.name));
         Docker::connect_builder(sh)?.build_dockerfile(sh, arch, &tag, message.as_deref())
     }

@@ -27,8 +27,13 @@ pub struct MessageArgs {
 }
 
 impl MessageArgs {
-    /// The message bytes, checked: 1 to 4096 bytes.
+    /// The message bytes, checked: 1 to 4096 bytes; the default when none was given.
     pub fn resolve(&self) -> Result<Vec<u8>> {
+        Ok(self.given()?.unwrap_or_else(|| DEFAULT.to_vec()))
+    }
+
+    /// The message the user gave by flag or environment, checked; None if none.
+    pub fn given(&self) -> Result<Option<Vec<u8>>> {
         let (bytes, from) = if let Some(text) = &self.message {
             (text.clone().into_vec(), "--message".to_string())
         } else if let Some(path) = &self.message_file {
@@ -39,10 +44,10 @@ impl MessageArgs {
             let path = PathBuf::from(path);
             (read(&path)?, format!("HELLO_MESSAGE_FILE={}", path.display()))
         } else {
-            return Ok(DEFAULT.to_vec());
+            return Ok(None);
         };
         check(&bytes).with_context(|| format!("message from {from}"))?;
-        Ok(bytes)
+        Ok(Some(bytes))
     }
 }
 
