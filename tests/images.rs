@@ -188,14 +188,21 @@ fn the_index_names_every_platform_and_holds_every_blob() {
         let want_variant = p.variant.or((p.architecture == "arm64").then_some("v8"));
         let entry = manifests
             .iter()
-            .find(|m| m["platform"]["architecture"] == p.architecture && m["platform"]["variant"].as_str() == want_variant)
+            .find(|m| {
+                m["platform"]["architecture"] == p.architecture && m["platform"]["variant"].as_str() == want_variant
+            })
             .unwrap_or_else(|| panic!("{}: no manifest for {}", arch.name, p.docker()));
         assert_eq!(entry["platform"]["os"], "linux");
         let manifest: serde_json::Value = serde_json::from_slice(blob(&files, &entry["digest"])).unwrap();
         let config: serde_json::Value = serde_json::from_slice(blob(&files, &manifest["config"]["digest"])).unwrap();
         assert_eq!(config["architecture"], p.architecture, "{}", arch.name);
         let layer = gunzip(blob(&files, &manifest["layers"][0]["digest"]));
-        assert_eq!(config["rootfs"]["diff_ids"][0], format!("sha256:{:x}", sha2::Sha256::digest(&layer)), "{}", arch.name);
+        assert_eq!(
+            config["rootfs"]["diff_ids"][0],
+            format!("sha256:{:x}", sha2::Sha256::digest(&layer)),
+            "{}",
+            arch.name
+        );
         let mut tar = tar::Archive::new(layer.as_slice());
         let mut file = tar.entries().unwrap().next().unwrap().unwrap();
         let mut binary = Vec::new();

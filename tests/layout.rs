@@ -11,7 +11,12 @@ fn every_arch_has_its_crate() {
     for arch in ARCHES {
         let manifest = project_root().join("crates").join(arch.krate).join("Cargo.toml");
         let text = fs::read_to_string(&manifest).unwrap_or_else(|_| panic!("{}: no {}", arch.name, manifest.display()));
-        assert!(text.contains(&format!("name = \"{}\"", arch.krate)), "{}: {} names another crate", arch.name, manifest.display());
+        assert!(
+            text.contains(&format!("name = \"{}\"", arch.krate)),
+            "{}: {} names another crate",
+            arch.name,
+            manifest.display()
+        );
     }
 }
 
@@ -20,9 +25,15 @@ fn dockerfiles_are_the_template_for_each_arch_and_nothing_else() {
     let dir = project_root().join("Dockerfiles");
     for arch in ARCHES {
         let committed = fs::read_to_string(dir.join(arch.name)).unwrap_or_default();
-        assert_eq!(committed, dockerfile::render(arch), "Dockerfiles/{} is stale: run `cargo xtask dockerfiles`", arch.name);
+        assert_eq!(
+            committed,
+            dockerfile::render(arch),
+            "Dockerfiles/{} is stale: run `cargo xtask dockerfiles`",
+            arch.name
+        );
     }
-    let files: BTreeSet<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let files: BTreeSet<String> =
+        fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     let arches: BTreeSet<String> = ARCHES.iter().map(|a| a.name.to_string()).collect();
     assert_eq!(files, arches, "Dockerfiles/ and the arch table disagree");
 }

@@ -17,8 +17,8 @@ fn main() {
         None => PathBuf::from("message.default"),
     };
     println!("cargo::rerun-if-changed={}", source.display());
-    let message = fs::read(&source)
-        .unwrap_or_else(|e| panic!("cannot read the message from {}: {e}", source.display()));
+    let message =
+        fs::read(&source).unwrap_or_else(|e| panic!("cannot read the message from {}: {e}", source.display()));
     assert!(
         (1..=MAX_LEN).contains(&message.len()),
         "the message in {} is {} bytes; it must be 1 to {MAX_LEN}",

@@ -46,37 +46,21 @@ pub fn build_default(arch: &Arch) -> PathBuf {
 
 /// Build `arch` printing the bytes in `message_file`, into `out`.
 pub fn build_with_message(arch: &Arch, message_file: &Path, out: &Path) {
-    xtask_ok(&[
-        "build",
-        arch.name,
-        "--message-file",
-        message_file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    xtask_ok(&["build", arch.name, "--message-file", message_file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
 }
 
 /// Run a hello binary with stdout going to `stdout`; foreign ones run through
 /// qemu-user, which binfmt_misc starts for them (setup.sh registers it).
 pub fn run(binary: &Path, stdout: Stdio) -> Output {
-    Command::new(binary)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {} (is qemu-user registered in binfmt_misc? run setup.sh): {e}", binary.display()))
+    Command::new(binary).stdin(Stdio::null()).stdout(stdout).stderr(Stdio::piped()).output().unwrap_or_else(|e| {
+        panic!("cannot run {} (is qemu-user registered in binfmt_misc? run setup.sh): {e}", binary.display())
+    })
 }
 
 /// Run with stdout closed (`./hello >&-`).
 pub fn run_stdout_closed(binary: &Path) -> Output {
     // A shell closes fd 1 exactly as a user would; Stdio offers no "closed" mode.
-    Command::new("sh")
-        .arg("-c")
-        .arg("exec \"$0\" >&-")
-        .arg(binary)
-        .stderr(Stdio::piped())
-        .output()
-        .expect("sh runs")
+    Command::new("sh").arg("-c").arg("exec \"$0\" >&-").arg(binary).stderr(Stdio::piped()).output().expect("sh runs")
 }
 
 pub fn all_arches() -> impl Iterator<Item = &'static Arch> {

@@ -194,7 +194,6 @@ impl Arch {
             None => bail!("unknown architecture `{name}`: expected one of {}", names().join(", ")),
         }
     }
-
 }
 
 impl Platform {

@@ -14,8 +14,8 @@ use crate::{arch::Arch, elf, fsutil, message, paths, toolchain};
 
 /// rustflags every arch gets, each for a reason.
 fn common_rustflags(root: &Path) -> Vec<String> {
-    let cargo_home = std::env::var("CARGO_HOME")
-        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
+    let cargo_home =
+        std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
     vec![
         // A fixed-address executable: no PIE, no runtime relocations.
         "-Crelocation-model=static".into(),
@@ -76,19 +76,23 @@ pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Res
         (target.to_string(), vec![])
     };
     let _dir = sh.push_dir(&root);
-    cmd!(sh, "{cargo} build --locked --package {krate} --target {target_arg} {spec_flag...} --profile size -Zbuild-std=core")
-        .env("RUSTC", rustc)
-        .env("RUSTC_BOOTSTRAP", "1")
-        .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("HELLO_MESSAGE_FILE", &message_file)
-        .env_remove("RUSTFLAGS")
-        .run()
-        .with_context(|| format!("building {} failed", arch.name))?;
+    cmd!(
+        sh,
+        "{cargo} build --locked --package {krate} --target {target_arg} {spec_flag...} --profile size -Zbuild-std=core"
+    )
+    .env("RUSTC", rustc)
+    .env("RUSTC_BOOTSTRAP", "1")
+    .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
+    .env("CARGO_TARGET_DIR", &target_dir)
+    .env("HELLO_MESSAGE_FILE", &message_file)
+    .env_remove("RUSTFLAGS")
+    .run()
+    .with_context(|| format!("building {} failed", arch.name))?;
 
     let linked = target_dir.join(target).join("size").join(krate);
     let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
-    check_linked(arch, &bytes).with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
+    check_linked(arch, &bytes)
+        .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
     fsutil::write_atomic(&linked_copy, &bytes, 0o755)?;
     elf::shrink_file(&linked_copy, &binary, false)?;
     drop(lock);
@@ -106,7 +110,8 @@ fn target_spec(sh: &Shell, rustc: &Path, target: &str) -> Result<PathBuf> {
         .quiet()
         .read()
         .with_context(|| format!("cannot read the spec of {target}"))?;
-    let mut spec: serde_json::Value = serde_json::from_str(&json).with_context(|| format!("the spec of {target} is not JSON"))?;
+    let mut spec: serde_json::Value =
+        serde_json::from_str(&json).with_context(|| format!("the spec of {target} is not JSON"))?;
     let fields = spec.as_object_mut().with_context(|| format!("the spec of {target} is not a JSON object"))?;
     fields.insert("frame-pointer".into(), "may-omit".into());
     fields.remove("is-builtin"); // a spec read from a file may not claim that

@@ -45,7 +45,9 @@ impl Docker {
             return Ok(docker);
         }
         for client in candidates() {
-            if has_buildkit(sh, &client) && cmd!(sh, "{client} info").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+            if has_buildkit(sh, &client)
+                && cmd!(sh, "{client} info").quiet().ignore_stdout().ignore_stderr().run().is_ok()
+            {
                 return Ok(Docker { client });
             }
         }
@@ -88,7 +90,9 @@ impl Docker {
         let mut args: Vec<String> = Vec::new();
         if let Some(m) = message {
             if m.contains(&0) {
-                bail!("a message with a NUL byte cannot travel in a build argument: use `cargo xtask image --message-file`");
+                bail!(
+                    "a message with a NUL byte cannot travel in a build argument: use `cargo xtask image --message-file`"
+                );
             }
             let text = std::str::from_utf8(m).context("a build argument must be UTF-8")?;
             args.push(format!("--build-arg=MESSAGE={text}"));
@@ -120,10 +124,7 @@ fn has_buildkit(sh: &Shell, client: &Path) -> bool {
     }
     let format = "{{.Client.Version}}";
     let version = cmd!(sh, "{client} version --format {format}").quiet().ignore_stderr().read();
-    version
-        .ok()
-        .and_then(|v| v.trim().split('.').next()?.parse::<u32>().ok())
-        .is_some_and(|major| major < 23)
+    version.ok().and_then(|v| v.trim().split('.').next()?.parse::<u32>().ok()).is_some_and(|major| major < 23)
 }
 
 fn first_line(text: &str) -> String {

@@ -176,7 +176,8 @@ fn layout(images: &[Tagged], top: Value, extra: Option<&Blob>) -> Result<Vec<u8>
     let docker_manifest = serde_json::to_vec(&docker_manifest)?;
     let oci_layout = serde_json::to_vec(&json!({ "imageLayoutVersion": "1.0.0" }))?;
 
-    let mut blobs: Vec<&Blob> = images.iter().flat_map(|t| [&t.image.config, &t.image.layer, &t.image.manifest]).collect();
+    let mut blobs: Vec<&Blob> =
+        images.iter().flat_map(|t| [&t.image.config, &t.image.layer, &t.image.manifest]).collect();
     blobs.extend(extra);
     blobs.sort_by(|a, b| a.digest.cmp(&b.digest));
     blobs.dedup_by(|a, b| a.digest == b.digest);

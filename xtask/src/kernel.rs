@@ -166,7 +166,10 @@ fn fetch(sh: &Shell, kernel: &Kernel) -> Result<(PathBuf, String)> {
         .to_string();
     let show = apt.run(sh, &["apt-cache", "show", &package])?;
     let field = |name: &str| {
-        show.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).with_context(|| format!("{package}: no {name} in the apt index"))
+        show.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .with_context(|| format!("{package}: no {name} in the apt index"))
     };
     let (sha256, version, filename) = (field("SHA256:")?, field("Version:")?, field("Filename:")?);
     let deb_name = filename.rsplit('/').next().unwrap_or(&filename).to_string();
@@ -191,7 +194,11 @@ fn fetch(sh: &Shell, kernel: &Kernel) -> Result<(PathBuf, String)> {
     let image = fs::read_dir(&boot)
         .with_context(|| format!("{} has no /boot", deb_name))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("vmlinuz-") || n.starts_with("vmlinux-")))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("vmlinuz-") || n.starts_with("vmlinux-"))
+        })
         .with_context(|| format!("{deb_name}: no vmlinuz or vmlinux in /boot"))?;
     Ok((image, version))
 }
@@ -267,7 +274,11 @@ fn sha256_file(path: &Path) -> Result<String> {
 }
 
 fn tempfile_dir() -> Result<PathBuf> {
-    let dir = paths::out_root().join("kernels").join(format!("boot.{}.{:?}", std::process::id(), std::thread::current().id()));
+    let dir = paths::out_root().join("kernels").join(format!(
+        "boot.{}.{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     let dir = PathBuf::from(dir.to_string_lossy().replace(['(', ')'], ""));
     fs::create_dir_all(&dir)?;
     Ok(dir)

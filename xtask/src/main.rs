@@ -191,7 +191,13 @@ impl Index {
         let (index, archive) = image::index_archive(&tagged, &self.tag)?;
         let path = xtask::paths::out_root().join("index.tar");
         xtask::fsutil::write_atomic(&path, &archive, 0o644)?;
-        eprintln!("wrote {} (index {}, {} bytes; {} platforms)", path.display(), index.digest, index.bytes.len(), tagged.len());
+        eprintln!(
+            "wrote {} (index {}, {} bytes; {} platforms)",
+            path.display(),
+            index.digest,
+            index.bytes.len(),
+            tagged.len()
+        );
         if let Some(docker) = docker {
             docker.load(sh, &path)?;
         }

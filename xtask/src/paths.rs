@@ -6,10 +6,7 @@ use crate::arch::Arch;
 
 /// The workspace root (the xtask crate sits one level below it).
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in a subfolder of the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in a subfolder of the workspace").to_path_buf()
 }
 
 /// Everything the xtask writes: `target/hello`.

@@ -92,10 +92,22 @@ pub fn text(rows: &[Row]) -> String {
     let line = |cells: [&str; 11]| {
         format!(
             "{:<12} {:<15} {:>6} {:>7} {:>8} {:>6} {:>8} {:>5} {:>5} {:>6} {:>5}\n",
-            cells[0], cells[1], cells[2], cells[3], cells[4], cells[5], cells[6], cells[7], cells[8], cells[9], cells[10]
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            cells[6],
+            cells[7],
+            cells[8],
+            cells[9],
+            cells[10]
         )
     };
-    let mut out = line(["arch", "platform", "binary", "message", "overhead", "budget", "hand-asm", "image", "layer", "config", "pull"]);
+    let mut out = line([
+        "arch", "platform", "binary", "message", "overhead", "budget", "hand-asm", "image", "layer", "config", "pull",
+    ]);
     for r in rows {
         let n = |v: u64| v.to_string();
         out += &line([

@@ -38,11 +38,7 @@ pub fn find(sh: &Shell) -> Result<Toolchain> {
 
 fn probe(sh: &Shell, rustc: &Path) -> Result<Toolchain, String> {
     let run = |args: &[&str]| {
-        cmd!(sh, "{rustc} {args...}")
-            .quiet()
-            .ignore_stderr()
-            .read()
-            .map_err(|_| "does not run".to_string())
+        cmd!(sh, "{rustc} {args...}").quiet().ignore_stderr().read().map_err(|_| "does not run".to_string())
     };
     let version = run(&["--version"])?;
     let sysroot = PathBuf::from(run(&["--print", "sysroot"])?);
@@ -62,7 +58,5 @@ fn probe(sh: &Shell, rustc: &Path) -> Result<Toolchain, String> {
 }
 
 fn which(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(program)).find(|p| p.is_file())
 }

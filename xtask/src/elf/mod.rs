@@ -55,8 +55,7 @@ pub fn shrink_file(input: &Path, output: &Path, explain: bool) -> Result<Plan> {
         return Err(Refusal(format!("{}: not a regular file", input.display())).into());
     }
     let bytes = fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let (plan, shrunk) =
-        shrink(&bytes).map_err(|r| Refusal(format!("{}: {r}", input.display())))?;
+    let (plan, shrunk) = shrink(&bytes).map_err(|r| Refusal(format!("{}: {r}", input.display())))?;
     if explain {
         eprint!("{}", plan.explain(bytes.len()));
     }

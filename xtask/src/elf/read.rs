@@ -105,9 +105,7 @@ pub fn read(bytes: &[u8]) -> Result<Elf<'_>, Refusal> {
     if phnum == PN_XNUM as usize {
         refuse!("e_phnum is PN_XNUM (65535 or more program headers): not an executable we can shrink");
     }
-    let table_end = (header.e_phoff)
-        .checked_add((phnum * phentsize) as u64)
-        .filter(|&end| end <= bytes.len() as u64);
+    let table_end = (header.e_phoff).checked_add((phnum * phentsize) as u64).filter(|&end| end <= bytes.len() as u64);
     if table_end.is_none() {
         refuse!(
             "truncated: the program header table ({phnum} entries at offset {:#x}) runs past \
@@ -136,9 +134,9 @@ fn check_segments(elf: &Elf) -> Result<(), Refusal> {
     for (i, ph) in elf.phdrs.iter().enumerate() {
         let name = pt_to_str(ph.p_type);
         match ph.p_type {
-            PT_INTERP => refuse!(
-                "dynamically linked (program header {i} is PT_INTERP): only static executables can be shrunk"
-            ),
+            PT_INTERP => {
+                refuse!("dynamically linked (program header {i} is PT_INTERP): only static executables can be shrunk")
+            }
             PT_DYNAMIC => refuse!(
                 "has dynamic relocations or libraries (program header {i} is PT_DYNAMIC): only static executables can be shrunk"
             ),
@@ -183,9 +181,7 @@ fn check_segments(elf: &Elf) -> Result<(), Refusal> {
         refuse!("no PT_LOAD segment: nothing for the kernel to load");
     }
     let entry = elf.entry_address();
-    let in_code = elf
-        .loads()
-        .any(|p| p.is_executable() && entry >= p.p_vaddr && entry - p.p_vaddr < p.p_memsz);
+    let in_code = elf.loads().any(|p| p.is_executable() && entry >= p.p_vaddr && entry - p.p_vaddr < p.p_memsz);
     if !in_code {
         refuse!("the entry point {:#x} is not inside an executable PT_LOAD segment", elf.header.e_entry);
     }
