@@ -13,7 +13,7 @@ use xshell::{Shell, cmd};
 use crate::{arch::Arch, elf, fsutil, message, paths, toolchain};
 
 /// rustflags every arch gets, each for a reason.
-fn common_rustflags(root: &Path) -> Vec<String> {
+fn common_rustflags(root: &Path, headers: usize) -> Vec<String> {
     let cargo_home =
         std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
     vec![
@@ -25,8 +25,10 @@ fn common_rustflags(root: &Path) -> Vec<String> {
         "-Cforce-frame-pointers=no".into(),
         // No trap instruction after the exit syscall, which never returns.
         "-Ztrap-unreachable=no".into(),
-        // One PT_LOAD holding headers, code and message (crates/hello/hello.ld).
+        // One PT_LOAD holding code and message (crates/hello/hello.ld), linked where
+        // it will sit behind the shrinker's overlapped headers.
         format!("-Clink-arg=-T{}", root.join("crates/hello/hello.ld").display()),
+        format!("-Clink-arg=--defsym=HELLO_HEADERS={headers}"),
         // No .note.gnu.build-id: it would sit in the loaded segment.
         "-Clink-arg=--build-id=none".into(),
         // Same bytes whoever builds it, wherever the checkout and cargo's cache live.
@@ -62,7 +64,12 @@ pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Res
     let lock = fs::File::create(&lock_path).with_context(|| format!("cannot create {}", lock_path.display()))?;
     lock.lock().with_context(|| format!("cannot lock {}", lock_path.display()))?;
 
-    let rustflags = common_rustflags(&root)
+    // The headers' size depends only on the class, byte order and machine, never on
+    // the code: one link at the final address suffices.
+    let e = &arch.elf;
+    let headers = elf::overlapped_body_offset(e.is_64, e.little_endian, e.machine)
+        .with_context(|| format!("no overlapped header layout for {}", arch.name))?;
+    let rustflags = common_rustflags(&root, headers)
         .into_iter()
         .chain(arch.rustflags.iter().map(|f| f.to_string()))
         .collect::<Vec<_>>()
@@ -93,8 +100,17 @@ pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Res
     let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
     check_linked(arch, &bytes)
         .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
+    let (plan, shrunk) = elf::shrink(&bytes).map_err(|r| elf::Refusal(format!("{}: {r}", linked.display())))?;
+    if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {
+        bail!(
+            "{}: the shrinker chose {:?} with the code at {:#x}, not the overlapped layout the link was made for ({headers:#x})",
+            linked.display(),
+            plan.layout,
+            plan.body_at
+        );
+    }
     fsutil::write_atomic(&linked_copy, &bytes, 0o755)?;
-    elf::shrink_file(&linked_copy, &binary, false)?;
+    fsutil::write_atomic(&binary, &shrunk, 0o755)?;
     drop(lock);
     let size = fs::metadata(&binary)?.len();
     eprintln!("wrote {} ({size} bytes; linked ELF {} bytes)", binary.display(), bytes.len());
@@ -149,8 +165,12 @@ fn check_linked(arch: &Arch, bytes: &[u8]) -> Result<()> {
 
 /// Tag_CPU_arch (tag 6) from the "aeabi" build attributes, if present.
 pub fn arm_cpu_arch(file: &object::File) -> Result<Option<u64>> {
-    let object::File::Elf32(elf) = file else { return Ok(None) };
-    let Some(section) = elf.section_by_name(".ARM.attributes") else { return Ok(None) };
+    let object::File::Elf32(elf) = file else {
+        return Ok(None);
+    };
+    let Some(section) = elf.section_by_name(".ARM.attributes") else {
+        return Ok(None);
+    };
     let attributes = section.elf_section_header().attributes(elf.endian(), elf.data())?;
     let mut subsections = attributes.subsections()?;
     while let Some(sub) = subsections.next()? {

@@ -138,7 +138,7 @@ impl Shrink {
     fn run(self) -> Result<()> {
         let before = std::fs::metadata(&self.input).map(|m| m.len()).unwrap_or(0);
         let plan = elf::shrink_file(&self.input, &self.output, self.explain)?;
-        println!("{}: {before} -> {} bytes", self.output.display(), plan.keep);
+        println!("{}: {before} -> {} bytes", self.output.display(), plan.len);
         Ok(())
     }
 }

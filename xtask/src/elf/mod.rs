@@ -1,10 +1,12 @@
 //! The ELF minimizer: read (goblin) -> plan -> write (object) -> verify (goblin again).
 //!
-//! Today it does what ELFkickers' `sstrip` does, with every refusal explained: keep
-//! the ELF header, the program header table and the bytes of the segments, drop the
-//! section headers and everything no segment holds, and cut trailing zero bytes that
-//! the loader supplies anyway (they lie inside p_memsz).
+//! Two layouts (plan.rs): in place, as ELFkickers' `sstrip` does (drop the section
+//! headers and everything no segment holds, cut trailing zeros the loader supplies),
+//! and overlapped, for a one-segment file linked to leave exactly the room the
+//! overlapped headers take (fields.rs says which header bytes loaders read). Every
+//! output is parsed back and its memory image compared with the input's (verify.rs).
 
+mod fields;
 mod plan;
 mod read;
 mod rules;
@@ -15,7 +17,7 @@ use std::{fmt, fs, path::Path};
 
 use anyhow::{Context, Result};
 
-pub use plan::Plan;
+pub use plan::{Layout, Plan, overlapped_body_offset};
 pub use read::{Elf, read};
 
 /// Why an input file cannot be shrunk, or why an output could not be proven sound.

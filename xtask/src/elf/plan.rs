@@ -1,39 +1,150 @@
-//! Deciding what the output keeps, before any byte is written: the plan can be printed
-//! (`shrink --explain`) and the writer and the verifier both follow it.
+//! Deciding the output's layout before any byte is written: the plan can be printed
+//! (`shrink --explain`), the writer follows it and the verifier checks against it.
+//!
+//! Two layouts, and the smaller one wins:
+//! - in place (what ELFkickers' `sstrip` does): every offset stays; the section
+//!   headers and everything after the last segment go, and trailing zeros that the
+//!   loader supplies anyway are cut;
+//! - overlapped: for a file with one PT_LOAD and nothing else, new headers where the
+//!   program header lies on the ELF header's tail as far as the bytes agree, and the
+//!   code starts inside the program header's free tail (p_align). The code must have
+//!   been linked for that address: `overlapped_body_offset` tells a linker where.
 
-use goblin::elf::program_header::ProgramHeader;
+use goblin::elf::{
+    header::Header,
+    program_header::{PF_R, PF_X, PT_LOAD, ProgramHeader},
+};
 
-use super::{Elf, Refusal, read::PAGE, refuse};
+use super::{Elf, Refusal, fields, read::PAGE, refuse};
+
+/// The page size the overlapped layout keeps file offsets congruent to: arm64 and
+/// ppc64le kernels may use 64 KiB pages.
+pub const BIG_PAGE: u64 = 0x10000;
+/// The lowest address a segment may load at: vm.mmap_min_addr is 64 KiB on arm64 and
+/// ppc64le kernels, and a container cannot map page 0 at all.
+pub const MIN_LOAD_ADDRESS: u64 = 0x10000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    InPlace,
+    Overlapped,
+}
 
 #[derive(Debug, Clone)]
 pub struct Plan {
-    /// The output is the input's first `keep` bytes, with new headers.
-    pub keep: usize,
-    /// The program headers to write, in the input's order.
+    pub layout: Layout,
+    /// e_phoff of the output.
+    pub phoff: u64,
+    /// The program headers as intended; free fields (p_paddr, p_align) may read back
+    /// differently where other bytes lie on them.
     pub phdrs: Vec<ProgramHeader>,
-    /// Each decision, with the bytes it saves: what `--explain` prints.
-    pub steps: Vec<(String, usize)>,
+    /// The output's header bytes (ELF header and program headers, merged where they
+    /// overlap); the body is written over their free tail.
+    pub headers: Vec<u8>,
+    /// The input's bytes that follow the headers: code and data.
+    pub body: std::ops::Range<usize>,
+    /// Where the body starts in the output.
+    pub body_at: usize,
+    /// The output's length.
+    pub len: usize,
+    /// Each decision, with the bytes it saves (negative: costs): `--explain`.
+    pub steps: Vec<(String, i64)>,
+    /// Why the other layout was not taken.
+    pub notes: Vec<String>,
 }
 
 impl Plan {
     /// One line per decision, then the total.
     pub fn explain(&self, input_len: usize) -> String {
-        let mut text = String::new();
+        let mut text = format!("  layout: {:?}\n", self.layout);
         for (what, saved) in &self.steps {
             text += &format!("  {saved:>8} bytes  {what}\n");
         }
-        text += &format!("  {input_len} -> {} bytes\n", self.keep);
+        for note in &self.notes {
+            text += &format!("  note: {note}\n");
+        }
+        text += &format!("  {input_len} -> {} bytes\n", self.len);
         text
     }
 }
 
+/// The smaller of the two layouts; in place on a tie (it changes less).
 pub fn plan(elf: &Elf) -> Result<Plan, Refusal> {
+    match (in_place(elf), overlapped(elf)) {
+        (Ok(mut a), Ok(b)) if a.len <= b.len => {
+            a.notes.push(format!("the overlapped layout would be {} bytes: no gain", b.len));
+            Ok(a)
+        }
+        (_, Ok(b)) => Ok(b),
+        (Ok(mut a), Err(why)) => {
+            a.notes.push(format!("no overlapped layout: {why}"));
+            Ok(a)
+        }
+        (Err(refusal), Err(_)) => Err(refusal),
+    }
+}
+
+/// Where the body starts in an overlapped file of this class, byte order and machine:
+/// a linker script places the code at the load address plus this.
+pub fn overlapped_body_offset(is_64: bool, little_endian: bool, e_machine: u16) -> Option<usize> {
+    let (ehsize, phentsize) = fields::sizes(is_64);
+    let mut e_ident = [0; 16];
+    e_ident[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 1 + is_64 as u8, 2 - little_endian as u8, 1]);
+    let header = Header {
+        e_ident,
+        e_type: goblin::elf::header::ET_EXEC,
+        e_machine,
+        e_version: 1,
+        e_entry: MIN_LOAD_ADDRESS + 0x100,
+        e_phoff: 0,
+        e_shoff: 0,
+        e_flags: 0,
+        e_ehsize: ehsize as u16,
+        e_phentsize: phentsize as u16,
+        e_phnum: 1,
+        e_shentsize: 0,
+        e_shnum: 0,
+        e_shstrndx: 0,
+    };
+    let segment = load_segment(PF_R | PF_X, MIN_LOAD_ADDRESS, 0x1000, 0x1000);
+    let placed = place_headers(&header, &segment, is_64, little_endian, MIN_LOAD_ADDRESS + 0x100);
+    placed.ok().map(|p| p.first_free)
+}
+
+fn load_segment(p_flags: u32, vaddr: u64, filesz: u64, memsz: u64) -> ProgramHeader {
+    ProgramHeader {
+        p_type: PT_LOAD,
+        p_flags,
+        p_offset: 0,
+        p_vaddr: vaddr,
+        p_paddr: vaddr,
+        p_filesz: filesz,
+        p_memsz: memsz,
+        p_align: BIG_PAGE,
+    }
+}
+
+/// The input's ELF header as the output's: no section headers, e_phoff `phoff`.
+fn output_header(elf: &Elf, phoff: u64, phnum: usize) -> Header {
+    Header {
+        e_phoff: phoff,
+        e_phnum: phnum as u16,
+        e_shoff: 0,
+        e_shentsize: 0,
+        e_shnum: 0,
+        e_shstrndx: 0,
+        ..elf.header
+    }
+}
+
+fn in_place(elf: &Elf) -> Result<Plan, Refusal> {
     let ehsize = elf.ehsize();
-    // object's writer puts the program headers right after the ELF header, where every
-    // linker we know puts them; anything else would mean moving them (not done yet).
+    // The in-place layout keeps the program header table where it is, right after the
+    // ELF header, where every linker we know puts it.
     if elf.header.e_phoff as usize != ehsize {
         refuse!(
-            "the program header table is at offset {:#x}, not right after the ELF header ({ehsize:#x}): not supported",
+            "the program header table is at offset {:#x}, not right after the ELF header ({ehsize:#x}), \
+             and the file is not one the overlapped layout takes",
             elf.header.e_phoff
         );
     }
@@ -42,25 +153,229 @@ pub fn plan(elf: &Elf) -> Result<Plan, Refusal> {
     // The last byte any segment takes from the file (it may already lie past EOF).
     let segments_end = elf.phdrs.iter().map(|p| p.p_offset + p.p_filesz).max().unwrap_or(0);
     let data_end = (segments_end.min(len as u64) as usize).max(headers_end);
+    let keep = trim_zeros(elf.bytes, headers_end, data_end, segments_end, data_end);
 
-    // Everything past the last byte a segment holds is never loaded: section headers,
-    // symbol tables, .comment, debug info.
-    let mut steps = vec![(
-        "after the last segment: section headers, symbols, non-loaded sections (e_shoff, e_shnum = 0)".to_string(),
-        len - data_end,
-    )];
+    let mut headers =
+        fields::ehdr_bytes(&output_header(elf, ehsize as u64, elf.phdrs.len()), elf.is_64, elf.little_endian);
+    for p in &elf.phdrs {
+        headers.extend(fields::phdr_bytes(p, elf.is_64, elf.little_endian));
+    }
+    Ok(Plan {
+        layout: Layout::InPlace,
+        phoff: ehsize as u64,
+        phdrs: elf.phdrs.clone(),
+        headers,
+        body: headers_end..keep,
+        body_at: headers_end,
+        len: keep,
+        steps: vec![
+            after_segments(len, data_end),
+            ("trailing zero bytes, which the loader reads from the page past EOF".into(), (data_end - keep) as i64),
+        ],
+        notes: vec![],
+    })
+}
 
-    // Trailing zeros: cut from the file but not from p_filesz. The loader maps the
-    // file's last page, which reads as zeros past EOF, so the segment is unchanged.
-    // (Lowering p_filesz instead would ask the loader to zero-fill a read-only page:
-    // qemu-user crashes on that.) Bytes past the last page would fault: stop there.
-    let mut keep = data_end;
-    while keep > headers_end && elf.bytes[keep - 1] == 0 {
+fn after_segments(len: usize, data_end: usize) -> (String, i64) {
+    (
+        "after the last segment: section headers, symbols, non-loaded sections (e_shoff = 0)".into(),
+        len as i64 - data_end as i64,
+    )
+}
+
+/// Trailing zeros: cut from the file but not from p_filesz. The loader maps the file's
+/// last page, which reads as zeros past EOF, so the segment is unchanged. (Lowering
+/// p_filesz instead would ask the loader to zero-fill a read-only page: qemu-user
+/// crashes on that.) Bytes past the file's last page would fault: stop there.
+///
+/// `from..to` are input offsets; the segment's file bytes end at `segment_end` in the
+/// output's offsets, `to` sits at `to_out` there. Returns the new end (input offset).
+fn trim_zeros(bytes: &[u8], from: usize, to: usize, segment_end: u64, to_out: usize) -> usize {
+    let mut keep = to;
+    while keep > from && bytes[keep - 1] == 0 {
         keep -= 1;
     }
-    let last_page_start = segments_end.saturating_sub(1) / PAGE * PAGE;
-    keep = keep.max((last_page_start + 1).min(data_end as u64) as usize);
-    steps.push(("trailing zero bytes, which the loader reads from the page past EOF".into(), data_end - keep));
+    // The output's last page must start before its end: keep one byte of it.
+    let last_page_start = segment_end.saturating_sub(1) / PAGE * PAGE;
+    let shift = to_out as i64 - to as i64;
+    let min_keep = (last_page_start as i64 + 1 - shift).clamp(from as i64, to as i64) as usize;
+    keep.max(min_keep)
+}
 
-    Ok(Plan { keep, phdrs: elf.phdrs.clone(), steps })
+/// Headers placed: where the program header and the body go, and the merged bytes.
+struct Placed {
+    phoff: usize,
+    /// The first byte after the last one a loader reads: where the body could start.
+    first_free: usize,
+    /// Where it does start: `first_free` plus padding for page congruence.
+    body_at: usize,
+    load_address: u64,
+    phdr: ProgramHeader,
+    headers: Vec<u8>,
+}
+
+/// The lowest program header offset whose bytes agree with the ELF header's, for a
+/// segment whose body (code and data) lives at address `body_address`.
+fn place_headers(
+    header: &Header,
+    segment: &ProgramHeader,
+    is_64: bool,
+    little_endian: bool,
+    body_address: u64,
+) -> Result<Placed, String> {
+    let (ehsize, phentsize) = fields::sizes(is_64);
+    let step = if is_64 { 8 } else { 4 }; // natural alignment of the fields
+    // qemu-user byte-swaps the ELF header in place, then the program headers in
+    // place: on a host of the other byte order, overlapped bytes are swapped twice.
+    // Every x86 and arm64 host is little-endian: overlap only little-endian files.
+    let lowest = if little_endian { step } else { ehsize };
+    let mut why_not = String::from("no offset for the program header works");
+    for phoff in (lowest..=ehsize).step_by(step) {
+        // Which bytes someone reads, with the program header at `phoff`.
+        let mut fixed = fields::ehdr_fixed(is_64);
+        fixed.resize(phoff + phentsize, false);
+        for (i, f) in fields::phdr_fixed(is_64).into_iter().enumerate() {
+            fixed[phoff + i] |= f;
+        }
+        // The body starts after the last byte a loader reads.
+        let first_free = fixed.iter().rposition(|&f| f).map_or(0, |i| i + 1);
+        let Some(load_address) = body_address.checked_sub(first_free as u64).map(|a| a / BIG_PAGE * BIG_PAGE) else {
+            why_not = format!("the code at {body_address:#x} leaves no room for headers");
+            continue;
+        };
+        if load_address < MIN_LOAD_ADDRESS {
+            why_not = format!(
+                "the code at {body_address:#x} leaves no room for headers at or above {MIN_LOAD_ADDRESS:#x} (link it higher)"
+            );
+            continue;
+        }
+        let shift = segment.p_vaddr - load_address; // the segment now starts at offset 0
+        let phdr = ProgramHeader {
+            p_offset: 0,
+            p_vaddr: load_address,
+            p_paddr: load_address,
+            p_filesz: segment.p_filesz + shift,
+            p_memsz: segment.p_memsz + shift,
+            p_align: BIG_PAGE,
+            ..segment.clone()
+        };
+        let ehdr = fields::ehdr_bytes(&Header { e_phoff: phoff as u64, e_phnum: 1, ..*header }, is_64, little_endian);
+        let phdr_bytes = fields::phdr_bytes(&phdr, is_64, little_endian);
+        match merge(&ehdr, &fields::ehdr_fixed(is_64), phoff, &phdr_bytes, &fields::phdr_fixed(is_64)) {
+            Ok(headers) => {
+                let body_at = (body_address - load_address) as usize;
+                return Ok(Placed { phoff, first_free, body_at, load_address, phdr, headers });
+            }
+            Err(at) => why_not = format!("the program header cannot overlap the ELF header (byte {at:#x} disagrees)"),
+        }
+    }
+    Err(why_not)
+}
+
+/// Lay `b` (with its fixed mask) at offset `at` over `a`: a byte both read must agree;
+/// where one side reads a byte, its value wins. Err(offset) of the first disagreement.
+fn merge(a: &[u8], a_fixed: &[bool], at: usize, b: &[u8], b_fixed: &[bool]) -> Result<Vec<u8>, usize> {
+    let mut out = a.to_vec();
+    out.resize(at + b.len(), 0);
+    for (i, (&byte, &fixed)) in b.iter().zip(b_fixed).enumerate() {
+        let j = at + i;
+        let a_reads = a_fixed.get(j).copied().unwrap_or(false);
+        match (a_reads, fixed) {
+            (true, true) if out[j] != byte => return Err(j),
+            (true, _) => {}
+            (false, _) => out[j] = byte,
+        }
+    }
+    Ok(out)
+}
+
+fn overlapped(elf: &Elf) -> Result<Plan, String> {
+    if elf.phdrs.len() != 1 {
+        return Err(format!("{} program headers; it takes a file with one PT_LOAD and nothing else", elf.phdrs.len()));
+    }
+    let segment = &elf.phdrs[0];
+    let len = elf.bytes.len();
+    // The body: the segment's file bytes after the input's own headers, if it loads
+    // them: after the last header byte a loader reads, so that a file shrunk before
+    // (its code on its p_align) comes out the same.
+    let segment_start = segment.p_offset as usize;
+    let file_end = (segment.p_offset + segment.p_filesz).min(len as u64) as usize;
+    let body_from = segment_start.max(elf.headers_read_end()).min(file_end.max(segment_start));
+    let body_address = segment.p_vaddr + (body_from - segment_start) as u64;
+    let (ehsize, phentsize) = fields::sizes(elf.is_64);
+
+    let header = output_header(elf, 0, 1);
+    let placed = place_headers(&header, segment, elf.is_64, elf.little_endian, body_address)?;
+    let Placed { phoff, first_free, body_at, load_address, phdr, headers } = placed;
+    let shift = segment.p_vaddr - load_address;
+    let keep = trim_zeros(elf.bytes, body_from, file_end, segment.p_filesz + shift, body_at + (file_end - body_from));
+    // The program header table must lie wholly inside the file.
+    let body_len = keep - body_from;
+    let len_out = (body_at + body_len).max(headers.len());
+    let steps = vec![
+        after_segments(len, file_end),
+        ("the input's headers and the padding before its code".into(), body_from as i64 - (ehsize + phentsize) as i64),
+        (
+            format!(
+                "program header at {phoff:#x}, on the ELF header's last {} bytes (they agree or are free)",
+                ehsize - phoff
+            ),
+            (ehsize - phoff) as i64,
+        ),
+        (
+            format!(
+                "code and data from {first_free:#x}, over the program header's last bytes ({})",
+                fields::phdr_free_why(elf.is_64, first_free - phoff).unwrap_or("free")
+            ),
+            (phoff + phentsize) as i64 - first_free as i64,
+        ),
+        (
+            format!(
+                "load address {load_address:#x}, 64 KiB aligned: the code's address {body_address:#x} is at offset {body_at:#x}"
+            ),
+            first_free as i64 - body_at as i64,
+        ),
+        (
+            "trailing zero bytes, which the loader reads from the page past EOF".into(),
+            (file_end - keep) as i64 - (len_out - (body_at + body_len)) as i64,
+        ),
+    ];
+    Ok(Plan {
+        layout: Layout::Overlapped,
+        phoff: phoff as u64,
+        phdrs: vec![phdr],
+        headers,
+        body: body_from..keep,
+        body_at,
+        len: len_out,
+        steps,
+        notes: vec![],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use goblin::elf::header::{EM_ARM, EM_S390, EM_X86_64};
+
+    use super::*;
+
+    #[test]
+    fn the_body_starts_on_p_align() {
+        // ELF64 little-endian: phdr at 0x38, p_align at 0x68; ELF32: 0x2c, 0x48;
+        // big-endian: no overlap, phdr at 0x40, p_align at 0x70.
+        assert_eq!(overlapped_body_offset(true, true, EM_X86_64), Some(0x68));
+        assert_eq!(overlapped_body_offset(false, true, EM_ARM), Some(0x48));
+        assert_eq!(overlapped_body_offset(true, false, EM_S390), Some(0x70));
+    }
+
+    #[test]
+    fn merging_takes_fixed_bytes_and_refuses_disagreement() {
+        // a = [fixed 1, free 2, fixed 3]; b over its last two bytes.
+        let a = [1, 2, 3];
+        let a_fixed = [true, false, true];
+        assert_eq!(merge(&a, &a_fixed, 1, &[9, 3, 7], &[true, true, false]), Ok(vec![1, 9, 3, 7]));
+        assert_eq!(merge(&a, &a_fixed, 1, &[9, 4], &[true, true]), Err(2));
+        // A free byte of b under a fixed byte of a takes a's value.
+        assert_eq!(merge(&a, &a_fixed, 2, &[0], &[false]), Ok(vec![1, 2, 3]));
+    }
 }

@@ -44,6 +44,11 @@ impl Elf<'_> {
         self.header.e_phoff as usize + self.phdrs.len() * self.phentsize()
     }
 
+    /// The first byte after the last header byte a loader reads (see fields.rs).
+    pub fn headers_read_end(&self) -> usize {
+        super::fields::headers_read_end(self.is_64, self.header.e_phoff as usize, self.phdrs.len())
+    }
+
     /// The address execution starts at; on ARM bit 0 only selects Thumb state.
     pub fn entry_address(&self) -> u64 {
         if self.header.e_machine == EM_ARM { self.header.e_entry & !1 } else { self.header.e_entry }
@@ -168,12 +173,14 @@ fn check_segments(elf: &Elf) -> Result<(), Refusal> {
         if ph.p_vaddr.checked_add(ph.p_memsz).is_none_or(|end| end > addr_limit) {
             refuse!("segment {i} (PT_LOAD) wraps past the end of the address space");
         }
-        if ph.p_align > 1 && (ph.p_offset % ph.p_align != ph.p_vaddr % ph.p_align) {
+        // The kernel maps from the page holding p_offset to the page holding p_vaddr:
+        // they must sit at the same place in their pages. (p_align itself is only read
+        // for ET_DYN; the overlapped layout puts code there.)
+        if ph.p_offset % PAGE != ph.p_vaddr % PAGE {
             refuse!(
-                "segment {i} (PT_LOAD): offset {:#x} and address {:#x} differ modulo p_align {:#x}: the kernel cannot map it",
+                "segment {i} (PT_LOAD): offset {:#x} and address {:#x} differ modulo the {PAGE}-byte page: the kernel cannot map it",
                 ph.p_offset,
-                ph.p_vaddr,
-                ph.p_align
+                ph.p_vaddr
             );
         }
     }

@@ -1,53 +1,48 @@
-//! Proving an output well-formed before it is written: parse it back with goblin (the
-//! same checks any input passes) and compare it with the plan, field by field.
+//! Proving an output sound before it is written: parse it back with goblin (the same
+//! checks any input passes), hold the fields loaders read against the input and the
+//! plan, and compare the memory image the loader builds, byte by byte, with the
+//! input's: every address the input loads from its file (past its own headers) must
+//! read the same in the output, with the same permissions.
 
-use goblin::elf::header::SIZEOF_IDENT;
+use goblin::elf::{header::SIZEOF_IDENT, program_header::ProgramHeader};
 
-/// First padding byte of e_ident (after EI_ABIVERSION).
+use super::{
+    Elf, Plan, Refusal,
+    plan::{BIG_PAGE, Layout, MIN_LOAD_ADDRESS},
+    read::{self, PAGE},
+    refuse, rules,
+};
+
+/// First padding byte of e_ident (after EI_ABIVERSION); EI_OSABI (7) is free.
 const EI_PAD: usize = 9;
-
-use super::{Elf, Plan, Refusal, read, refuse};
-
-/// The lowest address a segment may load at: vm.mmap_min_addr is 64 KiB on arm64 and
-/// ppc64le kernels, and a container cannot map page 0 at all.
-pub const MIN_LOAD_ADDRESS: u64 = 0x10000;
+const EI_OSABI: usize = 7;
 
 pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
-    let out = read(output).map_err(|r| Refusal(format!("our own output does not read back: {r}")))?;
-    let h = &out.header;
+    let out = read::read(output).map_err(|r| Refusal(format!("our own output does not read back: {r}")))?;
     let fail = |what: &str| Refusal(format!("our own output is wrong: {what}"));
-    if output.len() != plan.keep {
+    let (h, i) = (&out.header, &input.header);
+    if output.len() != plan.len {
         return Err(fail("its length is not the planned one"));
     }
-    if h.e_shoff != 0 || h.e_shnum != 0 || h.e_shstrndx != 0 {
+    if h.e_shoff != 0 {
         return Err(fail("it still points at section headers"));
     }
     if output[EI_PAD..SIZEOF_IDENT].iter().any(|&b| b != 0) {
         return Err(fail("e_ident padding is not zero (binfmt_misc masks compare it)"));
     }
-    let i = &input.header;
-    let same = (h.e_ident[..EI_PAD] == i.e_ident[..EI_PAD])
+    let same = (h.e_ident[..EI_OSABI] == i.e_ident[..EI_OSABI])
         && (h.e_type, h.e_machine, h.e_entry, h.e_flags) == (i.e_type, i.e_machine, i.e_entry, i.e_flags);
     if !same {
         return Err(fail("identification, type, machine, entry or flags changed"));
     }
-    if out.phdrs != plan.phdrs {
+    rules::check(&out)?;
+    if h.e_phoff != plan.phoff || out.phdrs.len() != plan.phdrs.len() {
+        return Err(fail("the program header table is not where the plan put it"));
+    }
+    // What loaders read of each program header; p_paddr and p_align are free.
+    let read_fields = |p: &ProgramHeader| (p.p_type, p.p_flags, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz);
+    if out.phdrs.iter().map(read_fields).ne(plan.phdrs.iter().map(read_fields)) {
         return Err(fail("program headers differ from the plan"));
-    }
-    if output.len() < out.phdrs_end() {
-        return Err(fail("the program header table is not inside the file"));
-    }
-    let segments_end = out.phdrs.iter().map(|p| p.p_offset + p.p_filesz).max().unwrap_or(0);
-    if output.len() as u64 > segments_end.max(out.phdrs_end() as u64) {
-        return Err(fail("bytes after the last segment"));
-    }
-    let body = out.phdrs_end();
-    if output[body..] != input.bytes[body..plan.keep] {
-        return Err(fail("segment bytes differ from the input's"));
-    }
-    let cut_end = (segments_end as usize).min(input.bytes.len());
-    if input.bytes.get(plan.keep..cut_end).is_some_and(|cut| cut.iter().any(|&b| b != 0)) {
-        return Err(fail("it cut bytes that are not zero"));
     }
     for (n, p) in out.loads().enumerate() {
         if p.p_vaddr < MIN_LOAD_ADDRESS {
@@ -56,6 +51,49 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
                 p.p_vaddr
             );
         }
+        if plan.layout == Layout::Overlapped && p.p_offset % BIG_PAGE != p.p_vaddr % BIG_PAGE {
+            return Err(fail("a segment's offset and address differ modulo 64 KiB"));
+        }
+    }
+    same_memory(input, &out)
+}
+
+/// Every byte the input loads from its file, past its own headers, the output loads
+/// at the same address with the same permissions; the segment ends where it did.
+fn same_memory(input: &Elf, out: &Elf) -> Result<(), Refusal> {
+    for p in input.loads() {
+        let Some(q) = out.loads().find(|q| q.p_vaddr <= p.p_vaddr && q.p_vaddr + q.p_memsz >= p.p_vaddr + p.p_memsz)
+        else {
+            refuse!("our own output is wrong: the input's segment at {:#x} is not loaded whole", p.p_vaddr);
+        };
+        if q.p_flags != p.p_flags || q.p_vaddr + q.p_memsz != p.p_vaddr + p.p_memsz {
+            refuse!("our own output is wrong: the segment at {:#x} changed permissions or end", p.p_vaddr);
+        }
+        // The input's file bytes of this segment (bounded by the file: p_memsz may be
+        // huge), past the header bytes loaders read (those are new).
+        let skip = (input.headers_read_end() as u64).saturating_sub(p.p_offset).min(p.p_filesz);
+        let file_backed = p.p_filesz.min((input.bytes.len() as u64).saturating_sub(p.p_offset));
+        for off in skip..file_backed.max(skip) {
+            let address = p.p_vaddr + off;
+            if loaded_byte(input, p, address) != loaded_byte(out, q, address) {
+                refuse!("our own output is wrong: it loads a different byte at {address:#x}");
+            }
+        }
     }
     Ok(())
+}
+
+/// The byte a loader puts at `address` from segment `p` of `elf`: the file's, zero
+/// past EOF within the last page and past p_filesz; None where the mapping faults.
+fn loaded_byte(elf: &Elf, p: &ProgramHeader, address: u64) -> Option<u8> {
+    let off = address - p.p_vaddr;
+    if off >= p.p_filesz {
+        return Some(0);
+    }
+    let at = p.p_offset + off;
+    match elf.bytes.get(at as usize) {
+        Some(&b) => Some(b),
+        None if at < (elf.bytes.len() as u64).next_multiple_of(PAGE) => Some(0),
+        None => None,
+    }
 }

@@ -1,0 +1,206 @@
+//! The bytes of an ELF header and a program header, and which of them a loader reads.
+//!
+//! The overlapping layout (plan.rs) puts the program header on top of the ELF header's
+//! tail and the code on top of the program header's tail. Two headers may share a byte
+//! only where at most one of them needs a particular value there: a "fixed" byte is
+//! one that the Linux kernel or qemu-user reads (measured on Linux 6.1/6.18 and qemu
+//! 7.2 in the project's ELF-NOTES.md); a "free" byte is one neither reads in an
+//! ET_EXEC file, and any value works there.
+
+use goblin::elf::{header::Header, program_header::ProgramHeader};
+use object::{
+    elf,
+    endian::{Endianness, U16, U32, U64},
+    pod::bytes_of,
+};
+
+/// A byte range of a header that neither loader reads, and why it is free.
+struct Free {
+    range: std::ops::Range<usize>,
+    why: &'static str,
+}
+
+/// ELF64 header bytes no loader reads (offsets per the gABI).
+const FREE_EHDR_64: &[Free] = &[
+    Free { range: 7..8, why: "EI_OSABI: Linux runs ELFOSABI_NONE and GNU alike; binfmt_misc masks skip it" },
+    Free { range: 20..24, why: "e_version: neither loader checks it" },
+    Free { range: 40..48, why: "e_shoff: section headers are for linkers and debuggers" },
+    Free { range: 58..64, why: "e_shentsize, e_shnum, e_shstrndx: same" },
+];
+
+/// ELF32 header bytes no loader reads.
+const FREE_EHDR_32: &[Free] = &[
+    Free { range: 7..8, why: FREE_EHDR_64[0].why },
+    Free { range: 20..24, why: FREE_EHDR_64[1].why },
+    Free { range: 32..36, why: FREE_EHDR_64[2].why },
+    Free { range: 46..52, why: FREE_EHDR_64[3].why },
+];
+
+/// Program header bytes no loader reads for ET_EXEC: the kernel maps at p_vaddr
+/// (MAP_FIXED) and looks at p_align only for ET_DYN; qemu-user likewise.
+const FREE_PHDR_64: &[Free] = &[
+    Free { range: 24..32, why: "p_paddr: physical addresses mean nothing to a process" },
+    Free { range: 48..56, why: "p_align: only consulted when placing ET_DYN files" },
+];
+const FREE_PHDR_32: &[Free] =
+    &[Free { range: 12..16, why: FREE_PHDR_64[0].why }, Free { range: 28..32, why: FREE_PHDR_64[1].why }];
+
+/// Sizes of the two headers for this class.
+pub fn sizes(is_64: bool) -> (usize, usize) {
+    if is_64 { (64, 56) } else { (52, 32) }
+}
+
+/// For each byte of the ELF header: true when a loader reads it.
+pub fn ehdr_fixed(is_64: bool) -> Vec<bool> {
+    fixed_mask(sizes(is_64).0, if is_64 { FREE_EHDR_64 } else { FREE_EHDR_32 })
+}
+
+/// For each byte of one program header: true when a loader reads it.
+pub fn phdr_fixed(is_64: bool) -> Vec<bool> {
+    fixed_mask(sizes(is_64).1, if is_64 { FREE_PHDR_64 } else { FREE_PHDR_32 })
+}
+
+/// The first byte after the last header byte a loader reads, for a file whose `phnum`
+/// program headers start at `phoff`: where code may start.
+pub fn headers_read_end(is_64: bool, phoff: usize, phnum: usize) -> usize {
+    let last_read = |mask: Vec<bool>| mask.iter().rposition(|&f| f).map_or(0, |i| i + 1);
+    let ehdr_end = last_read(ehdr_fixed(is_64));
+    let phdrs_end = match phnum {
+        0 => 0,
+        n => phoff + (n - 1) * sizes(is_64).1 + last_read(phdr_fixed(is_64)),
+    };
+    ehdr_end.max(phdrs_end)
+}
+
+/// Why byte `at` of a program header is free (for `--explain`), if it is.
+pub fn phdr_free_why(is_64: bool, at: usize) -> Option<&'static str> {
+    let table = if is_64 { FREE_PHDR_64 } else { FREE_PHDR_32 };
+    table.iter().find(|f| f.range.contains(&at)).map(|f| f.why)
+}
+
+fn fixed_mask(len: usize, free: &[Free]) -> Vec<bool> {
+    let mut mask = vec![true; len];
+    for f in free {
+        mask[f.range.clone()].fill(false);
+    }
+    mask
+}
+
+fn endianness(little_endian: bool) -> Endianness {
+    if little_endian { Endianness::Little } else { Endianness::Big }
+}
+
+/// The ELF header `h` as bytes, for the class and byte order its e_ident names.
+pub fn ehdr_bytes(h: &Header, is_64: bool, little_endian: bool) -> Vec<u8> {
+    let e = endianness(little_endian);
+    let i = &h.e_ident;
+    let ident = elf::Ident {
+        magic: [i[0], i[1], i[2], i[3]],
+        class: i[4],
+        data: i[5],
+        version: i[6],
+        os_abi: i[7],
+        abi_version: i[8],
+        padding: [0; 7],
+    };
+    if is_64 {
+        bytes_of(&elf::FileHeader64::<Endianness> {
+            e_ident: ident,
+            e_type: U16::new(e, h.e_type),
+            e_machine: U16::new(e, h.e_machine),
+            e_version: U32::new(e, h.e_version),
+            e_entry: U64::new(e, h.e_entry),
+            e_phoff: U64::new(e, h.e_phoff),
+            e_shoff: U64::new(e, h.e_shoff),
+            e_flags: U32::new(e, h.e_flags),
+            e_ehsize: U16::new(e, h.e_ehsize),
+            e_phentsize: U16::new(e, h.e_phentsize),
+            e_phnum: U16::new(e, h.e_phnum),
+            e_shentsize: U16::new(e, h.e_shentsize),
+            e_shnum: U16::new(e, h.e_shnum),
+            e_shstrndx: U16::new(e, h.e_shstrndx),
+        })
+        .to_vec()
+    } else {
+        // ELF32 fields are 32 bits wide: the reader has already refused anything wider.
+        bytes_of(&elf::FileHeader32::<Endianness> {
+            e_ident: ident,
+            e_type: U16::new(e, h.e_type),
+            e_machine: U16::new(e, h.e_machine),
+            e_version: U32::new(e, h.e_version),
+            e_entry: U32::new(e, h.e_entry as u32),
+            e_phoff: U32::new(e, h.e_phoff as u32),
+            e_shoff: U32::new(e, h.e_shoff as u32),
+            e_flags: U32::new(e, h.e_flags),
+            e_ehsize: U16::new(e, h.e_ehsize),
+            e_phentsize: U16::new(e, h.e_phentsize),
+            e_phnum: U16::new(e, h.e_phnum),
+            e_shentsize: U16::new(e, h.e_shentsize),
+            e_shnum: U16::new(e, h.e_shnum),
+            e_shstrndx: U16::new(e, h.e_shstrndx),
+        })
+        .to_vec()
+    }
+}
+
+/// One program header as bytes.
+pub fn phdr_bytes(p: &ProgramHeader, is_64: bool, little_endian: bool) -> Vec<u8> {
+    let e = endianness(little_endian);
+    if is_64 {
+        bytes_of(&elf::ProgramHeader64::<Endianness> {
+            p_type: U32::new(e, p.p_type),
+            p_flags: U32::new(e, p.p_flags),
+            p_offset: U64::new(e, p.p_offset),
+            p_vaddr: U64::new(e, p.p_vaddr),
+            p_paddr: U64::new(e, p.p_paddr),
+            p_filesz: U64::new(e, p.p_filesz),
+            p_memsz: U64::new(e, p.p_memsz),
+            p_align: U64::new(e, p.p_align),
+        })
+        .to_vec()
+    } else {
+        bytes_of(&elf::ProgramHeader32::<Endianness> {
+            p_type: U32::new(e, p.p_type),
+            p_offset: U32::new(e, p.p_offset as u32),
+            p_vaddr: U32::new(e, p.p_vaddr as u32),
+            p_paddr: U32::new(e, p.p_paddr as u32),
+            p_filesz: U32::new(e, p.p_filesz as u32),
+            p_memsz: U32::new(e, p.p_memsz as u32),
+            p_flags: U32::new(e, p.p_flags),
+            p_align: U32::new(e, p.p_align as u32),
+        })
+        .to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_the_read_header_bytes_end() {
+        // Right after p_memsz (ELF64) or p_flags (ELF32) of the last program header.
+        assert_eq!(headers_read_end(true, 64, 1), 64 + 48);
+        assert_eq!(headers_read_end(true, 0x38, 1), 0x68);
+        assert_eq!(headers_read_end(false, 52, 2), 52 + 32 + 28);
+        assert_eq!(headers_read_end(false, 0x2c, 1), 0x48);
+        // Without program headers: e_phnum is the last byte read.
+        assert_eq!(headers_read_end(true, 64, 0), 58);
+    }
+
+    #[test]
+    fn headers_encode_at_their_gabi_size() {
+        let header = Header::new(goblin::container::Ctx::new(
+            goblin::container::Container::Big,
+            goblin::container::Endian::Little,
+        ));
+        assert_eq!(ehdr_bytes(&header, true, true).len(), 64);
+        assert_eq!(ehdr_bytes(&header, false, false).len(), 52);
+        let p = ProgramHeader { p_type: 1, p_flags: 5, p_vaddr: 0x10000, ..Default::default() };
+        let le = phdr_bytes(&p, true, true);
+        assert_eq!((le.len(), &le[..8]), (56, &[1, 0, 0, 0, 5, 0, 0, 0][..]));
+        let be = phdr_bytes(&p, false, false);
+        // ELF32 order: p_type, p_offset, p_vaddr, ..., p_flags at 24.
+        assert_eq!((be.len(), &be[8..12], &be[24..28]), (32, &[0, 1, 0, 0][..], &[0, 0, 0, 5][..]));
+    }
+}
