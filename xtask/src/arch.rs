@@ -21,9 +21,10 @@ pub struct Arch {
     /// rustflags beyond the ones every arch gets (see `build::COMMON_RUSTFLAGS`), each
     /// with the reason it is there.
     pub rustflags: &'static [&'static str],
-    /// The built-in target insists on frame pointers (all Thumb targets do): build
+    /// The built-in target insists on frame pointers (all Thumb targets and the i586
+    /// one do): build
     /// with a copy of its spec that lets LLVM omit them, which drops the 4-byte
-    /// `push {r7, lr}; add r7, sp, #0` from `_start`.
+    /// `push {r7, lr}; add r7, sp, #0` from `_start` (`push ebp; mov ebp, esp` on x86).
     pub omit_frame_pointer: bool,
     /// ARM only: the `Tag_CPU_arch` build attribute the linked ELF must carry, so a
     /// binary meant for an older core is never built with newer instructions.
@@ -120,7 +121,7 @@ pub const ARCHES: &[Arch] = &[
         platform: Platform { os: "linux", architecture: "386", variant: None },
         elf: ElfKind { machine: EM_386, is_64: false, little_endian: true },
         rustflags: &[NO_LIBC_LINKER, NO_LIBC_FLAVOR, NO_LIBC_OBJECTS],
-        omit_frame_pointer: false,
+        omit_frame_pointer: true,
         arm_cpu_arch: None,
     },
     Arch {
