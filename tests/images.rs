@@ -4,21 +4,13 @@
 
 mod common;
 
-use std::{fs, io::Read, process::Command};
+use std::{fs, io::Read};
 
 use sha2::Digest;
 
 use common::*;
 use xshell::Shell;
 use xtask::{arch::Arch, docker::Docker, message::DEFAULT};
-
-fn docker() -> Docker {
-    Docker::connect(&Shell::new().unwrap()).unwrap_or_else(|e| panic!("{e:#}"))
-}
-
-fn docker_cmd(docker: &Docker, args: &[&str]) -> std::process::Output {
-    Command::new(&docker.client).args(args).output().expect("docker client runs")
-}
 
 /// `docker run` the image the way a careful user would, for its own platform.
 fn run_image(docker: &Docker, arch: &Arch, image: &str) -> std::process::Output {

@@ -10,6 +10,15 @@ use std::{
 use goblin::elf::{Elf, program_header::PT_LOAD};
 use xtask::arch::{ARCHES, Arch};
 
+/// The Docker engine setup.sh starts; the tests that need one fail without it.
+pub fn docker() -> xtask::docker::Docker {
+    xtask::docker::Docker::connect(&xshell::Shell::new().unwrap()).unwrap_or_else(|e| panic!("{e:#}"))
+}
+
+pub fn docker_cmd(docker: &xtask::docker::Docker, args: &[&str]) -> Output {
+    Command::new(&docker.client).args(args).output().expect("docker client runs")
+}
+
 /// Run `cargo xtask <args>` as the user would, and return what it did.
 pub fn xtask(args: &[&str]) -> Output {
     xtask_with_env(args, &[])

@@ -125,24 +125,45 @@ pub fn archive(one: &Tagged) -> Result<Vec<u8>> {
 /// holds every image: registries and OCI tools read the index; `docker load` loads
 /// each image under its own tag.
 pub fn index_archive(images: &[Tagged], tag: &str) -> Result<(Blob, Vec<u8>)> {
-    let manifests: Vec<Value> = images
-        .iter()
-        .map(|t| {
-            let mut d = t.image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
-            d["platform"] = platform(t.arch, true);
-            d
-        })
-        .collect();
-    let index = Blob::new(serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": INDEX_MEDIA_TYPE,
-        "manifests": manifests,
-    }))?);
+    let index = index(images.iter().map(|t| (t.arch, t.image)))?;
     let (name, reference) = split_tag(tag);
     let mut descriptor = index.descriptor(INDEX_MEDIA_TYPE);
     descriptor["annotations"] = annotations(name, reference);
     let archive = layout(images, descriptor, Some(&index))?;
     Ok((index, archive))
+}
+
+/// The OCI image index over one image per arch, each with its platform.
+pub fn index<'a>(images: impl Iterator<Item = (&'a Arch, &'a Image)>) -> Result<Blob> {
+    let manifests: Vec<Value> = images
+        .map(|(arch, image)| {
+            let mut d = image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
+            d["platform"] = platform(arch, true);
+            d
+        })
+        .collect();
+    Ok(Blob::new(serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": manifests,
+    }))?))
+}
+
+/// Build each arch printing `message` and make its image, in memory.
+pub fn build_images(
+    sh: &xshell::Shell,
+    arches: &[&'static Arch],
+    message: &[u8],
+) -> Result<Vec<(&'static Arch, Image)>> {
+    arches
+        .iter()
+        .map(|&arch| {
+            let built = crate::build::build(sh, arch, message, None)?;
+            let bytes =
+                std::fs::read(&built.binary).with_context(|| format!("cannot read {}", built.binary.display()))?;
+            Ok((arch, image(arch, &bytes)?))
+        })
+        .collect()
 }
 
 /// `name` and `reference` of `name:reference` (`latest` when there is none).

@@ -12,5 +12,6 @@ pub mod image;
 pub mod kernel;
 pub mod message;
 pub mod paths;
+pub mod registry;
 pub mod report;
 pub mod toolchain;

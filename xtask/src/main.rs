@@ -5,7 +5,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use xshell::Shell;
-use xtask::{arch, build, docker::Docker, elf, image, kernel, message::MessageArgs, report};
+use xtask::{arch, build, docker::Docker, elf, image, kernel, message::MessageArgs, registry, report};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Build the smallest hello binaries and their Docker images")]
@@ -32,6 +32,8 @@ enum Command {
     Index(Index),
     /// Boot real Linux kernels in qemu-system with hello as /init
     KernelTest(KernelTest),
+    /// Push every arch's image and one index over them to a registry
+    Push(Push),
 }
 
 #[derive(clap::Args)]
@@ -89,6 +91,17 @@ struct Index {
     /// Also load every image into Docker (docker load cannot load an index itself)
     #[arg(long)]
     load: bool,
+}
+
+#[derive(clap::Args)]
+struct Push {
+    /// Where: REGISTRY/NAME[:TAG] (TAG defaults to latest), e.g. 127.0.0.1:5000/hello
+    reference: String,
+    /// Architectures (default: all)
+    #[arg(value_name = "ARCH")]
+    arches: Vec<String>,
+    #[command(flatten)]
+    message: MessageArgs,
 }
 
 #[derive(clap::Args)]
@@ -178,12 +191,7 @@ impl Index {
         let message = self.message.resolve()?;
         let docker = if self.load { Some(Docker::connect(sh)?) } else { None };
         let (name, _) = image::split_tag(&self.tag);
-        let mut images = Vec::new();
-        for arch in arch::select(&[])? {
-            let built = build::build(sh, arch, &message, None)?;
-            let bytes = std::fs::read(&built.binary)?;
-            images.push((arch, image::image(arch, &bytes)?));
-        }
+        let images = image::build_images(sh, &arch::select(&[])?, &message)?;
         let tagged: Vec<image::Tagged> = images
             .iter()
             .map(|(arch, image)| image::Tagged { arch, image, tag: format!("{name}:{}", arch.name) })
@@ -201,6 +209,38 @@ impl Index {
         if let Some(docker) = docker {
             docker.load(sh, &path)?;
         }
+        Ok(())
+    }
+}
+
+impl Push {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let reference = registry::Reference::parse(&self.reference)?;
+        let arches = arch::select(&self.arches)?;
+        let message = self.message.resolve()?;
+        // Reach the registry (and pass its authentication) before building anything.
+        let mut registry = registry::Registry::connect(&reference)?;
+        let images = image::build_images(sh, &arches, &message)?;
+        let mut counts = registry::Counts::default();
+        for (arch, image) in &images {
+            for blob in [&image.layer, &image.config] {
+                match registry.push_blob(blob)? {
+                    true => counts.uploaded += 1,
+                    false => counts.present += 1,
+                }
+            }
+            registry.push_manifest(&image.manifest, image::MANIFEST_MEDIA_TYPE, &image.manifest.digest)?;
+            eprintln!("{:<12} manifest {}", arch.name, image.manifest.digest);
+        }
+        let index = image::index(images.iter().map(|(arch, image)| (*arch, image)))?;
+        registry.push_manifest(&index, image::INDEX_MEDIA_TYPE, &reference.tag)?;
+        println!(
+            "pushed {reference} (index {}, {} platforms): {} blobs uploaded, {} already there",
+            index.digest,
+            images.len(),
+            counts.uploaded,
+            counts.present
+        );
         Ok(())
     }
 }
@@ -275,6 +315,7 @@ fn main() -> ExitCode {
         Command::Dockerfiles => arch::select(&[]).and_then(|a| xtask::dockerfile::write_all(&a)),
         Command::Index(c) => c.run(&sh),
         Command::KernelTest(c) => c.run(&sh),
+        Command::Push(c) => c.run(&sh),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
