@@ -92,6 +92,33 @@ fn image_archives_are_the_same_every_time() {
     }
 }
 
+/// SOURCE_DATE_EPOCH dates every file: the layer's `hello` and each archive entry;
+/// a value that is not seconds is one error line and no archive.
+#[test]
+fn source_date_epoch_dates_every_file() {
+    let arch = xtask::arch::Arch::find("armv7").unwrap();
+    let binary = fs::read(build_default(arch)).unwrap();
+    let image = xtask::image::image_at(arch, &binary, 1_700_000_000).unwrap();
+    let layer = gunzip(&image.layer.bytes);
+    let times: Vec<u64> =
+        tar::Archive::new(layer.as_slice()).entries().unwrap().map(|e| e.unwrap().header().mtime().unwrap()).collect();
+    assert_eq!(times, [1_700_000_000]);
+    let tagged = xtask::image::Tagged { arch, image: &image, tag: "hello:armv7".into() };
+    let archive = xtask::image::archive(&tagged).unwrap();
+    let mut outer = tar::Archive::new(archive.as_slice());
+    assert!(outer.entries().unwrap().all(|e| e.unwrap().header().mtime().unwrap() == 1_700_000_000));
+    assert_ne!(image.layer.digest, xtask::image::image_at(arch, &binary, 0).unwrap().layer.digest);
+
+    // The archive a good run wrote stays as it was.
+    xtask_ok(&["image", "armv7", "--no-load"]);
+    let path = xtask::paths::arch_dir(arch).join("image.tar");
+    let before = fs::read(&path).unwrap();
+    let failed = xtask_with_env(&["image", "armv7", "--no-load"], &[("SOURCE_DATE_EPOCH", "yesterday")]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(one_error_line(&failed).contains("SOURCE_DATE_EPOCH=yesterday is not a number"));
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).expect("the layer is gzip");

@@ -53,20 +53,33 @@ pub struct Image {
     pub diff_id: String,
     pub config: Blob,
     pub manifest: Blob,
+    /// The time of every file in the layer and in archives holding the image.
+    pub mtime: u64,
 }
 
 /// File times in the archives: SOURCE_DATE_EPOCH when set, else 0, so that two builds
 /// of the same binary give the same bytes.
 pub fn mtime() -> Result<u64> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(s) => s.trim().parse().with_context(|| format!("SOURCE_DATE_EPOCH={s} is not a number of seconds")),
-        Err(_) => Ok(0),
+    epoch(std::env::var("SOURCE_DATE_EPOCH").ok().as_deref())
+}
+
+fn epoch(value: Option<&str>) -> Result<u64> {
+    match value {
+        Some(s) => s.trim().parse().with_context(|| {
+            format!("SOURCE_DATE_EPOCH={s} is not a number of seconds since 1970: unset it or give one")
+        }),
+        None => Ok(0),
     }
 }
 
-/// The image of one binary: a layer holding only `/hello`, a config that runs it.
+/// The image of one binary: a layer holding only `/hello`, a config that runs it;
+/// its files dated SOURCE_DATE_EPOCH (default 0).
 pub fn image(arch: &Arch, binary: &[u8]) -> Result<Image> {
-    let mtime = mtime()?;
+    image_at(arch, binary, mtime()?)
+}
+
+/// The image of one binary with its files dated `mtime`.
+pub fn image_at(arch: &Arch, binary: &[u8], mtime: u64) -> Result<Image> {
     let layer_tar = tar(&[Entry::file("hello", binary, 0o755)], mtime)?;
     let diff_id = format!("sha256:{:x}", Sha256::digest(&layer_tar));
     let layer = Blob::new(gzip(&layer_tar)?);
@@ -87,7 +100,7 @@ pub fn image(arch: &Arch, binary: &[u8]) -> Result<Image> {
         "config": config.descriptor(CONFIG_MEDIA_TYPE),
         "layers": [layer.descriptor(LAYER_MEDIA_TYPE)],
     }))?);
-    Ok(Image { layer, diff_id, config, manifest })
+    Ok(Image { layer, diff_id, config, manifest, mtime })
 }
 
 /// One image in an archive, with the tag `docker load` gives it (`hello:x86_64`).
@@ -209,7 +222,7 @@ fn layout(images: &[Tagged], top: Value, extra: Option<&Blob>) -> Result<Vec<u8>
     entries.push(Entry::file("index.json", &index, 0o644));
     entries.push(Entry::file("manifest.json", &docker_manifest, 0o644));
     entries.push(Entry::file("oci-layout", &oci_layout, 0o644));
-    tar(&entries, mtime()?)
+    tar(&entries, images.first().map_or(0, |t| t.image.mtime))
 }
 
 /// `docker.io/library/hello:x86_64` for `hello`, as containerd names images.
@@ -279,6 +292,13 @@ fn tar(entries: &[Entry], mtime: u64) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_date_epoch_is_seconds_or_refused() {
+        assert_eq!(epoch(None).unwrap(), 0);
+        assert_eq!(epoch(Some("1700000000")).unwrap(), 1_700_000_000);
+        assert!(epoch(Some("yesterday")).unwrap_err().to_string().contains("not a number of seconds"));
+    }
 
     #[test]
     fn tags_split_at_the_last_colon_outside_the_host() {
