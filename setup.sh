@@ -11,11 +11,12 @@ need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs D
 
 # qemu-system-* boot real kernels (cargo xtask kernel-test); on a machine with
 # backports' qemu-utils 10 installed, apt removes it (it conflicts with 7.2).
-# docker-registry and skopeo: the push tests' registry and independent OCI reader.
+# docker-registry and skopeo: the push tests' registry and independent OCI reader;
+# llvm-22 (llvm-strip), musl-tools and golang-go: `cargo xtask compare` and its test.
 PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22
           qemu-user-static binfmt-support docker.io debootstrap ca-certificates
           qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc qemu-system-mips
-          qemu-system-data docker-registry skopeo)
+          qemu-system-data docker-registry skopeo llvm-22 musl-tools golang-go)
 
 step "Debian packages: ${PACKAGES[*]}"
 if dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv '^install ok installed$' \

@@ -55,7 +55,7 @@ fn every_arch_has_a_cargo_make_task() {
         let args: Vec<&str> = task["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
         assert_eq!(args, ["xtask", "image", arch.name], "image-{}", arch.name);
     }
-    for task in ["build", "images", "report", "test"] {
+    for task in ["build", "images", "report", "compare", "test"] {
         assert!(tasks.contains_key(task), "no task {task}");
     }
 }

@@ -4,6 +4,7 @@
 pub mod arch;
 pub mod budgets;
 pub mod build;
+pub mod compare;
 pub mod docker;
 pub mod dockerfile;
 pub mod elf;

@@ -5,7 +5,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use xshell::Shell;
-use xtask::{arch, build, docker::Docker, elf, image, kernel, message::MessageArgs, registry, report};
+use xtask::{arch, build, compare, docker::Docker, elf, image, kernel, message::MessageArgs, registry, report};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Build the smallest hello binaries and their Docker images")]
@@ -34,6 +34,8 @@ enum Command {
     KernelTest(KernelTest),
     /// Push every arch's image and one index over them to a registry
     Push(Push),
+    /// Sizes after strip, sstrip and our minimizer, for ours and foreign programs
+    Compare(Compare),
 }
 
 #[derive(clap::Args)]
@@ -102,6 +104,13 @@ struct Push {
     arches: Vec<String>,
     #[command(flatten)]
     message: MessageArgs,
+}
+
+#[derive(clap::Args)]
+struct Compare {
+    /// Print JSON instead of the Markdown table README.md shows
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -213,6 +222,17 @@ impl Index {
     }
 }
 
+impl Compare {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let rows = compare::rows(sh)?;
+        match self.json {
+            true => println!("{}", serde_json::to_string_pretty(&rows)?),
+            false => print!("{}", compare::markdown(&rows)),
+        }
+        Ok(())
+    }
+}
+
 impl Push {
     fn run(self, sh: &Shell) -> Result<()> {
         let reference = registry::Reference::parse(&self.reference)?;
@@ -316,6 +336,7 @@ fn main() -> ExitCode {
         Command::Index(c) => c.run(&sh),
         Command::KernelTest(c) => c.run(&sh),
         Command::Push(c) => c.run(&sh),
+        Command::Compare(c) => c.run(&sh),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,9 +41,18 @@ pub(crate) use refuse;
 
 /// Shrink an ELF image in memory: the plan and the bytes it gives, proven well-formed.
 pub fn shrink(input: &[u8]) -> Result<(Plan, Vec<u8>), Refusal> {
+    shrink_with(input, plan::plan)
+}
+
+/// The in-place layout alone: what ELFkickers' sstrip makes of `input`.
+pub fn shrink_in_place(input: &[u8]) -> Result<(Plan, Vec<u8>), Refusal> {
+    shrink_with(input, plan::in_place)
+}
+
+fn shrink_with(input: &[u8], planner: fn(&Elf) -> Result<Plan, Refusal>) -> Result<(Plan, Vec<u8>), Refusal> {
     let elf = read(input)?;
     rules::check(&elf)?;
-    let plan = plan::plan(&elf)?;
+    let plan = planner(&elf)?;
     let output = write::write(&elf, &plan)?;
     verify::verify(&elf, &plan, &output)?;
     Ok((plan, output))

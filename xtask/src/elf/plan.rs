@@ -137,7 +137,7 @@ fn output_header(elf: &Elf, phoff: u64, phnum: usize) -> Header {
     }
 }
 
-fn in_place(elf: &Elf) -> Result<Plan, Refusal> {
+pub(super) fn in_place(elf: &Elf) -> Result<Plan, Refusal> {
     let ehsize = elf.ehsize();
     // The in-place layout keeps the program header table where it is, right after the
     // ELF header, where every linker we know puts it.
