@@ -82,8 +82,7 @@ fn refuses_bad_input() {
 #[test]
 fn refuses_dynamic_and_position_independent_executables() {
     let dir = tempfile::tempdir().unwrap();
-    let c = dir.path().join("hello.c");
-    fs::write(&c, "#include <stdio.h>\nint main(void) { puts(\"hi\"); return 0; }\n").unwrap();
+    let c = xtask::paths::project_root().join("tests/foreign/libc.c");
     let pie = dir.path().join("pie");
     gcc(&["-O2", "-o", pie.to_str().unwrap(), c.to_str().unwrap()]);
     assert_refused(&pie, "ET_DYN");
@@ -135,50 +134,62 @@ fn trailing_zeros_are_left_to_the_loader() {
     }
 }
 
-/// Foreign static executables: the output behaves exactly as the input does.
+/// Foreign static executables (tests/foreign: C without libc, C on static glibc and
+/// musl, Go): the output is smaller and behaves exactly as the input does.
 #[test]
-fn shrinks_static_c_programs_without_changing_them() {
+fn shrinks_foreign_static_programs_without_changing_them() {
+    let sh = xshell::Shell::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let nostdlib = dir.path().join("nostdlib.c");
-    fs::write(
-        &nostdlib,
-        r#"
-static const char msg[] = "hello from C, no libc\n";
-void _start(void) {
-    long n;
-    __asm__ volatile ("syscall" : "=a"(n) : "a"(1), "D"(1), "S"(msg), "d"(sizeof msg - 1) : "rcx", "r11", "memory");
-    __asm__ volatile ("syscall" :: "a"(60), "D"(n == sizeof msg - 1 ? 3 : 4) : "rcx", "r11");
-    for (;;) {}
-}
-"#,
-    )
-    .unwrap();
-    let libc = dir.path().join("libc.c");
-    fs::write(
-        &libc,
-        "#include <stdio.h>\n#include <stdlib.h>\nstatic __thread int t = 41;\n\
-         int main(int argc, char **argv) { printf(\"static glibc %d %s\\n\", ++t, argv[0] ? \"argv\" : \"-\"); return 7; }\n",
-    )
-    .unwrap();
-    let builds: [(&Path, &[&str]); 2] =
-        [(&nostdlib, &["-static", "-nostdlib", "-no-pie", "-O2"]), (&libc, &["-static", "-O2"])];
-    for (source, flags) in builds {
-        let input = source.with_extension("elf");
-        let mut args = flags.to_vec();
-        args.extend(["-o", input.to_str().unwrap(), source.to_str().unwrap()]);
-        gcc(&args);
-        let output = source.with_extension("min");
+    for (name, input) in xtask::compare::build_foreign(&sh).unwrap() {
+        let output = dir.path().join(name);
         let out = shrink(&input, &output);
-        assert!(out.status.success(), "{}: {}", source.display(), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
         let (before, after) = (run(&input, Stdio::piped()), run(&output, Stdio::piped()));
-        assert_eq!(after.stdout, before.stdout, "{}: output changed", source.display());
-        assert_eq!(after.status.code(), before.status.code(), "{}: exit status changed", source.display());
-        assert!(!before.stdout.is_empty());
+        assert!(!before.stdout.is_empty() && before.status.code() != Some(0), "{name}: the sample changed");
+        assert_eq!(after.stdout, before.stdout, "{name}: output changed");
+        assert_eq!(after.status.code(), before.status.code(), "{name}: exit status changed");
         let (a, b) = (fs::metadata(&input).unwrap().len(), fs::metadata(&output).unwrap().len());
-        assert!(b < a, "{}: {a} -> {b} bytes, not smaller", source.display());
+        assert!(b < a, "{name}: {a} -> {b} bytes, not smaller");
         let shrunk = fs::read(&output).unwrap();
         let elf = xtask::elf::read(&shrunk).unwrap();
-        assert_eq!(elf.header.e_shoff, 0, "{}: section headers left", source.display());
+        assert_eq!(elf.header.e_shoff, 0, "{name}: section headers left");
+    }
+}
+
+/// `cargo xtask compare` (strip, sstrip, ours) is what README.md shows: our rows to
+/// the byte, the foreign programs by name (their sizes follow Debian's compilers);
+/// every row gets smaller from left to right.
+#[test]
+fn the_comparison_in_the_readme_is_current() {
+    let out = xtask(&["compare", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let readme = fs::read_to_string(xtask::paths::project_root().join("README.md")).unwrap();
+    let table = readme
+        .split("<!-- compare:begin -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- compare:end -->").next())
+        .expect("README.md has a comparison table between markers");
+    assert_eq!(rows.len(), all_arches().count() + xtask::compare::FOREIGN.len());
+    for r in &rows {
+        let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("{r}: {k}"));
+        let file = r["file"].as_str().unwrap();
+        assert!(n("ours") <= n("sstripped") && n("sstripped") <= n("stripped") && n("stripped") <= n("input"), "{r}");
+        let line = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {file} |")))
+            .unwrap_or_else(|| panic!("README lacks {file}"));
+        if file.starts_with("hello ") {
+            let want = format!(
+                "| {file} | {} | {} | {} | {} | {} |",
+                n("input"),
+                n("stripped"),
+                n("sstripped"),
+                n("ours"),
+                r["layout"].as_str().unwrap()
+            );
+            assert_eq!(line, want);
+        }
     }
 }
 
