@@ -107,7 +107,9 @@ fn refuses_bad_messages_before_building() {
     let out_arg = out_path.to_str().unwrap();
     let long = dir.path().join("long");
     fs::write(&long, vec![b'a'; 4097]).unwrap();
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
+    // Arguments, environment, what the one error line says.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 4] = [
         (&["--message", ""], &[], "empty"),
         (&["--message-file", long.to_str().unwrap()], &[], "4097 bytes"),
         (&[], &[("HELLO_MESSAGE", "")], "empty"),

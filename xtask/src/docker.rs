@@ -20,16 +20,13 @@ impl Docker {
     pub fn connect(sh: &Shell) -> Result<Docker> {
         let mut last_error = String::from("no docker client found");
         for client in candidates() {
+            // One `docker info`: its version on stdout when an engine answers, else
+            // the client's reason on stderr.
             let format = "{{.ServerVersion}}";
-            match cmd!(sh, "{client} info --format {format}").quiet().ignore_stderr().read() {
-                Ok(v) if !v.trim().is_empty() => return Ok(Docker { client }),
-                Ok(_) | Err(_) => {
-                    let err = cmd!(sh, "{client} info").quiet().ignore_stdout().output();
-                    last_error = match err {
-                        Ok(o) => first_line(&String::from_utf8_lossy(&o.stderr)),
-                        Err(_) => format!("{} does not run", client.display()),
-                    };
-                }
+            match cmd!(sh, "{client} info --format {format}").quiet().ignore_status().output() {
+                Ok(o) if o.status.success() && !o.stdout.trim_ascii().is_empty() => return Ok(Docker { client }),
+                Ok(o) => last_error = first_line(&String::from_utf8_lossy(&o.stderr)),
+                Err(_) => last_error = format!("{} does not run", client.display()),
             }
         }
         bail!(

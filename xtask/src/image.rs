@@ -162,6 +162,24 @@ pub fn index<'a>(images: impl Iterator<Item = (&'a Arch, &'a Image)>) -> Result<
     }))?))
 }
 
+/// `cargo xtask image <arch>`: build, write target/hello/<arch>/image.tar, and load it
+/// as hello:<arch> when given an engine.
+pub fn build_and_archive(
+    sh: &xshell::Shell,
+    arch: &Arch,
+    message: &[u8],
+    docker: Option<&crate::docker::Docker>,
+) -> Result<(Image, PathBuf)> {
+    let built = crate::build::build(sh, arch, message, None)?;
+    let tag = format!("hello:{}", arch.name);
+    let (image, archive) = write_archive(arch, &built.binary, &tag)?;
+    eprintln!("wrote {} (manifest {})", archive.display(), image.manifest.digest);
+    if let Some(docker) = docker {
+        docker.load(sh, &archive)?;
+    }
+    Ok((image, archive))
+}
+
 /// Build each arch printing `message` and make its image, in memory.
 pub fn build_images(
     sh: &xshell::Shell,

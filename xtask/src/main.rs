@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use xshell::Shell;
 use xtask::{arch, build, compare, docker::Docker, elf, image, kernel, message::MessageArgs, registry, report};
@@ -172,13 +172,7 @@ impl Image {
         // Ask for the engine first: no point building for minutes to fail at the end.
         let docker = if self.no_load { None } else { Some(Docker::connect(sh)?) };
         for arch in arches {
-            let built = build::build(sh, arch, &message, None)?;
-            let tag = format!("hello:{}", arch.name);
-            let (image, archive) = image::write_archive(arch, &built.binary, &tag)?;
-            eprintln!("wrote {} (manifest {})", archive.display(), image.manifest.digest);
-            if let Some(docker) = &docker {
-                docker.load(sh, &archive)?;
-            }
+            image::build_and_archive(sh, arch, &message, docker.as_ref())?;
         }
         Ok(())
     }
@@ -273,41 +267,7 @@ impl KernelTest {
             bail!("--binary takes one architecture: kernel-test --binary FILE ARCH");
         }
         let expect = self.expect.unwrap_or_else(|| String::from_utf8_lossy(xtask::message::DEFAULT).into_owned());
-        let mut failed = Vec::new();
-        for arch in arches {
-            if kernel::kernels_for(arch).next().is_none() {
-                if explicit {
-                    bail!("no kernel to boot {} yet (see kernel.rs for what was tried)", arch.name);
-                }
-                eprintln!("SKIP {:<12} no kernel in the table yet", arch.name);
-                continue;
-            }
-            let binary = match &self.binary {
-                Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-                None => std::fs::read(build::build(sh, arch, xtask::message::DEFAULT, None)?.binary)?,
-            };
-            for k in kernel::kernels_for(arch) {
-                let started = std::time::Instant::now();
-                let boot = kernel::boot(sh, k, &binary, &expect)?;
-                let verdict = if boot.passed { "PASS" } else { "FAIL" };
-                println!(
-                    "{verdict} {:<12} on {:<12} linux {:<12} {:.1} s",
-                    arch.name,
-                    boot.kernel,
-                    boot.version,
-                    started.elapsed().as_secs_f64()
-                );
-                if !boot.passed {
-                    let tail: Vec<&str> = boot.console.lines().rev().take(15).collect();
-                    eprintln!("console, last lines:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-                    failed.push(format!("{} on {}", arch.name, boot.kernel));
-                }
-            }
-        }
-        if !failed.is_empty() {
-            bail!("the kernel did not run it to a clean exit: {}", failed.join(", "));
-        }
-        Ok(())
+        kernel::test(sh, &arches, explicit, self.binary.as_deref(), &expect)
     }
 }
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use xshell::Shell;
 
-use crate::{arch::Arch, budgets, build, docker::Docker, image, kernel, message};
+use crate::{arch::Arch, budgets, docker::Docker, image, kernel, message, paths};
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -46,16 +46,11 @@ pub struct KernelRun {
 pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>, kernels: bool) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for &arch in arches {
-        let built = build::build(sh, arch, message::DEFAULT, None)?;
-        let bytes = std::fs::read(&built.binary)?;
+        let (image, _) = image::build_and_archive(sh, arch, message::DEFAULT, docker)?;
+        let bytes = std::fs::read(paths::binary(arch))?;
         let budget = budgets::for_arch(arch)?;
-        let tag = format!("hello:{}", arch.name);
-        let (image, archive) = image::write_archive(arch, &built.binary, &tag)?;
         let image_bytes = match docker {
-            Some(docker) => {
-                docker.load(sh, &archive)?;
-                Some(docker.inspect(sh, &tag, "{{.Size}}")?.parse()?)
-            }
+            Some(docker) => Some(docker.inspect(sh, &format!("hello:{}", arch.name), "{{.Size}}")?.parse()?),
             None => None,
         };
         let (layer, config, manifest) =
