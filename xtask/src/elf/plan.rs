@@ -80,7 +80,7 @@ pub fn plan(elf: &Elf) -> Result<Plan, Refusal> {
             a.notes.push(format!("no overlapped layout: {why}"));
             Ok(a)
         }
-        (Err(refusal), Err(_)) => Err(refusal),
+        (Err(refusal), Err(why)) => Err(Refusal(format!("{refusal}; and no overlapped layout: {why}"))),
     }
 }
 
@@ -107,8 +107,8 @@ pub fn overlapped_body_offset(is_64: bool, little_endian: bool, e_machine: u16) 
         e_shstrndx: 0,
     };
     let segment = load_segment(PF_R | PF_X, MIN_LOAD_ADDRESS, 0x1000, 0x1000);
-    let placed = place_headers(&header, &segment, is_64, little_endian, MIN_LOAD_ADDRESS + 0x100);
-    placed.ok().map(|p| p.first_free)
+    let placed = place_headers(&header, &segment, is_64, little_endian, None);
+    placed.ok().map(|p| p.body_at)
 }
 
 fn load_segment(p_flags: u32, vaddr: u64, filesz: u64, memsz: u64) -> ProgramHeader {
@@ -143,8 +143,7 @@ pub(super) fn in_place(elf: &Elf) -> Result<Plan, Refusal> {
     // ELF header, where every linker we know puts it.
     if elf.header.e_phoff as usize != ehsize {
         refuse!(
-            "the program header table is at offset {:#x}, not right after the ELF header ({ehsize:#x}), \
-             and the file is not one the overlapped layout takes",
+            "the program header table is at offset {:#x}, not right after the ELF header ({ehsize:#x})",
             elf.header.e_phoff
         );
     }
@@ -205,9 +204,7 @@ fn trim_zeros(bytes: &[u8], from: usize, to: usize, segment_end: u64, to_out: us
 /// Headers placed: where the program header and the body go, and the merged bytes.
 struct Placed {
     phoff: usize,
-    /// The first byte after the last one a loader reads: where the body could start.
-    first_free: usize,
-    /// Where it does start: `first_free` plus padding for page congruence.
+    /// The first byte after the last one a loader reads: where the body starts.
     body_at: usize,
     load_address: u64,
     phdr: ProgramHeader,
@@ -215,13 +212,14 @@ struct Placed {
 }
 
 /// The lowest program header offset whose bytes agree with the ELF header's, for a
-/// segment whose body (code and data) lives at address `body_address`.
+/// segment whose body (code and data) lives at address `body_address`; None: wherever
+/// the headers end, loaded at MIN_LOAD_ADDRESS (what a linker should be told).
 fn place_headers(
     header: &Header,
     segment: &ProgramHeader,
     is_64: bool,
     little_endian: bool,
-    body_address: u64,
+    body_address: Option<u64>,
 ) -> Result<Placed, String> {
     let (ehsize, phentsize) = fields::sizes(is_64);
     let step = if is_64 { 8 } else { 4 }; // natural alignment of the fields
@@ -239,10 +237,18 @@ fn place_headers(
         }
         // The body starts after the last byte a loader reads.
         let first_free = fixed.iter().rposition(|&f| f).map_or(0, |i| i + 1);
-        let Some(load_address) = body_address.checked_sub(first_free as u64).map(|a| a / BIG_PAGE * BIG_PAGE) else {
-            why_not = format!("the code at {body_address:#x} leaves no room for headers");
+        let body_address = body_address.unwrap_or(MIN_LOAD_ADDRESS + first_free as u64);
+        // The headers go right in front of the code, at a 64 KiB boundary: padding
+        // would make the file bigger than the in-place layout, so code linked
+        // elsewhere is not moved.
+        let load_address = body_address.wrapping_sub(first_free as u64);
+        if body_address < first_free as u64 || load_address % BIG_PAGE != 0 {
+            why_not = format!(
+                "the code at {body_address:#x} does not start {first_free:#x} bytes past a 64 KiB boundary \
+                 (link it at 0x10000 + {first_free:#x}, as crates/hello/hello.ld does)"
+            );
             continue;
-        };
+        }
         if load_address < MIN_LOAD_ADDRESS {
             why_not = format!(
                 "the code at {body_address:#x} leaves no room for headers at or above {MIN_LOAD_ADDRESS:#x} (link it higher)"
@@ -263,8 +269,7 @@ fn place_headers(
         let phdr_bytes = fields::phdr_bytes(&phdr, is_64, little_endian);
         match merge(&ehdr, &fields::ehdr_fixed(is_64), phoff, &phdr_bytes, &fields::phdr_fixed(is_64)) {
             Ok(headers) => {
-                let body_at = (body_address - load_address) as usize;
-                return Ok(Placed { phoff, first_free, body_at, load_address, phdr, headers });
+                return Ok(Placed { phoff, body_at: first_free, load_address, phdr, headers });
             }
             Err(at) => why_not = format!("the program header cannot overlap the ELF header (byte {at:#x} disagrees)"),
         }
@@ -298,15 +303,18 @@ fn overlapped(elf: &Elf) -> Result<Plan, String> {
     // The body: the segment's file bytes after the input's own headers, if it loads
     // them: after the last header byte a loader reads, so that a file shrunk before
     // (its code on its p_align) comes out the same.
+    if segment.p_offset >= len as u64 {
+        return Err("the segment starts past the end of the file".into());
+    }
     let segment_start = segment.p_offset as usize;
     let file_end = (segment.p_offset + segment.p_filesz).min(len as u64) as usize;
-    let body_from = segment_start.max(elf.headers_read_end()).min(file_end.max(segment_start));
+    let body_from = segment_start.max(elf.headers_read_end()).min(file_end);
     let body_address = segment.p_vaddr + (body_from - segment_start) as u64;
     let (ehsize, phentsize) = fields::sizes(elf.is_64);
 
     let header = output_header(elf, 0, 1);
-    let placed = place_headers(&header, segment, elf.is_64, elf.little_endian, body_address)?;
-    let Placed { phoff, first_free, body_at, load_address, phdr, headers } = placed;
+    let placed = place_headers(&header, segment, elf.is_64, elf.little_endian, Some(body_address))?;
+    let Placed { phoff, body_at, load_address, phdr, headers } = placed;
     let shift = segment.p_vaddr - load_address;
     let keep = trim_zeros(elf.bytes, body_from, file_end, segment.p_filesz + shift, body_at + (file_end - body_from));
     // The program header table must lie wholly inside the file.
@@ -324,16 +332,11 @@ fn overlapped(elf: &Elf) -> Result<Plan, String> {
         ),
         (
             format!(
-                "code and data from {first_free:#x}, over the program header's last bytes ({})",
-                fields::phdr_free_why(elf.is_64, first_free - phoff).unwrap_or("free")
+                "code and data from {body_at:#x} (address {body_address:#x}, loaded from {load_address:#x}), over the \
+                 program header's last bytes ({})",
+                fields::phdr_free_why(elf.is_64, body_at - phoff).unwrap_or("free")
             ),
-            (phoff + phentsize) as i64 - first_free as i64,
-        ),
-        (
-            format!(
-                "load address {load_address:#x}, 64 KiB aligned: the code's address {body_address:#x} is at offset {body_at:#x}"
-            ),
-            first_free as i64 - body_at as i64,
+            (phoff + phentsize) as i64 - body_at as i64,
         ),
         (
             "trailing zero bytes, which the loader reads from the page past EOF".into(),
