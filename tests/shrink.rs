@@ -277,3 +277,25 @@ fn explain_prints_every_decision_and_the_total() {
     assert!(text.contains(&format!("{before} -> {after} bytes")), "{text}");
     assert_eq!(fs::read(&output).unwrap(), fs::read(&binary).unwrap());
 }
+
+/// The fuzz corpus (fuzz/corpus/shrink, grown by `cargo +nightly fuzz run shrink`)
+/// replayed, as the fuzz target checks it: no input panics the minimizer, and what it
+/// accepts shrinks again to the same bytes.
+#[test]
+fn the_fuzz_corpus_replays_cleanly() {
+    let dir = xtask::paths::project_root().join("fuzz/corpus/shrink");
+    let (mut inputs, mut accepted) = (0, 0);
+    for entry in fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = fs::read(&path).unwrap();
+        inputs += 1;
+        if let Ok((_, once)) = xtask::elf::shrink(&bytes) {
+            accepted += 1;
+            let (_, twice) =
+                xtask::elf::shrink(&once).unwrap_or_else(|r| panic!("{}: output refused: {r}", path.display()));
+            assert_eq!(once, twice, "{}: shrinking twice changed it", path.display());
+        }
+    }
+    // Our binaries and linked files are in it, and what fuzzing found besides.
+    assert!(inputs >= 15 && accepted >= 14, "{inputs} inputs, {accepted} accepted");
+}
