@@ -1,5 +1,6 @@
 //! Real kernels, not qemu-user: every arch with a Debian bookworm kernel boots it under
-//! qemu-system with hello as /init and must exit 0 with the message on the console.
+//! qemu-system with hello as /init, and from a busybox shell as an ordinary process,
+//! and must exit 0 with the message on the console.
 //! Needs qemu-system-* (setup.sh) and Debian's package registry for the kernels.
 
 mod common;
@@ -18,7 +19,17 @@ fn every_kernel_runs_every_binary_it_should() {
         for k in kernel::kernels_for(arch) {
             let pass = format!("PASS {:<12} on {:<12}", arch.name, k.name);
             assert!(stdout.contains(&pass), "no `{pass}` in:\n{stdout}");
+            // Started by busybox's shell as an ordinary process, too.
+            if kernel::starts(k, arch).contains(&kernel::Start::FromShell) {
+                let pass = format!("PASS {:<12} on {:<12}", arch.name, format!("{}+sh", k.name));
+                assert!(stdout.contains(&pass), "no `{pass}` in:\n{stdout}");
+            }
         }
+    }
+    // Every kernel runs its own arch's binary from the shell.
+    for k in kernel::KERNELS {
+        let own = Arch::find(k.runs[0]).unwrap();
+        assert!(kernel::starts(k, own).contains(&kernel::Start::FromShell), "{} never execs from a shell", k.name);
     }
     // The arm64 kernel runs all three 32-bit ARM binaries in compat mode.
     for arm in ["armv7", "armv6", "armv5"] {
@@ -44,7 +55,8 @@ fn a_file_qemu_user_runs_but_the_kernel_refuses_fails() {
     let out = xtask(&["kernel-test", "armv7", "--binary", file.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "kernel-test passed a file the kernel refuses:\n{stdout}");
-    assert!(stdout.contains("FAIL armv7        on arm64"), "{stdout}");
+    assert!(stdout.contains("FAIL armv7        on arm64 "), "{stdout}");
+    assert!(stdout.contains("FAIL armv7        on arm64+sh"), "{stdout}");
     let line = one_error_line(&out);
     assert!(line.contains("did not run it to a clean exit"), "{line}");
 }

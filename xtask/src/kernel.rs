@@ -115,16 +115,37 @@ pub struct Boot {
     pub console: String,
 }
 
-/// Boot `kernel` with `binary` as /init; pass if the console shows `expect` and the
-/// kernel reports init's clean exit.
-pub fn boot(sh: &Shell, kernel: &'static Kernel, binary: &[u8], expect: &str) -> Result<Boot> {
+/// How the kernel gets to run the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The binary is /init: the kernel's own exec of the first process.
+    AsInit,
+    /// /init is a shell script run by Debian's busybox-static (of the kernel's own
+    /// architecture), which forks and execs the binary as an ordinary process and
+    /// exits with its status: the exec path every later program takes.
+    FromShell,
+}
+
+/// The script that runs the binary under busybox: init exits 0 only if hello did.
+const SHELL_INIT: &str = "#!/busybox sh\n/hello\nstatus=$?\necho \"hello exited with $status\"\nexit $status\n";
+
+/// Boot `kernel` with `binary` started as `start` says; pass if the console shows
+/// `expect` and the kernel reports init's clean exit.
+pub fn boot(sh: &Shell, kernel: &'static Kernel, binary: &[u8], expect: &str, start: Start) -> Result<Boot> {
     let (image, version) = fetch(sh, kernel)?;
     // Removed when dropped, however the boot ends.
     let scratch = paths::out_root().join("kernels");
     fs::create_dir_all(&scratch)?;
     let dir = tempfile::Builder::new().prefix("boot.").tempdir_in(&scratch)?;
     let initrd = dir.path().join("initrd.cpio");
-    fs::write(&initrd, newc_cpio(&[("init", binary)]))?;
+    let cpio = match start {
+        Start::AsInit => newc_cpio(&[("init", binary)]),
+        Start::FromShell => {
+            let busybox = fs::read(busybox(sh, kernel)?)?;
+            newc_cpio(&[("init", SHELL_INIT.as_bytes()), ("busybox", &busybox), ("hello", binary)])
+        }
+    };
+    fs::write(&initrd, cpio)?;
     let log = dir.path().join("console.log");
     let append = format!("console={} panic=-1 quiet", kernel.console);
     let mut child = Command::new(kernel.qemu)
@@ -151,7 +172,9 @@ pub fn boot(sh: &Shell, kernel: &'static Kernel, binary: &[u8], expect: &str) ->
         std::thread::sleep(Duration::from_millis(100));
     }
     let console = String::from_utf8_lossy(&fs::read(&log)?).replace('\r', "");
-    let passed = console.contains(expect) && console.contains(CLEAN_EXIT);
+    // From a shell, the script's own line proves hello ran as its child and exited 0.
+    let shell_saw_it = start == Start::AsInit || console.contains("hello exited with 0");
+    let passed = console.contains(expect) && console.contains(CLEAN_EXIT) && shell_saw_it;
     Ok(Boot { kernel: kernel.name, version, passed, console })
 }
 
@@ -164,34 +187,11 @@ fn fetch(sh: &Shell, kernel: &Kernel) -> Result<(PathBuf, String)> {
         .lines()
         .find_map(|l| l.trim().strip_prefix("Depends: "))
         .filter(|p| p.starts_with("linux-image-"))
-        .with_context(|| format!("{meta} names no kernel package (apt index not fetched?)"))?
-        .to_string();
-    let show = apt.run(sh, &["apt-cache", "show", &package])?;
-    let field = |name: &str| {
-        show.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_string())
-            .with_context(|| format!("{package}: no {name} in the apt index"))
-    };
-    let (sha256, version, filename) = (field("SHA256:")?, field("Version:")?, field("Filename:")?);
-    let deb_name = filename.rsplit('/').next().unwrap_or(&filename).to_string();
-    let deb = apt.root.join(&deb_name);
-    if !deb.is_file() || sha256_file(&deb)? != sha256 {
-        eprintln!("downloading {package} {version}");
-        let _dir = sh.push_dir(&apt.root);
-        apt.run(sh, &["apt-get", "download", "-q", &package])?;
-        let got = sha256_file(&deb)?;
-        if got != sha256 {
-            let _ = fs::remove_file(&deb);
-            bail!("{deb_name}: sha256 {got}, the signed index says {sha256}");
-        }
-    }
-    let unpacked = apt.root.join(deb_name.trim_end_matches(".deb"));
-    if !unpacked.join(".complete").is_file() {
-        let _ = fs::remove_dir_all(&unpacked);
-        cmd!(sh, "dpkg-deb -x {deb} {unpacked}").quiet().run().with_context(|| format!("cannot unpack {deb_name}"))?;
-        fs::write(unpacked.join(".complete"), b"")?;
-    }
+        .with_context(|| format!("{meta} names no kernel package (apt index not fetched?)"))?;
+    // apt-cache says `name:arch` for a foreign architecture, `name` for the first one.
+    let package = package.split(':').next().unwrap_or(package);
+    let (unpacked, version) = apt.unpacked(sh, &format!("{package}:{}", kernel.deb_arch))?;
+    let deb_name = unpacked.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let boot = unpacked.join("boot");
     let image = fs::read_dir(&boot)
         .with_context(|| format!("{} has no /boot", deb_name))?
@@ -203,6 +203,12 @@ fn fetch(sh: &Shell, kernel: &Kernel) -> Result<(PathBuf, String)> {
         })
         .with_context(|| format!("{deb_name}: no vmlinuz or vmlinux in /boot"))?;
     Ok((image, version))
+}
+
+/// Debian's static busybox for the kernel's architecture.
+fn busybox(sh: &Shell, kernel: &Kernel) -> Result<PathBuf> {
+    let (unpacked, _) = Apt::new()?.unpacked(sh, &format!("busybox-static:{}", kernel.deb_arch))?;
+    Ok(unpacked.join("bin/busybox"))
 }
 
 /// apt with its own configuration, lists and cache under target/hello/kernels.
@@ -260,6 +266,49 @@ impl Apt {
         Ok(apt)
     }
 
+    /// `package` (name:arch) downloaded, checked against the index's SHA256 and
+    /// unpacked, once; the folder and the package's version.
+    fn unpacked(&self, sh: &Shell, package: &str) -> Result<(PathBuf, String)> {
+        let show = self.run(sh, &["apt-cache", "show", package])?;
+        let field = |name: &str| {
+            show.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+                .with_context(|| format!("{package}: no {name} in the apt index"))
+        };
+        let (sha256, version, filename) = (field("SHA256:")?, field("Version:")?, field("Filename:")?);
+        let deb_name = filename.rsplit('/').next().unwrap_or(&filename).to_string();
+        let deb = self.root.join(&deb_name);
+        if !deb.is_file() || sha256_file(&deb)? != sha256 {
+            eprintln!("downloading {package} {version}");
+            let _dir = sh.push_dir(&self.root);
+            self.run(sh, &["apt-get", "download", "-q", package])?;
+            // apt-get download names the file after the version, epoch included
+            // (as %3a); the pool's name has no epoch.
+            let (name, arch) = (field("Package:")?, field("Architecture:")?);
+            let downloaded = self.root.join(format!("{name}_{}_{arch}.deb", version.replace(':', "%3a")));
+            if downloaded != deb {
+                fs::rename(&downloaded, &deb)
+                    .with_context(|| format!("apt-get download wrote no {}", downloaded.display()))?;
+            }
+            let got = sha256_file(&deb)?;
+            if got != sha256 {
+                let _ = fs::remove_file(&deb);
+                bail!("{deb_name}: sha256 {got}, the signed index says {sha256}");
+            }
+        }
+        let unpacked = self.root.join(deb_name.trim_end_matches(".deb"));
+        if !unpacked.join(".complete").is_file() {
+            let _ = fs::remove_dir_all(&unpacked);
+            cmd!(sh, "dpkg-deb -x {deb} {unpacked}")
+                .quiet()
+                .run()
+                .with_context(|| format!("cannot unpack {deb_name}"))?;
+            fs::write(unpacked.join(".complete"), b"")?;
+        }
+        Ok((unpacked, version))
+    }
+
     fn run(&self, sh: &Shell, args: &[&str]) -> Result<String> {
         let (program, rest) = args.split_first().unwrap();
         cmd!(sh, "{program} {rest...}")
@@ -297,6 +346,16 @@ pub fn newc_cpio(files: &[(&str, &[u8])]) -> Vec<u8> {
     out
 }
 
+/// How `kernel` starts `arch`'s binary in kernel-test: as init always; from a shell
+/// too for the first two arches it runs (its own and, on amd64 and arm64, a 32-bit one
+/// in compat mode), so that the ordinary exec path is proven on every kernel.
+pub fn starts(kernel: &Kernel, arch: &Arch) -> Vec<Start> {
+    match kernel.runs.iter().take(2).any(|&a| a == arch.name) {
+        true => vec![Start::AsInit, Start::FromShell],
+        false => vec![Start::AsInit],
+    }
+}
+
 /// `cargo xtask kernel-test`: boot each arch's kernels with its binary (built with the
 /// default message, or `binary`) and print one PASS/FAIL line per boot; an error
 /// naming every failure. Arches without a kernel are skipped, or refused when named.
@@ -315,15 +374,21 @@ pub fn test(sh: &Shell, arches: &[&Arch], explicit: bool, binary: Option<&Path>,
             None => fs::read(crate::build::build(sh, arch, crate::message::DEFAULT, None)?.binary)?,
         };
         for k in kernels_for(arch) {
-            let started = Instant::now();
-            let boot = boot(sh, k, &bytes, expect)?;
-            let verdict = if boot.passed { "PASS" } else { "FAIL" };
-            let seconds = started.elapsed().as_secs_f64();
-            println!("{verdict} {:<12} on {:<12} linux {:<12} {seconds:.1} s", arch.name, boot.kernel, boot.version);
-            if !boot.passed {
-                let tail: Vec<&str> = boot.console.lines().rev().take(15).collect();
-                eprintln!("console, last lines:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-                failed.push(format!("{} on {}", arch.name, boot.kernel));
+            for start in starts(k, arch) {
+                let started = Instant::now();
+                let boot = boot(sh, k, &bytes, expect, start)?;
+                let verdict = if boot.passed { "PASS" } else { "FAIL" };
+                let seconds = started.elapsed().as_secs_f64();
+                let on = match start {
+                    Start::AsInit => k.name.to_string(),
+                    Start::FromShell => format!("{}+sh", k.name),
+                };
+                println!("{verdict} {:<12} on {on:<12} linux {:<12} {seconds:.1} s", arch.name, boot.version);
+                if !boot.passed {
+                    let tail: Vec<&str> = boot.console.lines().rev().take(15).collect();
+                    eprintln!("console, last lines:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+                    failed.push(format!("{} on {on}", arch.name));
+                }
             }
         }
     }

@@ -80,7 +80,7 @@ fn kernel_runs(sh: &Shell, arch: &Arch, binary: &[u8]) -> Result<Vec<KernelRun>>
     let expect = String::from_utf8_lossy(message::DEFAULT);
     kernel::kernels_for(arch)
         .map(|k| {
-            let boot = kernel::boot(sh, k, binary, &expect)?;
+            let boot = kernel::boot(sh, k, binary, &expect, kernel::Start::AsInit)?;
             Ok(KernelRun { kernel: boot.kernel, version: boot.version, verified: boot.passed })
         })
         .collect()
