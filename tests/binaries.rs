@@ -137,12 +137,7 @@ fn refuses_an_unknown_architecture() {
 
 #[test]
 fn readme_size_table_is_current() {
-    let readme = fs::read_to_string(xtask::paths::project_root().join("README.md")).unwrap();
-    let table = readme
-        .split("<!-- sizes:begin -->")
-        .nth(1)
-        .and_then(|rest| rest.split("<!-- sizes:end -->").next())
-        .expect("README.md has a sizes table between markers");
+    let table = readme_section("sizes");
     let budgets = budgets::load().unwrap();
     for arch in all_arches() {
         let size = fs::metadata(build_default(arch)).unwrap().len();

@@ -164,12 +164,7 @@ fn the_comparison_in_the_readme_is_current() {
     let out = xtask(&["compare", "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let readme = fs::read_to_string(xtask::paths::project_root().join("README.md")).unwrap();
-    let table = readme
-        .split("<!-- compare:begin -->")
-        .nth(1)
-        .and_then(|rest| rest.split("<!-- compare:end -->").next())
-        .expect("README.md has a comparison table between markers");
+    let table = readme_section("compare");
     assert_eq!(rows.len(), all_arches().count() + xtask::compare::FOREIGN.len());
     for r in &rows {
         let n = |k: &str| r[k].as_u64().unwrap_or_else(|| panic!("{r}: {k}"));

@@ -19,6 +19,17 @@ pub fn docker_cmd(docker: &xtask::docker::Docker, args: &[&str]) -> Output {
     Command::new(&docker.client).args(args).output().expect("docker client runs")
 }
 
+/// The part of README.md between `<!-- {name}:begin -->` and `<!-- {name}:end -->`.
+pub fn readme_section(name: &str) -> String {
+    let readme = std::fs::read_to_string(xtask::paths::project_root().join("README.md")).unwrap();
+    readme
+        .split(&format!("<!-- {name}:begin -->"))
+        .nth(1)
+        .and_then(|rest| rest.split(&format!("<!-- {name}:end -->")).next())
+        .unwrap_or_else(|| panic!("README.md has no section between {name}:begin and {name}:end markers"))
+        .to_string()
+}
+
 /// Run `cargo xtask <args>` as the user would, and return what it did.
 pub fn xtask(args: &[&str]) -> Output {
     xtask_with_env(args, &[])

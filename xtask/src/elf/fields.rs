@@ -103,44 +103,31 @@ pub fn ehdr_bytes(h: &Header, is_64: bool, little_endian: bool) -> Vec<u8> {
         abi_version: i[8],
         padding: [0; 7],
     };
-    if is_64 {
-        bytes_of(&elf::FileHeader64::<Endianness> {
-            e_ident: ident,
-            e_type: U16::new(e, h.e_type),
-            e_machine: U16::new(e, h.e_machine),
-            e_version: U32::new(e, h.e_version),
-            e_entry: U64::new(e, h.e_entry),
-            e_phoff: U64::new(e, h.e_phoff),
-            e_shoff: U64::new(e, h.e_shoff),
-            e_flags: U32::new(e, h.e_flags),
-            e_ehsize: U16::new(e, h.e_ehsize),
-            e_phentsize: U16::new(e, h.e_phentsize),
-            e_phnum: U16::new(e, h.e_phnum),
-            e_shentsize: U16::new(e, h.e_shentsize),
-            e_shnum: U16::new(e, h.e_shnum),
-            e_shstrndx: U16::new(e, h.e_shstrndx),
-        })
-        .to_vec()
-    } else {
-        // ELF32 fields are 32 bits wide: the reader has already refused anything wider.
-        bytes_of(&elf::FileHeader32::<Endianness> {
-            e_ident: ident,
-            e_type: U16::new(e, h.e_type),
-            e_machine: U16::new(e, h.e_machine),
-            e_version: U32::new(e, h.e_version),
-            e_entry: U32::new(e, h.e_entry as u32),
-            e_phoff: U32::new(e, h.e_phoff as u32),
-            e_shoff: U32::new(e, h.e_shoff as u32),
-            e_flags: U32::new(e, h.e_flags),
-            e_ehsize: U16::new(e, h.e_ehsize),
-            e_phentsize: U16::new(e, h.e_phentsize),
-            e_phnum: U16::new(e, h.e_phnum),
-            e_shentsize: U16::new(e, h.e_shentsize),
-            e_shnum: U16::new(e, h.e_shnum),
-            e_shstrndx: U16::new(e, h.e_shstrndx),
-        })
-        .to_vec()
+    // The same fields into either class's structure; addresses and offsets are words
+    // of the class's width (values read from an ELF32 file, and those the planner
+    // derives from them, stay below 4 GiB: the reader checks segment ends).
+    macro_rules! file_header {
+        ($header:ident, $word:ident, $width:ty) => {
+            bytes_of(&elf::$header::<Endianness> {
+                e_ident: ident,
+                e_type: U16::new(e, h.e_type),
+                e_machine: U16::new(e, h.e_machine),
+                e_version: U32::new(e, h.e_version),
+                e_entry: $word::new(e, h.e_entry as $width),
+                e_phoff: $word::new(e, h.e_phoff as $width),
+                e_shoff: $word::new(e, h.e_shoff as $width),
+                e_flags: U32::new(e, h.e_flags),
+                e_ehsize: U16::new(e, h.e_ehsize),
+                e_phentsize: U16::new(e, h.e_phentsize),
+                e_phnum: U16::new(e, h.e_phnum),
+                e_shentsize: U16::new(e, h.e_shentsize),
+                e_shnum: U16::new(e, h.e_shnum),
+                e_shstrndx: U16::new(e, h.e_shstrndx),
+            })
+            .to_vec()
+        };
     }
+    if is_64 { file_header!(FileHeader64, U64, u64) } else { file_header!(FileHeader32, U32, u32) }
 }
 
 /// One program header as bytes.
