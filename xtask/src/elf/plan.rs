@@ -242,7 +242,7 @@ fn place_headers(
         // would make the file bigger than the in-place layout, so code linked
         // elsewhere is not moved.
         let load_address = body_address.wrapping_sub(first_free as u64);
-        if body_address < first_free as u64 || load_address % BIG_PAGE != 0 {
+        if body_address < first_free as u64 || !load_address.is_multiple_of(BIG_PAGE) {
             why_not = format!(
                 "the code at {body_address:#x} does not start {first_free:#x} bytes past a 64 KiB boundary \
                  (link it at 0x10000 + {first_free:#x}, as crates/hello/hello.ld does)"
