@@ -164,9 +164,17 @@ fn skopeo_reads_and_copies_our_archives() {
 /// Status, headers and body of a stand-in's answer.
 type Answer = (u16, Vec<(&'static str, String)>, String);
 
-/// A registry stand-in: answers each request with what `answer(method, path)` says,
-/// on a free loopback port, until the test ends.
-fn stand_in(answer: fn(&str, &str) -> Answer) -> String {
+/// A request as the stand-in sees it: method, path, Host and Authorization headers.
+struct Request<'a> {
+    method: &'a str,
+    path: &'a str,
+    host: &'a str,
+    authorization: &'a str,
+}
+
+/// A registry stand-in: answers each request with what `answer` says, on a free
+/// loopback port, until the test ends.
+fn stand_in(answer: fn(&Request) -> Answer) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
@@ -177,21 +185,25 @@ fn stand_in(answer: fn(&str, &str) -> Answer) -> String {
             if reader.read_line(&mut request_line).is_err() {
                 continue;
             }
-            let mut length = 0;
+            let (mut length, mut host, mut authorization) = (0, String::new(), String::new());
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
                 }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
+                let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "authorization" => authorization = value.trim().to_string(),
+                    "host" => host = value.trim().to_string(),
+                    _ => {}
                 }
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
             let mut parts = request_line.split_whitespace();
             let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let (status, headers, text) = answer(method, path);
+            let (status, headers, text) = answer(&Request { method, path, host: &host, authorization: &authorization });
             let mut response =
                 format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n", text.len());
             for (k, v) in headers {
@@ -217,15 +229,18 @@ fn assert_push_fails(reference: &str, env: &[(&str, &str)], want: &str) {
 fn push_failures_are_one_clear_line() {
     build_default(arch("x86_64"));
     assert_push_fails("hello", &[], "is not REGISTRY/NAME");
+    let out = xtask(&["push", "127.0.0.1:1/hello", "vax"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(one_error_line(&out).contains("unknown architecture `vax`"));
     assert_push_fails("127.0.0.1:1/Hello", &[], "lowercase");
     // Nothing listens on a port just freed.
     let free = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
     assert_push_fails(&format!("{free}/hello"), &[], "cannot reach registry");
 
-    let refusing = stand_in(|_, _| (500, vec![], r#"{"errors":[{"code":"UNKNOWN","message":"disk on fire"}]}"#.into()));
+    let refusing = stand_in(|_| (500, vec![], r#"{"errors":[{"code":"UNKNOWN","message":"disk on fire"}]}"#.into()));
     assert_push_fails(&format!("{refusing}/hello"), &[], "answered 500 to GET /v2/: UNKNOWN (disk on fire)");
 
-    let locked = stand_in(|_, _| (401, vec![("WWW-Authenticate", r#"Basic realm="test""#.into())], String::new()));
+    let locked = stand_in(|_| (401, vec![("WWW-Authenticate", r#"Basic realm="test""#.into())], String::new()));
     assert_push_fails(&format!("{locked}/hello"), &[("DOCKER_CONFIG", "/nonexistent")], "wants credentials");
     let config = tempfile::tempdir().unwrap();
     let auth = "dXNlcjp3cm9uZw=="; // user:wrong
@@ -238,7 +253,7 @@ fn push_failures_are_one_clear_line() {
     );
 
     // Accepts everything but the blob's digest.
-    let mismatch = stand_in(|method, _| match method {
+    let mismatch = stand_in(|r| match r.method {
         "HEAD" => (404, vec![], String::new()),
         "POST" => (202, vec![("Location", "/v2/hello/blobs/uploads/1".into())], String::new()),
         "PUT" => (400, vec![], r#"{"errors":[{"code":"DIGEST_INVALID","message":"digest did not match"}]}"#.into()),
@@ -247,10 +262,46 @@ fn push_failures_are_one_clear_line() {
     assert_push_fails(&format!("{mismatch}/hello"), &[], "DIGEST_INVALID");
 
     // Stores a manifest under another digest than ours.
-    let wrong_digest = stand_in(|method, _| match method {
+    let wrong_digest = stand_in(|r| match r.method {
         "HEAD" => (200, vec![], String::new()),
         "PUT" => (201, vec![("Docker-Content-Digest", format!("sha256:{}", "0".repeat(64)))], String::new()),
         _ => (200, vec![], "{}".into()),
     });
     assert_push_fails(&format!("{wrong_digest}/hello"), &[], "digest mismatch");
+}
+
+/// A registry that wants a Bearer token: push asks the realm for one with the
+/// configured credentials (Basic), then uses it; the blobs are all there already.
+#[test]
+fn push_fetches_a_bearer_token_with_the_configured_credentials() {
+    build_default(arch("x86_64"));
+    let registry = stand_in(|r| {
+        let challenge = || ("WWW-Authenticate", format!(r#"Bearer realm="http://{}/token",service="test""#, r.host));
+        match (r.method, r.path, r.authorization) {
+            // user:secret, as config.json holds it
+            (_, p, "Basic dXNlcjpzZWNyZXQ=")
+                if p.starts_with("/token?") && p.contains("scope=repository%3Ahello%3Apull%2Cpush") =>
+            {
+                (200, vec![], r#"{"token":"t0ken"}"#.into())
+            }
+            (_, p, _) if p.starts_with("/token") => (401, vec![], String::new()),
+            (_, _, auth) if auth != "Bearer t0ken" => (401, vec![challenge()], String::new()),
+            ("HEAD", _, _) => (200, vec![], String::new()),
+            ("PUT", _, _) => (201, vec![], String::new()),
+            _ => (200, vec![], "{}".into()),
+        }
+    });
+    let config = tempfile::tempdir().unwrap();
+    fs::write(
+        config.path().join("config.json"),
+        format!(r#"{{"auths":{{"{registry}":{{"auth":"dXNlcjpzZWNyZXQ="}}}}}}"#),
+    )
+    .unwrap();
+    let out = xtask_with_env(
+        &["push", &format!("{registry}/hello"), "x86_64"],
+        &[("DOCKER_CONFIG", config.path().to_str().unwrap())],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("1 platforms): 0 blobs uploaded, 2 already there"), "{stdout}");
 }
