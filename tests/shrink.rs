@@ -76,6 +76,18 @@ fn refuses_bad_input() {
     let mut entry_outside = linked.clone();
     entry_outside[24..32].copy_from_slice(&0x900000u64.to_le_bytes());
     assert_refused(&write("entry-outside", &entry_outside), "entry point");
+    // The linked file's one program header is at 64: p_flags at +4, p_vaddr at +16.
+    let mut not_executable = linked.clone();
+    not_executable[64 + 4..64 + 8].copy_from_slice(&4u32.to_le_bytes()); // PF_R only
+    assert_refused(&write("not-executable", &not_executable), "not inside an executable PT_LOAD");
+    let mut low = linked.clone();
+    let lower = |bytes: &mut [u8], at: usize| {
+        let v = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) - 0xf000;
+        bytes[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    };
+    lower(&mut low, 64 + 16); // p_vaddr 0x10068 -> 0x1068
+    lower(&mut low, 24); // e_entry with it
+    assert_refused(&write("below-64k", &low), "below 0x10000");
     assert_refused(dir.path(), "not a regular file");
 }
 
