@@ -12,7 +12,9 @@ use xtask::{arch::Arch, kernel};
 
 #[test]
 fn every_kernel_runs_every_binary_it_should() {
+    let started = std::time::Instant::now();
     let out = xtask(&["kernel-test"]);
+    let took = started.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "kernel-test failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     for arch in all_arches() {
@@ -26,6 +28,12 @@ fn every_kernel_runs_every_binary_it_should() {
             }
         }
     }
+    // The whole matrix (builds are done by then: other tests ran them) within budget.
+    assert!(
+        took <= kernel::MATRIX_BUDGET,
+        "the kernel matrix took {took:?}, over {:?}:\n{stdout}",
+        kernel::MATRIX_BUDGET
+    );
     // Every kernel runs its own arch's binary from the shell.
     for k in kernel::KERNELS {
         let own = Arch::find(k.runs[0]).unwrap();

@@ -99,6 +99,10 @@ pub const KERNELS: &[Kernel] = &[
     },
 ];
 
+/// The most the whole kernel-test matrix may take, booting under TCG on 2 cores
+/// (issue 6); tests/kernels.rs holds it.
+pub const MATRIX_BUDGET: Duration = Duration::from_secs(15 * 60);
+
 /// What the kernel prints when init exits with status 0.
 pub const CLEAN_EXIT: &str = "Attempted to kill init! exitcode=0x00000000";
 
@@ -360,7 +364,7 @@ pub fn starts(kernel: &Kernel, arch: &Arch) -> Vec<Start> {
 /// default message, or `binary`) and print one PASS/FAIL line per boot; an error
 /// naming every failure. Arches without a kernel are skipped, or refused when named.
 pub fn test(sh: &Shell, arches: &[&Arch], explicit: bool, binary: Option<&Path>, expect: &str) -> Result<()> {
-    let mut failed = Vec::new();
+    let (mut failed, mut boots, all) = (Vec::new(), 0, Instant::now());
     for &arch in arches {
         if kernels_for(arch).next().is_none() {
             if explicit {
@@ -377,6 +381,7 @@ pub fn test(sh: &Shell, arches: &[&Arch], explicit: bool, binary: Option<&Path>,
             for start in starts(k, arch) {
                 let started = Instant::now();
                 let boot = boot(sh, k, &bytes, expect, start)?;
+                boots += 1;
                 let verdict = if boot.passed { "PASS" } else { "FAIL" };
                 let seconds = started.elapsed().as_secs_f64();
                 let on = match start {
@@ -392,6 +397,7 @@ pub fn test(sh: &Shell, arches: &[&Arch], explicit: bool, binary: Option<&Path>,
             }
         }
     }
+    println!("{boots} boots in {:.0} s", all.elapsed().as_secs_f64());
     if !failed.is_empty() {
         bail!("the kernel did not run it to a clean exit: {}", failed.join(", "));
     }
