@@ -234,3 +234,20 @@ fn the_index_names_every_platform_and_holds_every_blob() {
     let want: Vec<String> = all_arches().map(|a| format!("hello:{}", a.name)).collect();
     assert_eq!(tags, want);
 }
+
+/// The report's index line: the bytes of the OCI index over the reported platforms.
+#[test]
+fn the_report_gives_the_index_bytes() {
+    let out = xtask(&["report", "--no-docker", "x86_64", "armv7"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let images: Vec<_> = ["x86_64", "armv7"]
+        .iter()
+        .map(|name| {
+            let arch = Arch::find(name).unwrap();
+            (arch, xtask::image::image(arch, &fs::read(build_default(arch)).unwrap()).unwrap())
+        })
+        .collect();
+    let index = xtask::image::index(images.iter().map(|(arch, image)| (*arch, image))).unwrap();
+    let want = format!("image index over these 2 platforms: {} bytes", index.bytes.len());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&want), "no `{want}` in the report");
+}

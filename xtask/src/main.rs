@@ -274,11 +274,11 @@ impl KernelTest {
 impl Report {
     fn run(self, sh: &Shell) -> Result<()> {
         let docker = if self.no_docker { None } else { Some(Docker::connect(sh)?) };
-        let rows = report::rows(sh, &arch::select(&self.arches)?, docker.as_ref(), self.kernels)?;
+        let (rows, index_bytes) = report::rows(sh, &arch::select(&self.arches)?, docker.as_ref(), self.kernels)?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&rows)?);
         } else {
-            print!("{}", report::text(&rows));
+            print!("{}", report::text(&rows, index_bytes));
         }
         Ok(())
     }

@@ -42,9 +42,10 @@ pub struct KernelRun {
 }
 
 /// Build every arch with the default message and measure it; with `docker`, load
-/// each image and read back the size the engine reports.
-pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>, kernels: bool) -> Result<Vec<Row>> {
-    let mut rows = Vec::new();
+/// each image and read back the size the engine reports. Also the size of the image
+/// index over these arches' images: what a multi-platform pull reads first.
+pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>, kernels: bool) -> Result<(Vec<Row>, u64)> {
+    let (mut rows, mut images) = (Vec::new(), Vec::new());
     for &arch in arches {
         let (image, _) = image::build_and_archive(sh, arch, message::DEFAULT, docker)?;
         let bytes = std::fs::read(paths::binary(arch))?;
@@ -72,8 +73,10 @@ pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>, kerne
             sha256: format!("{:x}", Sha256::digest(&bytes)),
             kernels: if kernels { kernel_runs(sh, arch, &bytes)? } else { Vec::new() },
         });
+        images.push((arch, image));
     }
-    Ok(rows)
+    let index = image::index(images.iter().map(|(arch, image)| (*arch, image)))?;
+    Ok((rows, index.bytes.len() as u64))
 }
 
 fn kernel_runs(sh: &Shell, arch: &Arch, binary: &[u8]) -> Result<Vec<KernelRun>> {
@@ -86,7 +89,7 @@ fn kernel_runs(sh: &Shell, arch: &Arch, binary: &[u8]) -> Result<Vec<KernelRun>>
         .collect()
 }
 
-pub fn text(rows: &[Row]) -> String {
+pub fn text(rows: &[Row], index_bytes: u64) -> String {
     let line = |cells: [&str; 12]| {
         format!(
             "{:<12} {:<15} {:>6} {:>7} {:>8} {:>6} {:>8} {:>9} {:>5} {:>5} {:>6} {:>5}\n",
@@ -147,6 +150,7 @@ pub fn text(rows: &[Row]) -> String {
             out += &format!("{:<12} {runs}\n", r.arch);
         }
     }
+    out += &format!("\nimage index over these {} platforms: {index_bytes} bytes\n", rows.len());
     out += "\nhand-asm: plain hand-written assembly, one ELF header and one program header;\n";
     out += "hand-best: the best hand-made file every loader runs, headers overlapped.\n";
     out += "image: bytes Docker reports; layer: gzip (zopfli); pull: manifest + config + layer,\n";
