@@ -88,6 +88,12 @@ fn refuses_bad_input() {
     lower(&mut low, 64 + 16); // p_vaddr 0x10068 -> 0x1068
     lower(&mut low, 24); // e_entry with it
     assert_refused(&write("below-64k", &low), "below 0x10000");
+    let mut ehsize = linked.clone();
+    ehsize[52] = 63; // e_ehsize: qemu refuses anything but 64
+    assert_refused(&write("bad-ehsize", &ehsize), "e_ehsize");
+    let mut phentsize = linked.clone();
+    phentsize[54] = 57; // e_phentsize
+    assert_refused(&write("bad-phentsize", &phentsize), "e_phentsize");
     assert_refused(dir.path(), "not a regular file");
 }
 
