@@ -6,7 +6,7 @@
 //! read by current engines, and `manifest.json`, read by older ones (Debian's 20.10),
 //! both pointing at the same blobs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
@@ -162,22 +162,11 @@ pub fn index<'a>(images: impl Iterator<Item = (&'a Arch, &'a Image)>) -> Result<
     }))?))
 }
 
-/// `cargo xtask image <arch>`: build, write target/hello/<arch>/image.tar, and load it
-/// as hello:<arch> when given an engine.
-pub fn build_and_archive(
-    sh: &xshell::Shell,
-    arch: &Arch,
-    message: &[u8],
-    docker: Option<&crate::docker::Docker>,
-) -> Result<(Image, PathBuf)> {
+/// Build `arch` printing `message` and make its image in memory; the binary's bytes too.
+pub fn build_image(sh: &xshell::Shell, arch: &Arch, message: &[u8]) -> Result<(Image, Vec<u8>)> {
     let built = crate::build::build(sh, arch, message, None)?;
-    let tag = format!("hello:{}", arch.name);
-    let (image, archive) = write_archive(arch, &built.binary, &tag)?;
-    eprintln!("wrote {} (manifest {})", archive.display(), image.manifest.digest);
-    if let Some(docker) = docker {
-        docker.load(sh, &archive)?;
-    }
-    Ok((image, archive))
+    let bytes = std::fs::read(&built.binary).with_context(|| format!("cannot read {}", built.binary.display()))?;
+    Ok((image(arch, &bytes)?, bytes))
 }
 
 /// Build each arch printing `message` and make its image, in memory.
@@ -186,15 +175,24 @@ pub fn build_images(
     arches: &[&'static Arch],
     message: &[u8],
 ) -> Result<Vec<(&'static Arch, Image)>> {
-    arches
-        .iter()
-        .map(|&arch| {
-            let built = crate::build::build(sh, arch, message, None)?;
-            let bytes =
-                std::fs::read(&built.binary).with_context(|| format!("cannot read {}", built.binary.display()))?;
-            Ok((arch, image(arch, &bytes)?))
-        })
-        .collect()
+    arches.iter().map(|&arch| Ok((arch, build_image(sh, arch, message)?.0))).collect()
+}
+
+/// `cargo xtask image <arch>`: build, write target/hello/<arch>/image.tar, and load it
+/// as hello:<arch> when given an engine. The image and the binary's bytes.
+pub fn build_and_archive(
+    sh: &xshell::Shell,
+    arch: &Arch,
+    message: &[u8],
+    docker: Option<&crate::docker::Docker>,
+) -> Result<(Image, Vec<u8>)> {
+    let (image, bytes) = build_image(sh, arch, message)?;
+    let archive = write_archive(arch, &image, &format!("hello:{}", arch.name))?;
+    eprintln!("wrote {} (manifest {})", archive.display(), image.manifest.digest);
+    if let Some(docker) = docker {
+        docker.load(sh, &archive)?;
+    }
+    Ok((image, bytes))
 }
 
 /// `name` and `reference` of `name:reference` (`latest` when there is none).
@@ -254,14 +252,12 @@ fn qualified(name: &str, reference: &str) -> String {
     }
 }
 
-/// Write the image archive of `binary` for `arch` to target/hello/<arch>/image.tar.
-pub fn write_archive(arch: &Arch, binary: &Path, tag: &str) -> Result<(Image, PathBuf)> {
-    let bytes = std::fs::read(binary).with_context(|| format!("cannot read {}", binary.display()))?;
-    let image = image(arch, &bytes)?;
+/// Write the archive of `image` (of `arch`, tagged `tag`) to target/hello/<arch>/image.tar.
+pub fn write_archive(arch: &Arch, image: &Image, tag: &str) -> Result<PathBuf> {
     let path = paths::arch_dir(arch).join("image.tar");
-    let archive = archive(&Tagged { arch, image: &image, tag: tag.to_string() })?;
+    let archive = archive(&Tagged { arch, image, tag: tag.to_string() })?;
     fsutil::write_atomic(&path, &archive, 0o644)?;
-    Ok((image, path))
+    Ok(path)
 }
 
 struct Entry<'a> {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use xshell::Shell;
 
-use crate::{arch::Arch, budgets, docker::Docker, image, kernel, message, paths};
+use crate::{arch::Arch, budgets, docker::Docker, image, kernel, message};
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -47,8 +47,7 @@ pub struct KernelRun {
 pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>, kernels: bool) -> Result<(Vec<Row>, u64)> {
     let (mut rows, mut images) = (Vec::new(), Vec::new());
     for &arch in arches {
-        let (image, _) = image::build_and_archive(sh, arch, message::DEFAULT, docker)?;
-        let bytes = std::fs::read(paths::binary(arch))?;
+        let (image, bytes) = image::build_and_archive(sh, arch, message::DEFAULT, docker)?;
         let budget = budgets::for_arch(arch)?;
         let image_bytes = match docker {
             Some(docker) => Some(docker.inspect(sh, &format!("hello:{}", arch.name), "{{.Size}}")?.parse()?),
