@@ -106,22 +106,17 @@ pub fn overlapped_body_offset(is_64: bool, little_endian: bool, e_machine: u16) 
         e_shnum: 0,
         e_shstrndx: 0,
     };
-    let segment = load_segment(PF_R | PF_X, MIN_LOAD_ADDRESS, 0x1000, 0x1000);
+    // Any one R+X segment: where the body goes depends on the header layout alone.
+    let segment = ProgramHeader {
+        p_type: PT_LOAD,
+        p_flags: PF_R | PF_X,
+        p_vaddr: MIN_LOAD_ADDRESS,
+        p_filesz: 0x1000,
+        p_memsz: 0x1000,
+        ..Default::default()
+    };
     let placed = place_headers(&header, &segment, is_64, little_endian, None);
     placed.ok().map(|p| p.body_at)
-}
-
-fn load_segment(p_flags: u32, vaddr: u64, filesz: u64, memsz: u64) -> ProgramHeader {
-    ProgramHeader {
-        p_type: PT_LOAD,
-        p_flags,
-        p_offset: 0,
-        p_vaddr: vaddr,
-        p_paddr: vaddr,
-        p_filesz: filesz,
-        p_memsz: memsz,
-        p_align: BIG_PAGE,
-    }
 }
 
 /// The input's ELF header as the output's: no section headers, e_phoff `phoff`.
@@ -221,7 +216,7 @@ fn place_headers(
     little_endian: bool,
     body_address: Option<u64>,
 ) -> Result<Placed, String> {
-    let (ehsize, phentsize) = fields::sizes(is_64);
+    let ehsize = fields::sizes(is_64).0;
     let step = if is_64 { 8 } else { 4 }; // natural alignment of the fields
     // qemu-user byte-swaps the ELF header in place, then the program headers in
     // place: on a host of the other byte order, overlapped bytes are swapped twice.
@@ -229,14 +224,8 @@ fn place_headers(
     let lowest = if little_endian { step } else { ehsize };
     let mut why_not = String::from("no offset for the program header works");
     for phoff in (lowest..=ehsize).step_by(step) {
-        // Which bytes someone reads, with the program header at `phoff`.
-        let mut fixed = fields::ehdr_fixed(is_64);
-        fixed.resize(phoff + phentsize, false);
-        for (i, f) in fields::phdr_fixed(is_64).into_iter().enumerate() {
-            fixed[phoff + i] |= f;
-        }
         // The body starts after the last byte a loader reads.
-        let first_free = fixed.iter().rposition(|&f| f).map_or(0, |i| i + 1);
+        let first_free = fields::headers_read_end(is_64, phoff, 1);
         let body_address = body_address.unwrap_or(MIN_LOAD_ADDRESS + first_free as u64);
         // The headers go right in front of the code, at a 64 KiB boundary: padding
         // would make the file bigger than the in-place layout, so code linked

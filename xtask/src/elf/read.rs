@@ -9,11 +9,6 @@ use goblin::{
 
 use super::{Refusal, refuse};
 
-// Sizes of the ELF header and of one program header, ELF32 and ELF64 (gABI).
-const EHDR_32: usize = 52;
-const EHDR_64: usize = 64;
-const PHDR_32: usize = 32;
-const PHDR_64: usize = 56;
 /// The smallest page size of any Linux architecture we know.
 pub const PAGE: u64 = 4096;
 /// e_phnum's escape value: the real count would be in section header 0.
@@ -32,11 +27,11 @@ pub struct Elf<'a> {
 impl Elf<'_> {
     /// Size of the ELF header for this class.
     pub fn ehsize(&self) -> usize {
-        if self.is_64 { EHDR_64 } else { EHDR_32 }
+        super::fields::sizes(self.is_64).0
     }
 
     pub fn phentsize(&self) -> usize {
-        if self.is_64 { PHDR_64 } else { PHDR_32 }
+        super::fields::sizes(self.is_64).1
     }
 
     /// File offset just past the program header table.
@@ -67,11 +62,12 @@ pub fn read(bytes: &[u8]) -> Result<Elf<'_>, Refusal> {
     if bytes.len() < SIZEOF_IDENT || &bytes[..SELFMAG] != ELFMAG {
         refuse!("not an ELF file (no \\x7fELF magic at the start)");
     }
-    let (is_64, ehsize, phentsize) = match bytes[EI_CLASS] {
-        ELFCLASS32 => (false, EHDR_32, PHDR_32),
-        ELFCLASS64 => (true, EHDR_64, PHDR_64),
+    let is_64 = match bytes[EI_CLASS] {
+        ELFCLASS32 => false,
+        ELFCLASS64 => true,
         c => refuse!("invalid ELF class {c} in e_ident (expected 1 or 2)"),
     };
+    let (ehsize, phentsize) = super::fields::sizes(is_64);
     let little_endian = match bytes[EI_DATA] {
         ELFDATA2LSB => true,
         ELFDATA2MSB => false,

@@ -4,7 +4,10 @@
 //! input's: every address the input loads from its file (past its own headers) must
 //! read the same in the output, with the same permissions.
 
-use goblin::elf::{header::SIZEOF_IDENT, program_header::ProgramHeader};
+use goblin::elf::{
+    header::{EI_OSABI, SIZEOF_IDENT},
+    program_header::ProgramHeader,
+};
 
 use super::{
     Elf, Plan, Refusal,
@@ -15,7 +18,6 @@ use super::{
 
 /// First padding byte of e_ident (after EI_ABIVERSION); EI_OSABI (7) is free.
 const EI_PAD: usize = 9;
-const EI_OSABI: usize = 7;
 
 pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
     let out = read::read(output).map_err(|r| Refusal(format!("our own output does not read back: {r}")))?;
