@@ -10,7 +10,7 @@ step() { printf '\n==> %s\n' "$*"; }
 need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs Debian packages and starts dockerd)" >&2; exit 1; }; }
 
 # qemu-system-* boot real kernels (cargo xtask kernel-test); on a machine with
-# backports' qemu-utils 10 installed, apt removes it (it conflicts with 7.2).
+# backports' qemu-utils 10 installed, it is removed (it conflicts with 7.2, see below).
 # docker-registry and skopeo: the push tests' registry and independent OCI reader;
 # llvm-22 (llvm-strip), musl-tools and golang-go: `cargo xtask compare` and its test.
 PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22
@@ -23,7 +23,16 @@ if dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv '^inst
    || [ "$(dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | wc -l)" -ne "${#PACKAGES[@]}" ]; then
   need_root
   apt-get update -q
-  install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${PACKAGES[@]}"; }
+  # Some machine images ship qemu-utils 10 from bookworm-backports without that suite
+  # in their apt sources: it Breaks qemu-system-common 7.2 and apt will not resolve it
+  # alone. Nothing here uses qemu-utils (qemu-img): remove it in the same transaction.
+  REMOVE=()
+  v=$(dpkg-query -W -f='${Version}' qemu-utils 2>/dev/null || true)
+  if [ -n "$v" ] && dpkg --compare-versions "$v" ge 1:8; then
+    echo "qemu-utils $v conflicts with qemu-system 7.2: removing it"
+    REMOVE=(qemu-utils-)
+  fi
+  install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${PACKAGES[@]}" "${REMOVE[@]}"; }
   # Seen once here: dpkg lost its unpacked archives halfway; a second run completes.
   install || { echo "apt-get install failed; trying once more"; install; }
 else
