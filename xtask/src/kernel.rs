@@ -22,6 +22,9 @@ use crate::{arch::Arch, fsutil, paths};
 /// A Debian kernel and the qemu machine that boots it.
 pub struct Kernel {
     pub name: &'static str,
+    /// The Debian release it comes from, with its busybox: bookworm where it has a
+    /// kernel for the architecture.
+    pub suite: Suite,
     /// Debian architecture and the metapackage naming the current kernel.
     pub deb_arch: &'static str,
     pub package: &'static str,
@@ -32,11 +35,29 @@ pub struct Kernel {
     pub runs: &'static [&'static str],
 }
 
+/// A Debian release, for the sources a kernel and its busybox come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suite {
+    Bookworm,
+    /// bookworm has no riscv64 port: trixie's kernel.
+    Trixie,
+}
+
+impl Suite {
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::Bookworm => "bookworm",
+            Suite::Trixie => "trixie",
+        }
+    }
+}
+
 /// Seen booting here (ENVIRONMENT.md). Not yet in the table: armv6's rpi kernel (needs
-/// its device tree and does not power off), riscv64 (no bookworm kernel: trixie's) and
-/// loongarch64 (sid's kernel, and QEMU 10 from backports).
+/// its device tree and does not power off) and loongarch64 (sid's kernel, and QEMU 10
+/// from backports, which conflicts with the 7.2 qemu-system packages the others use).
 pub const KERNELS: &[Kernel] = &[
     Kernel {
+        suite: Suite::Bookworm,
         name: "amd64",
         deb_arch: "amd64",
         package: "linux-image-amd64",
@@ -46,6 +67,7 @@ pub const KERNELS: &[Kernel] = &[
         runs: &["x86_64", "i686"],
     },
     Kernel {
+        suite: Suite::Bookworm,
         name: "arm64",
         deb_arch: "arm64",
         package: "linux-image-arm64",
@@ -55,6 +77,7 @@ pub const KERNELS: &[Kernel] = &[
         runs: &["aarch64", "armv7", "armv6", "armv5"],
     },
     Kernel {
+        suite: Suite::Bookworm,
         name: "armmp",
         deb_arch: "armhf",
         package: "linux-image-armmp",
@@ -64,6 +87,7 @@ pub const KERNELS: &[Kernel] = &[
         runs: &["armv7", "armv6", "armv5"],
     },
     Kernel {
+        suite: Suite::Bookworm,
         name: "powerpc64le",
         deb_arch: "ppc64el",
         package: "linux-image-powerpc64le",
@@ -80,6 +104,7 @@ pub const KERNELS: &[Kernel] = &[
         runs: &["ppc64le"],
     },
     Kernel {
+        suite: Suite::Bookworm,
         name: "s390x",
         deb_arch: "s390x",
         package: "linux-image-s390x",
@@ -89,6 +114,7 @@ pub const KERNELS: &[Kernel] = &[
         runs: &["s390x"],
     },
     Kernel {
+        suite: Suite::Bookworm,
         name: "5kc-malta",
         deb_arch: "mips64el",
         package: "linux-image-5kc-malta",
@@ -96,6 +122,17 @@ pub const KERNELS: &[Kernel] = &[
         machine: &["-M", "malta", "-cpu", "MIPS64R2-generic", "-m", "256"],
         console: "ttyS0",
         runs: &["mips64el"],
+    },
+    Kernel {
+        suite: Suite::Trixie,
+        name: "riscv64",
+        deb_arch: "riscv64",
+        package: "linux-image-riscv64",
+        qemu: "qemu-system-riscv64",
+        // OpenSBI (qemu-system-data's default firmware for virt) starts the kernel.
+        machine: &["-M", "virt", "-cpu", "rv64", "-m", "512"],
+        console: "ttyS0",
+        runs: &["riscv64"],
     },
 ];
 
@@ -184,7 +221,7 @@ pub fn boot(sh: &Shell, kernel: &'static Kernel, binary: &[u8], expect: &str, st
 
 /// The kernel image of `kernel`, downloaded and unpacked once; its package version.
 fn fetch(sh: &Shell, kernel: &Kernel) -> Result<(PathBuf, String)> {
-    let apt = Apt::new()?;
+    let apt = Apt::new(kernel.suite)?;
     let meta = format!("{}:{}", kernel.package, kernel.deb_arch);
     let depends = apt.run(sh, &["apt-cache", "depends", &meta])?;
     let package = depends
@@ -209,13 +246,20 @@ fn fetch(sh: &Shell, kernel: &Kernel) -> Result<(PathBuf, String)> {
     Ok((image, version))
 }
 
-/// Debian's static busybox for the kernel's architecture.
+/// Debian's static busybox for the kernel's architecture: /bin/busybox in bookworm,
+/// /usr/bin/busybox in trixie (merged /usr).
 fn busybox(sh: &Shell, kernel: &Kernel) -> Result<PathBuf> {
-    let (unpacked, _) = Apt::new()?.unpacked(sh, &format!("busybox-static:{}", kernel.deb_arch))?;
-    Ok(unpacked.join("bin/busybox"))
+    let (unpacked, _) = Apt::new(kernel.suite)?.unpacked(sh, &format!("busybox-static:{}", kernel.deb_arch))?;
+    ["bin/busybox", "usr/bin/busybox"]
+        .iter()
+        .map(|p| unpacked.join(p))
+        .find(|p| p.is_file())
+        .with_context(|| format!("{}: no bin/busybox or usr/bin/busybox in it", unpacked.display()))
 }
 
-/// apt with its own configuration, lists and cache under target/hello/kernels.
+/// apt with its own configuration, lists and cache under target/hello/kernels/<suite>:
+/// one state per release, so that each kernel's metapackage names its own release's
+/// kernel.
 struct Apt {
     root: PathBuf,
     config: PathBuf,
@@ -225,20 +269,24 @@ struct Apt {
 }
 
 impl Apt {
-    fn new() -> Result<Apt> {
-        let root = paths::out_root().join("kernels");
+    fn new(suite: Suite) -> Result<Apt> {
+        let root = paths::out_root().join("kernels").join(suite.name());
         for d in ["lists/partial", "cache/archives/partial", "etc"] {
             fs::create_dir_all(root.join(d))?;
         }
         let lock = fs::File::create(root.join("etc/lock"))?;
         lock.lock()?;
         let r = root.display();
-        let archs: Vec<String> = KERNELS.iter().map(|k| format!("\"{}\";", k.deb_arch)).collect();
+        let archs: Vec<String> =
+            KERNELS.iter().filter(|k| k.suite == suite).map(|k| format!("\"{}\";", k.deb_arch)).collect();
+        let s = suite.name();
         fs::write(
             root.join("etc/sources.list"),
-            "deb http://deb.debian.org/debian bookworm main\n\
-             deb http://deb.debian.org/debian bookworm-updates main\n\
-             deb http://deb.debian.org/debian-security bookworm-security main\n",
+            format!(
+                "deb http://deb.debian.org/debian {s} main\n\
+                 deb http://deb.debian.org/debian {s}-updates main\n\
+                 deb http://deb.debian.org/debian-security {s}-security main\n"
+            ),
         )?;
         let config = root.join("etc/apt.conf");
         let text = format!(
@@ -261,7 +309,7 @@ impl Apt {
             .and_then(|m| m.modified())
             .is_ok_and(|t| t.elapsed().unwrap_or_default() < Duration::from_secs(86400));
         if !fresh {
-            eprintln!("fetching Debian's package index (bookworm) for the kernels");
+            eprintln!("fetching Debian's package index ({s}) for the kernels");
             // A mirror mid-sync fails an index we may not need; a missing package is
             // reported when it is looked up.
             let _ = apt.run(&Shell::new()?, &["apt-get", "update", "-q"]);
