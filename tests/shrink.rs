@@ -11,6 +11,18 @@ fn shrink(input: &Path, output: &Path) -> std::process::Output {
     xtask(&["shrink", input.to_str().unwrap(), output.to_str().unwrap()])
 }
 
+/// `shrink --explain --move-tail`: what it printed, once it succeeded.
+fn explain_moving_tail(input: &Path, output: &Path) -> String {
+    let out = xtask(&["shrink", "--explain", "--move-tail", input.to_str().unwrap(), output.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// `shrink --move-tail`, as `xtask build` shrinks what it linked.
+fn shrink_moving_tail(input: &Path, output: &Path) -> std::process::Output {
+    xtask(&["shrink", "--move-tail", input.to_str().unwrap(), output.to_str().unwrap()])
+}
+
 /// Refused with one line naming the file and `want`, status 2, `output` untouched.
 fn assert_refused(input: &Path, want: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -115,13 +127,15 @@ fn our_binaries_come_out_as_the_build_writes_them() {
         let binary = build_default(arch);
         let dir = tempfile::tempdir().unwrap();
         let again = dir.path().join("again");
-        let out = shrink(&binary.with_extension("elf"), &again);
+        let out = shrink_moving_tail(&binary.with_extension("elf"), &again);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(fs::read(&again).unwrap(), fs::read(&binary).unwrap(), "{}", arch.name);
-        // Shrinking a shrunk file changes nothing.
+        // Shrinking a shrunk file changes nothing, whether the tail may move or not.
         let twice = dir.path().join("twice");
-        assert!(shrink(&again, &twice).status.success());
-        assert_eq!(fs::read(&twice).unwrap(), fs::read(&again).unwrap(), "{}: not idempotent", arch.name);
+        for shrink in [shrink, shrink_moving_tail] {
+            assert!(shrink(&again, &twice).status.success());
+            assert_eq!(fs::read(&twice).unwrap(), fs::read(&again).unwrap(), "{}: not idempotent", arch.name);
+        }
     }
 }
 
@@ -236,11 +250,18 @@ fn refuses_flags_some_loader_rejects() {
 /// The overlapped layout on every arch: the program header on the ELF header's tail
 /// (little-endian only), the message (first in the segment) on p_align, the entry point
 /// behind it; 16 (ELF64) or 12 (ELF32) bytes under the plain one-header layout of the
-/// same code, 8 for big-endian s390x.
+/// same code, 8 for big-endian s390x; on x86 more, the code's tail in e_shoff/e_flags.
 #[test]
 fn headers_overlap_on_every_arch() {
     for arch in all_arches() {
         let bytes = fs::read(build_default(arch)).unwrap();
+        // The plain layout: both headers, then the linked segment's bytes.
+        // (Trailing zeros cut, as the loader supplies them in either layout.)
+        let linked_bytes = fs::read(xtask::paths::arch_dir(arch).join("hello.elf")).unwrap();
+        let linked = xtask::elf::read(&linked_bytes).unwrap();
+        let (offset, filesz) = (linked.phdrs[0].p_offset as usize, linked.phdrs[0].p_filesz as usize);
+        let segment = &linked_bytes[offset..(offset + filesz).min(linked_bytes.len())];
+        let segment_bytes = segment.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         let elf = xtask::elf::read(&bytes).unwrap();
         let e = &arch.elf;
         let (plain_headers, phoff, body_at, saved) = match (e.is_64, e.little_endian) {
@@ -261,8 +282,15 @@ fn headers_overlap_on_every_arch() {
         assert_eq!((load.p_offset, load.p_vaddr), (0, 0x10000), "{}", arch.name);
         let code_start = 0x10000 + (body_at + message.len()) as u64;
         assert!((code_start..0x10000 + bytes.len() as u64).contains(&elf.entry_address()), "{}: entry", arch.name);
-        let plain = plain_headers + bytes.len() - body_at;
-        assert_eq!(bytes.len(), plain - saved, "{}: {} bytes, plain layout {plain}", arch.name, bytes.len());
+        let plain = plain_headers + segment_bytes;
+        let x86 = [goblin::elf::header::EM_X86_64, goblin::elf::header::EM_386].contains(&e.machine);
+        if x86 {
+            // The tail moved: the file ends in a 2-byte jump into the ELF header.
+            assert!(bytes.len() < plain - saved, "{}: {} bytes, plain layout {plain}", arch.name, bytes.len());
+            assert_eq!(bytes[bytes.len() - 2], 0xeb, "{}: no short jump at the end", arch.name);
+        } else {
+            assert_eq!(bytes.len(), plain - saved, "{}: {} bytes, plain layout {plain}", arch.name, bytes.len());
+        }
     }
 }
 
@@ -274,10 +302,9 @@ fn explain_prints_every_decision_and_the_total() {
     let linked = binary.with_extension("elf");
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("out");
-    let out = xtask(&["shrink", "--explain", linked.to_str().unwrap(), output.to_str().unwrap()]);
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stderr).unwrap();
+    let text = explain_moving_tail(&linked, &output);
     assert!(text.contains("layout: Overlapped"), "{text}");
+    assert!(text.contains("moved to 0x28 (e_shoff, e_flags)") && text.contains("moved: syscall"), "{text}");
     assert!(text.contains("program header at 0x38"), "{text}");
     assert!(text.contains("code and data from 0x68") && text.contains("p_align"), "{text}");
     let saved: i64 = text
@@ -292,8 +319,8 @@ fn explain_prints_every_decision_and_the_total() {
 }
 
 /// The fuzz corpus (fuzz/corpus/shrink, grown by `cargo +nightly fuzz run shrink`)
-/// replayed, as the fuzz target checks it: no input panics the minimizer, and what it
-/// accepts shrinks again to the same bytes.
+/// replayed, as the fuzz target checks it: no input panics the minimizer, with or
+/// without moving the code's tail, and what it accepts shrinks again to the same bytes.
 #[test]
 fn the_fuzz_corpus_replays_cleanly() {
     let dir = xtask::paths::project_root().join("fuzz/corpus/shrink");
@@ -302,13 +329,70 @@ fn the_fuzz_corpus_replays_cleanly() {
         let path = entry.unwrap().path();
         let bytes = fs::read(&path).unwrap();
         inputs += 1;
-        if let Ok((_, once)) = xtask::elf::shrink(&bytes) {
-            accepted += 1;
-            let (_, twice) =
-                xtask::elf::shrink(&once).unwrap_or_else(|r| panic!("{}: output refused: {r}", path.display()));
-            assert_eq!(once, twice, "{}: shrinking twice changed it", path.display());
+        for move_tail in [false, true] {
+            let options = xtask::elf::Options { move_tail };
+            if let Ok((_, once)) = xtask::elf::shrink(&bytes, options) {
+                accepted += !move_tail as usize;
+                let (_, twice) = xtask::elf::shrink(&once, options)
+                    .unwrap_or_else(|r| panic!("{}: output refused: {r}", path.display()));
+                assert_eq!(once, twice, "{}: shrinking twice changed it", path.display());
+            }
         }
     }
     // Our binaries and linked files are in it, and what fuzzing found besides.
     assert!(inputs >= 15 && accepted >= 14, "{inputs} inputs, {accepted} accepted");
+}
+
+/// The code's tail in the ELF header (x86): `--move-tail` moves the last instructions
+/// of the x86_64 binary into e_shoff/e_flags and leaves a 2-byte jump in their place;
+/// without it the same linked file keeps its code where it was, 7 bytes longer. Both
+/// print and exit the same, and shrinking either again changes nothing.
+#[test]
+fn the_code_tail_moves_into_free_header_fields_on_x86() {
+    let binary = build_default(x86_64());
+    let linked = binary.with_extension("elf");
+    let dir = tempfile::tempdir().unwrap();
+    let (kept, again) = (dir.path().join("kept"), dir.path().join("again"));
+    assert!(shrink(&linked, &kept).status.success());
+    let (moved, kept_bytes) = (fs::read(&binary).unwrap(), fs::read(&kept).unwrap());
+    assert_eq!(
+        kept_bytes.len(),
+        moved.len() + 7,
+        "the move saves the 9 bytes of setne, push, pop, syscall less the jump"
+    );
+    // e_shoff (0x28) holds `setne dil` onwards, and the last bytes jump there.
+    assert_eq!(&moved[0x28..0x2c], &[0x40, 0x0f, 0x95, 0xc7]);
+    let jump_at = moved.len() - 2;
+    assert_eq!(jump_at as i64 + 2 + moved[jump_at + 1] as i8 as i64, 0x28, "the last jump goes to 0x28");
+    for file in [&binary, &kept] {
+        let out = run(file, Stdio::piped());
+        assert_eq!((out.stdout.as_slice(), out.status.code()), (xtask::message::DEFAULT, Some(0)));
+        assert_eq!(
+            run_stdout_closed(file).status.code(),
+            Some(1),
+            "{}: exit status with stdout closed",
+            file.display()
+        );
+        for flag in ["", "--move-tail"] {
+            let args: Vec<&str> = ["shrink", flag, file.to_str().unwrap(), again.to_str().unwrap()]
+                .into_iter()
+                .filter(|a| !a.is_empty())
+                .collect();
+            xtask_ok(&args);
+            assert_eq!(fs::read(&again).unwrap(), fs::read(file).unwrap(), "{} {flag}: not idempotent", file.display());
+        }
+    }
+}
+
+/// Where the shrinker has no instruction decoder (aarch64 here), `--move-tail` keeps
+/// the code where it is and --explain says why; the file is the one the build makes.
+#[test]
+fn explain_says_why_the_tail_stays() {
+    let arch = xtask::arch::Arch::find("aarch64").unwrap();
+    let linked = build_default(arch).with_extension("elf");
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out");
+    let text = explain_moving_tail(&linked, &output);
+    assert!(text.contains("note: the code's tail stays: no instruction decoder for machine 183"), "{text}");
+    assert_eq!(fs::read(&output).unwrap(), fs::read(xtask::paths::binary(arch)).unwrap());
 }

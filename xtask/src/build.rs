@@ -100,7 +100,9 @@ pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Res
     let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
     check_linked(arch, &bytes)
         .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
-    let (plan, shrunk) = elf::shrink(&bytes).map_err(|r| elf::Refusal(format!("{}: {r}", linked.display())))?;
+    // hello.ld links the message first and the code last: its tail may move.
+    let (plan, shrunk) = elf::shrink(&bytes, elf::Options { move_tail: true })
+        .map_err(|r| elf::Refusal(format!("{}: {r}", linked.display())))?;
     if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {
         bail!(
             "{}: the shrinker chose {:?} with the code at {:#x}, not the overlapped layout the link was made for ({headers:#x})",

@@ -68,19 +68,20 @@ pub fn rows(sh: &Shell) -> Result<Vec<Row>> {
     let mut inputs = Vec::new();
     for arch in ARCHES {
         let built = build::build(sh, arch, message::DEFAULT, None)?;
-        inputs.push((format!("hello {}", arch.name), built.linked, LLVM_STRIP));
+        // Linked by hello.ld, code last: its tail may move, as `xtask build` does it.
+        inputs.push((format!("hello {}", arch.name), built.linked, LLVM_STRIP, elf::Options { move_tail: true }));
     }
     for (name, path) in build_foreign(sh)? {
-        inputs.push((name.to_string(), path, GNU_STRIP));
+        inputs.push((name.to_string(), path, GNU_STRIP, elf::Options::default()));
     }
-    inputs.iter().map(|(file, path, strip)| measure(sh, file, path, strip)).collect()
+    inputs.iter().map(|(file, path, strip, options)| measure(sh, file, path, strip, *options)).collect()
 }
 
 /// The strip programs and the packages they come in.
 const LLVM_STRIP: (&str, &str) = ("llvm-strip-22", "llvm-22");
 const GNU_STRIP: (&str, &str) = ("strip", "binutils");
 
-fn measure(sh: &Shell, file: &str, path: &Path, (strip, package): &(&str, &str)) -> Result<Row> {
+fn measure(sh: &Shell, file: &str, path: &Path, (strip, package): &(&str, &str), options: elf::Options) -> Result<Row> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let stripped_path = paths::out_root().join("compare").join(file.replace(' ', "-"));
     std::fs::create_dir_all(stripped_path.parent().unwrap())?;
@@ -90,7 +91,7 @@ fn measure(sh: &Shell, file: &str, path: &Path, (strip, package): &(&str, &str))
         .with_context(|| format!("{strip} (package {package}; setup.sh installs it) failed on {}", path.display()))?;
     let stripped = std::fs::metadata(&stripped_path)?.len();
     let sstripped = elf::shrink_in_place(&bytes).ok().map(|(_, out)| out.len() as u64);
-    let (plan, ours) = elf::shrink(&bytes).map_err(|r| elf::Refusal(format!("{}: {r}", path.display())))?;
+    let (plan, ours) = elf::shrink(&bytes, options).map_err(|r| elf::Refusal(format!("{}: {r}", path.display())))?;
     // Keep what we made beside the stripped copy, for anyone who wants to run it.
     fsutil::write_atomic(&stripped_path.with_extension("min"), &ours, 0o755)?;
     Ok(Row {

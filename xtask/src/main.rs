@@ -58,6 +58,11 @@ struct Shrink {
     /// Print each decision and the bytes it saves
     #[arg(long)]
     explain: bool,
+    /// The segment ends in code that runs only from the entry point on, with nothing
+    /// executable before the entry (as crates/hello/hello.ld links it): move the
+    /// code's last instructions into free header fields (x86 so far)
+    #[arg(long)]
+    move_tail: bool,
 }
 
 #[derive(clap::Args)]
@@ -159,7 +164,8 @@ impl Build {
 impl Shrink {
     fn run(self) -> Result<()> {
         let before = std::fs::metadata(&self.input).map(|m| m.len()).unwrap_or(0);
-        let plan = elf::shrink_file(&self.input, &self.output, self.explain)?;
+        let plan =
+            elf::shrink_file(&self.input, &self.output, elf::Options { move_tail: self.move_tail }, self.explain)?;
         println!("{}: {before} -> {} bytes", self.output.display(), plan.len);
         Ok(())
     }

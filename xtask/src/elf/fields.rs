@@ -45,6 +45,54 @@ const FREE_PHDR_64: &[Free] = &[
 const FREE_PHDR_32: &[Free] =
     &[Free { range: 12..16, why: FREE_PHDR_64[0].why }, Free { range: 28..32, why: FREE_PHDR_64[1].why }];
 
+/// e_flags, where the loaders of this machine ignore it: x86 (Linux and qemu-user
+/// read no flags of EM_X86_64 or EM_386 files; ELF-NOTES.md). Other machines keep
+/// theirs: ARM, MIPS, ppc64le and RISC-V loaders read bits of it (rules.rs), and the
+/// rest are not measured.
+fn free_e_flags(is_64: bool, machine: u16) -> Option<Free> {
+    use goblin::elf::header::{EM_386, EM_X86_64};
+    let range = if is_64 { 48..52 } else { 36..40 };
+    matches!(machine, EM_X86_64 | EM_386).then_some(Free { range, why: "e_flags: x86 loaders read no flags" })
+}
+
+/// Whether e_flags is free on `machine` (then it may carry code).
+pub fn e_flags_is_free(is_64: bool, machine: u16) -> bool {
+    free_e_flags(is_64, machine).is_some()
+}
+
+/// For each byte from offset 0 to the end of the program header table at `phoff`:
+/// true when a loader reads it, as the ELF header or as one of `phnum` program
+/// headers (a byte one of them reads counts, where they overlap).
+pub fn loader_reads(is_64: bool, machine: u16, phoff: usize, phnum: usize) -> Vec<bool> {
+    let mut mask = ehdr_fixed(is_64);
+    if let Some(free) = free_e_flags(is_64, machine) {
+        mask[free.range].fill(false);
+    }
+    let phdr = phdr_fixed(is_64);
+    let end = phoff + phnum * phdr.len();
+    mask.resize(mask.len().max(end), false);
+    for n in 0..phnum {
+        for (i, &reads) in phdr.iter().enumerate() {
+            mask[phoff + n * phdr.len() + i] |= reads;
+        }
+    }
+    mask
+}
+
+/// The names of the free fields a header byte range lies on, for `--explain`.
+pub fn free_fields(is_64: bool, machine: u16, phoff: usize, range: std::ops::Range<usize>) -> String {
+    let (ehdr, phdr) = if is_64 { (FREE_EHDR_64, FREE_PHDR_64) } else { (FREE_EHDR_32, FREE_PHDR_32) };
+    let shifted = phdr.iter().map(|f| (f.range.start + phoff..f.range.end + phoff, f.why));
+    let all =
+        ehdr.iter().map(|f| (f.range.clone(), f.why)).chain(free_e_flags(is_64, machine).map(|f| (f.range, f.why)));
+    let names: Vec<&str> = all
+        .chain(shifted)
+        .filter(|(r, _)| r.start < range.end && range.start < r.end)
+        .map(|(_, why)| why.split(':').next().unwrap_or(why))
+        .collect();
+    names.join(", ")
+}
+
 /// Sizes of the two headers for this class.
 pub fn sizes(is_64: bool) -> (usize, usize) {
     if is_64 { (64, 56) } else { (52, 32) }

@@ -7,9 +7,11 @@
 //! output is parsed back and its memory image compared with the input's (verify.rs).
 
 mod fields;
+mod isa;
 mod plan;
 mod read;
 mod rules;
+mod tail;
 mod verify;
 mod write;
 
@@ -17,7 +19,7 @@ use std::{fmt, fs, path::Path};
 
 use anyhow::{Context, Result};
 
-pub use plan::{Layout, Plan, overlapped_body_offset};
+pub use plan::{Layout, Options, Plan, overlapped_body_offset};
 pub use read::{Elf, read};
 
 /// Why an input file cannot be shrunk, or why an output could not be proven sound.
@@ -40,8 +42,8 @@ macro_rules! refuse {
 pub(crate) use refuse;
 
 /// Shrink an ELF image in memory: the plan and the bytes it gives, proven well-formed.
-pub fn shrink(input: &[u8]) -> Result<(Plan, Vec<u8>), Refusal> {
-    shrink_with(input, plan::plan)
+pub fn shrink(input: &[u8], options: Options) -> Result<(Plan, Vec<u8>), Refusal> {
+    shrink_with(input, |elf| plan::plan(elf, options))
 }
 
 /// The in-place layout alone: what ELFkickers' sstrip makes of `input`.
@@ -49,7 +51,7 @@ pub fn shrink_in_place(input: &[u8]) -> Result<(Plan, Vec<u8>), Refusal> {
     shrink_with(input, plan::in_place)
 }
 
-fn shrink_with(input: &[u8], planner: fn(&Elf) -> Result<Plan, Refusal>) -> Result<(Plan, Vec<u8>), Refusal> {
+fn shrink_with(input: &[u8], planner: impl Fn(&Elf) -> Result<Plan, Refusal>) -> Result<(Plan, Vec<u8>), Refusal> {
     let elf = read(input)?;
     rules::check(&elf)?;
     let plan = planner(&elf)?;
@@ -60,13 +62,13 @@ fn shrink_with(input: &[u8], planner: fn(&Elf) -> Result<Plan, Refusal>) -> Resu
 
 /// Shrink the file `input` into `output` (they may be the same path). Nothing is
 /// written unless the result is verified; `output` is replaced in one rename.
-pub fn shrink_file(input: &Path, output: &Path, explain: bool) -> Result<Plan> {
+pub fn shrink_file(input: &Path, output: &Path, options: Options, explain: bool) -> Result<Plan> {
     let meta = fs::metadata(input).with_context(|| format!("cannot read {}", input.display()))?;
     if !meta.is_file() {
         return Err(Refusal(format!("{}: not a regular file", input.display())).into());
     }
     let bytes = fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let (plan, shrunk) = shrink(&bytes).map_err(|r| Refusal(format!("{}: {r}", input.display())))?;
+    let (plan, shrunk) = shrink(&bytes, options).map_err(|r| Refusal(format!("{}: {r}", input.display())))?;
     if explain {
         eprint!("{}", plan.explain(bytes.len()));
     }

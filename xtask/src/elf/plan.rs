@@ -9,13 +9,21 @@
 //!   program header lies on the ELF header's tail as far as the bytes agree, and the
 //!   code starts inside the program header's free tail (p_align). The code must have
 //!   been linked for that address: `overlapped_body_offset` tells a linker where.
+//!   Asked to (`Options::move_tail`), it also moves the code's last instructions into
+//!   the largest run of header bytes no loader reads (tail.rs).
 
 use goblin::elf::{
     header::Header,
     program_header::{PF_R, PF_X, PT_LOAD, ProgramHeader},
 };
 
-use super::{Elf, Refusal, fields, read::PAGE, refuse};
+use super::{
+    Elf, Refusal, fields,
+    isa::Isa,
+    read::PAGE,
+    refuse,
+    tail::{self, TailMove},
+};
 
 /// The page size the overlapped layout keeps file offsets congruent to: arm64 and
 /// ppc64le kernels may use 64 KiB pages.
@@ -28,6 +36,15 @@ pub const MIN_LOAD_ADDRESS: u64 = 0x10000;
 pub enum Layout {
     InPlace,
     Overlapped,
+}
+
+/// What the caller knows of the input beyond its headers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// The segment ends in code that only runs from the entry point on, and nothing
+    /// before the entry point is executed (crates/hello/hello.ld links the message
+    /// first, then the code): its last instructions may move into free header fields.
+    pub move_tail: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +68,8 @@ pub struct Plan {
     pub steps: Vec<(String, i64)>,
     /// Why the other layout was not taken.
     pub notes: Vec<String>,
+    /// The code's tail, moved into header bytes (overlapped layout only).
+    pub tail: Option<TailMove>,
 }
 
 impl Plan {
@@ -59,6 +78,9 @@ impl Plan {
         let mut text = format!("  layout: {:?}\n", self.layout);
         for (what, saved) in &self.steps {
             text += &format!("  {saved:>8} bytes  {what}\n");
+        }
+        for insn in self.tail.iter().flat_map(|t| &t.listing) {
+            text += &format!("                  moved: {insn}\n");
         }
         for note in &self.notes {
             text += &format!("  note: {note}\n");
@@ -69,8 +91,8 @@ impl Plan {
 }
 
 /// The smaller of the two layouts; in place on a tie (it changes less).
-pub fn plan(elf: &Elf) -> Result<Plan, Refusal> {
-    match (in_place(elf), overlapped(elf)) {
+pub fn plan(elf: &Elf, options: Options) -> Result<Plan, Refusal> {
+    match (in_place(elf), overlapped(elf, options)) {
         (Ok(mut a), Ok(b)) if a.len <= b.len => {
             a.notes.push(format!("the overlapped layout would be {} bytes: no gain", b.len));
             Ok(a)
@@ -167,6 +189,7 @@ pub(super) fn in_place(elf: &Elf) -> Result<Plan, Refusal> {
             ("trailing zero bytes, which the loader reads from the page past EOF".into(), (data_end - keep) as i64),
         ],
         notes: vec![],
+        tail: None,
     })
 }
 
@@ -283,7 +306,7 @@ fn merge(a: &[u8], a_fixed: &[bool], at: usize, b: &[u8], b_fixed: &[bool]) -> R
     Ok(out)
 }
 
-fn overlapped(elf: &Elf) -> Result<Plan, String> {
+fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     if elf.phdrs.len() != 1 {
         return Err(format!("{} program headers; it takes a file with one PT_LOAD and nothing else", elf.phdrs.len()));
     }
@@ -303,13 +326,70 @@ fn overlapped(elf: &Elf) -> Result<Plan, String> {
 
     let header = output_header(elf, 0, 1);
     let placed = place_headers(&header, segment, elf.is_64, elf.little_endian, Some(body_address))?;
-    let Placed { phoff, body_at, load_address, phdr, headers } = placed;
+    let Placed { phoff, body_at, load_address, phdr, mut headers } = placed;
+    let reads = fields::loader_reads(elf.is_64, elf.header.e_machine, phoff, 1);
+    // A file shrunk before loads its own headers, and their free bytes may hold code:
+    // every header byte it loads stays as it is.
+    let loads_own_headers = segment.p_offset == 0 && segment.p_vaddr == load_address;
+    if loads_own_headers {
+        for (i, byte) in headers.iter_mut().enumerate().take(body_at.min(body_from)) {
+            match reads.get(i) {
+                Some(true) if *byte != elf.bytes[i] => {
+                    return Err(format!("it loads its own headers, and new ones would change byte {i:#x}"));
+                }
+                _ => *byte = elf.bytes[i],
+            }
+        }
+    }
     let shift = segment.p_vaddr - load_address;
     let keep = trim_zeros(elf.bytes, body_from, file_end, segment.p_filesz + shift, body_at + (file_end - body_from));
     // The program header table must lie wholly inside the file.
-    let body_len = keep - body_from;
-    let len_out = (body_at + body_len).max(headers.len());
-    let steps = vec![
+    let length = |body_end: usize, tail: usize| (body_at + body_end - body_from + tail).max(headers.len());
+    let len_before_tail = length(keep, 0);
+    let mut notes = vec![];
+    let tail = match (options.move_tail, loads_own_headers) {
+        (false, _) => None,
+        (true, true) => {
+            notes.push("the code's tail stays: the input was shrunk before".into());
+            None
+        }
+        (true, false) => {
+            let at = |address: u64| (address - segment.p_vaddr) as usize + segment_start;
+            let holes = free_runs(&reads[..body_at]);
+            let plan = Isa::of(elf.header.e_machine)
+                .ok_or_else(|| format!("no instruction decoder for machine {}", elf.header.e_machine))
+                .and_then(|isa| {
+                    let entry = elf.entry_address();
+                    let code = elf.bytes.get(at(entry).max(body_from)..file_end).filter(|_| entry >= body_address);
+                    let code = code.ok_or("the entry point is not in the code")?;
+                    let kept_end = segment.p_vaddr + (keep - segment_start) as u64;
+                    tail::plan(isa, code, entry, load_address, kept_end, &holes)
+                });
+            match plan {
+                Ok(t) => Some(t),
+                Err(why) => {
+                    notes.push(format!("the code's tail stays: {why}"));
+                    None
+                }
+            }
+        }
+    };
+    // The file must still reach the segment's last page (the loader maps it; a page
+    // wholly past EOF faults), as trim_zeros keeps it.
+    let last_page_start = (segment.p_filesz + shift).saturating_sub(1) / PAGE * PAGE;
+    let tail_end = |t: &TailMove| {
+        let from = (t.from - segment.p_vaddr) as usize + segment_start;
+        (from, length(from, t.jump.len()))
+    };
+    let tail = tail.filter(|t| {
+        let reaches = tail_end(t).1 as u64 > last_page_start;
+        if !reaches {
+            notes.push("the code's tail stays: the file would end before the segment's last page".into());
+        }
+        reaches
+    });
+    let (keep, len_out) = tail.as_ref().map_or((keep, len_before_tail), tail_end);
+    let mut steps = vec![
         after_segments(len, file_end),
         ("the input's headers and the padding before its code".into(), body_from as i64 - (ehsize + phentsize) as i64),
         (
@@ -329,9 +409,23 @@ fn overlapped(elf: &Elf) -> Result<Plan, String> {
         ),
         (
             "trailing zero bytes, which the loader reads from the page past EOF".into(),
-            (file_end - keep) as i64 - (len_out - (body_at + body_len)) as i64,
+            (file_end - body_from) as i64 - (len_before_tail - body_at) as i64,
         ),
     ];
+    if let Some(t) = &tail {
+        steps.push((
+            format!(
+                "the code's last {} instructions ({} bytes) moved to {:#x} ({}), a {}-byte jump to them in their \
+                 place and one back",
+                t.listing.len(),
+                t.to - t.from,
+                t.hole.start,
+                fields::free_fields(elf.is_64, elf.header.e_machine, phoff, t.hole.clone()),
+                t.jump.len()
+            ),
+            len_before_tail as i64 - len_out as i64,
+        ));
+    }
     Ok(Plan {
         layout: Layout::Overlapped,
         phoff: phoff as u64,
@@ -341,8 +435,27 @@ fn overlapped(elf: &Elf) -> Result<Plan, String> {
         body_at,
         len: len_out,
         steps,
-        notes: vec![],
+        notes,
+        tail,
     })
+}
+
+/// The runs of bytes no loader reads, longest first: where code may go.
+fn free_runs(reads: &[bool]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = None;
+    for (i, &read) in reads.iter().chain([&true]).enumerate() {
+        match (read, start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                runs.push(s..i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    runs.sort_by_key(|r| std::cmp::Reverse(r.len()));
+    runs
 }
 
 #[cfg(test)]

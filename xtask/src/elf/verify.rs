@@ -10,10 +10,11 @@ use goblin::elf::{
 };
 
 use super::{
-    Elf, Plan, Refusal,
+    Elf, Plan, Refusal, fields,
+    isa::Isa,
     plan::{BIG_PAGE, Layout, MIN_LOAD_ADDRESS},
     read::{self, PAGE},
-    refuse, rules,
+    refuse, rules, tail,
 };
 
 /// First padding byte of e_ident (after EI_ABIVERSION); EI_OSABI (7) is free.
@@ -26,14 +27,24 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
     if output.len() != plan.len {
         return Err(fail("its length is not the planned one"));
     }
-    if h.e_shoff != 0 {
+    // e_shoff is zero, unless the plan put code there (the moved tail, or the free
+    // header bytes of an input shrunk before, kept as they were).
+    let carries_code = |field: std::ops::Range<usize>| {
+        plan.tail.as_ref().is_some_and(|t| t.hole.start < field.end && field.start < t.hole.start + t.moved.len())
+            || loads_own_headers(input, &out) && output.get(field.clone()) == input.bytes.get(field)
+    };
+    let e_shoff = if input.is_64 { 40..48 } else { 32..36 };
+    if h.e_shoff != 0 && !carries_code(e_shoff) {
         return Err(fail("it still points at section headers"));
     }
     if output[EI_PAD..SIZEOF_IDENT].iter().any(|&b| b != 0) {
         return Err(fail("e_ident padding is not zero (binfmt_misc masks compare it)"));
     }
+    // e_flags may carry code where no loader of the machine reads it.
+    let flags_free = fields::e_flags_is_free(input.is_64, i.e_machine);
     let same = (h.e_ident[..EI_OSABI] == i.e_ident[..EI_OSABI])
-        && (h.e_type, h.e_machine, h.e_entry, h.e_flags) == (i.e_type, i.e_machine, i.e_entry, i.e_flags);
+        && (h.e_type, h.e_machine, h.e_entry) == (i.e_type, i.e_machine, i.e_entry)
+        && (flags_free || h.e_flags == i.e_flags);
     if !same {
         return Err(fail("identification, type, machine, entry or flags changed"));
     }
@@ -57,12 +68,38 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
             return Err(fail("a segment's offset and address differ modulo 64 KiB"));
         }
     }
-    same_memory(input, &out)
+    if plan.layout == Layout::Overlapped
+        && loads_own_headers(input, &out)
+        && output[..plan.body_at] != input.bytes[..plan.body_at]
+    {
+        return Err(fail("the header bytes the input loads changed"));
+    }
+    let moved = plan.tail.as_ref().map_or(0..0, |t| t.from..t.to);
+    if let Some(t) = &plan.tail {
+        let isa = Isa::of(i.e_machine).ok_or_else(|| fail("code moved on a machine it cannot decode"))?;
+        let p = &input.phdrs[0];
+        let original =
+            input.bytes.get((t.from - p.p_vaddr + p.p_offset) as usize..(t.to - p.p_vaddr + p.p_offset) as usize);
+        let original = original.ok_or_else(|| fail("the moved code is not in the input's file"))?;
+        let reads = fields::loader_reads(out.is_64, h.e_machine, h.e_phoff as usize, out.phdrs.len());
+        if reads.get(t.hole.start..t.hole.start + t.moved.len()).is_none_or(|r| r.iter().any(|&read| read)) {
+            return Err(fail("code moved onto header bytes a loader reads"));
+        }
+        tail::check(isa, output, out.phdrs[0].p_vaddr, t, original).map_err(|why| fail(&why))?;
+    }
+    same_memory(input, &out, moved)
 }
 
-/// Every byte the input loads from its file, past its own headers, the output loads
-/// at the same address with the same permissions; the segment ends where it did.
-fn same_memory(input: &Elf, out: &Elf) -> Result<(), Refusal> {
+/// The input's one segment loads its own headers where the output's does.
+fn loads_own_headers(input: &Elf, out: &Elf) -> bool {
+    let (p, q) = (&input.phdrs[0], &out.phdrs[0]);
+    input.phdrs.len() == 1 && p.p_offset == 0 && q.p_offset == 0 && p.p_vaddr == q.p_vaddr
+}
+
+/// Every byte the input loads from its file, past its own headers and outside the
+/// `moved` code (checked on its own), the output loads at the same address with the
+/// same permissions; the segment ends where it did.
+fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<(), Refusal> {
     for p in input.loads() {
         let Some(q) = out.loads().find(|q| q.p_vaddr <= p.p_vaddr && q.p_vaddr + q.p_memsz >= p.p_vaddr + p.p_memsz)
         else {
@@ -77,6 +114,9 @@ fn same_memory(input: &Elf, out: &Elf) -> Result<(), Refusal> {
         let file_backed = p.p_filesz.min((input.bytes.len() as u64).saturating_sub(p.p_offset));
         for off in skip..file_backed.max(skip) {
             let address = p.p_vaddr + off;
+            if moved.contains(&address) {
+                continue;
+            }
             if loaded_byte(input, p, address) != loaded_byte(out, q, address) {
                 refuse!("our own output is wrong: it loads a different byte at {address:#x}");
             }

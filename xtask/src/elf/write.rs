@@ -1,6 +1,7 @@
 //! Writing the planned file: the plan has laid everything out (the merged header bytes
 //! come from object's ELF structures, see fields.rs), so writing is copying in order:
-//! headers, then the body over their free tail. No offset is patched afterwards.
+//! headers, then the body over their free tail, then the code's tail where the plan
+//! moved it. No offset is patched afterwards.
 
 use super::{Elf, Plan, Refusal};
 
@@ -17,5 +18,14 @@ pub fn write(elf: &Elf, plan: &Plan) -> Result<Vec<u8>, Refusal> {
         return Err(Refusal(format!("planned body ends at {body_end:#x}, past the planned length {:#x}", plan.len)));
     }
     out[plan.body_at..body_end].copy_from_slice(body);
+    // The code's tail: the jump right behind the body, the moved code in its hole.
+    if let Some(tail) = &plan.tail {
+        let (jump, hole) = (body_end..body_end + tail.jump.len(), tail.hole.start..tail.hole.start + tail.moved.len());
+        if jump.end > plan.len || hole.end > plan.body_at.min(plan.len) {
+            return Err(Refusal(format!("the planned tail move {tail:?} does not fit the planned file")));
+        }
+        out[jump].copy_from_slice(&tail.jump);
+        out[hole].copy_from_slice(&tail.moved);
+    }
     Ok(out)
 }
