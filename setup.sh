@@ -16,7 +16,7 @@ need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs D
 PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22
           qemu-user-static binfmt-support docker.io debootstrap ca-certificates
           qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc qemu-system-mips
-          qemu-system-data docker-registry skopeo llvm-22 musl-tools golang-go)
+          qemu-system-data docker-registry skopeo llvm-22 musl-tools golang-go zstd)
 
 step "Debian packages: ${PACKAGES[*]}"
 if dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv '^install ok installed$' \

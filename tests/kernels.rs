@@ -1,6 +1,7 @@
-//! Real kernels, not qemu-user: every arch with a Debian bookworm kernel boots it under
-//! qemu-system with hello as /init, and from a busybox shell as an ordinary process,
-//! and must exit 0 with the message on the console.
+//! Real kernels, not qemu-user: every arch boots a Debian kernel (bookworm's, trixie's
+//! for riscv64, unstable's for loongarch64) under qemu-system with hello as /init, and
+//! from a busybox shell as an ordinary process, and must exit 0 with the message on
+//! the console.
 //! Needs qemu-system-* (setup.sh) and Debian's package registry for the kernels.
 
 mod common;
@@ -39,6 +40,13 @@ fn every_kernel_runs_every_binary_it_should() {
         let own = Arch::find(k.runs[0]).unwrap();
         assert!(kernel::starts(k, own).contains(&kernel::Start::FromShell), "{} never execs from a shell", k.name);
     }
+    // Every arch has a kernel; armv6 and armv5 run on an ARMv6 one (the Pi Zero's).
+    for arch in all_arches() {
+        assert!(kernel::kernels_for(arch).next().is_some(), "{}: no kernel boots it", arch.name);
+    }
+    for arm in ["armv6", "armv5"] {
+        assert!(kernel::kernels_for(Arch::find(arm).unwrap()).any(|k| k.name == "rpi"), "{arm} not tried on rpi");
+    }
     // The arm64 kernel runs all three 32-bit ARM binaries in compat mode.
     for arm in ["armv7", "armv6", "armv5"] {
         assert!(kernel::kernels_for(Arch::find(arm).unwrap()).any(|k| k.name == "arm64"), "{arm} not tried on arm64");
@@ -75,12 +83,12 @@ fn the_report_says_which_kernels_ran_it() {
     let out = xtask(&["report", "--json", "--no-docker", "--kernels", "s390x", "riscv64", "loongarch64"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report --json prints JSON");
-    // s390x on bookworm's kernel (6.1), riscv64 on trixie's (6.12).
-    for (row, kernel, version) in [(0, "s390x", "6.1."), (1, "riscv64", "6.12.")] {
+    // s390x on bookworm's kernel (6.1), riscv64 on trixie's (6.12), loongarch64 on
+    // unstable's (whatever version it has today).
+    for (row, kernel, version) in [(0, "s390x", "6.1."), (1, "riscv64", "6.12."), (2, "loong64", "")] {
         let k = &rows[row]["kernels"][0];
         assert_eq!((k["kernel"].as_str(), k["verified"].as_bool()), (Some(kernel), Some(true)), "{rows}");
-        assert!(k["version"].as_str().is_some_and(|v| v.starts_with(version)), "{rows}");
+        let v = k["version"].as_str().unwrap_or_default();
+        assert!(v.starts_with(version) && v.starts_with(|c: char| c.is_ascii_digit()), "{rows}");
     }
-    assert_eq!(rows[2]["arch"], "loongarch64");
-    assert!(rows[2].get("kernels").is_none(), "loongarch64 has no kernel in the table: {rows}");
 }

@@ -3,8 +3,9 @@
 //! loader is not the kernel's: it accepts files a kernel refuses, and the other way.
 //!
 //! Kernels are Debian's own packages, fetched through the package registry with a
-//! private apt configuration (the machine's apt state is not touched), checked
-//! against the SHA256 in Debian's signed index, and cached under target/hello/kernels.
+//! private apt configuration per release (the machine's apt state is not touched),
+//! checked against the SHA256 in Debian's signed index, and cached under
+//! target/hello/kernels/<release>; so is the one qemu the machine's packages lack.
 
 use std::{
     fs,
@@ -21,6 +22,7 @@ use crate::{arch::Arch, fsutil, paths};
 
 /// A Debian kernel and the qemu machine that boots it.
 pub struct Kernel {
+    /// Debian's name for the kernel flavour.
     pub name: &'static str,
     /// The Debian release it comes from, with its busybox: bookworm where it has a
     /// kernel for the architecture.
@@ -28,41 +30,80 @@ pub struct Kernel {
     /// Debian architecture and the metapackage naming the current kernel.
     pub deb_arch: &'static str,
     pub package: &'static str,
-    pub qemu: &'static str,
+    pub qemu: Qemu,
     pub machine: &'static [&'static str],
+    /// The device tree the machine needs, by file name in the kernel package.
+    pub dtb: Option<&'static str>,
     pub console: &'static str,
+    /// Kernel arguments beyond the console and `panic=-1`.
+    pub append: &'static str,
     /// Our arches it runs: its own, and 32-bit ones its compat mode takes.
     pub runs: &'static [&'static str],
 }
 
-/// A Debian release, for the sources a kernel and its busybox come from.
+/// A Debian release, for the sources a kernel, its busybox or a qemu come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Suite {
     Bookworm,
+    /// For QEMU 10, the first that boots loong64 kernels.
+    BookwormBackports,
     /// bookworm has no riscv64 port: trixie's kernel.
     Trixie,
+    /// loong64 is a port of the release after trixie: unstable's kernel.
+    Sid,
 }
 
 impl Suite {
     pub fn name(self) -> &'static str {
         match self {
             Suite::Bookworm => "bookworm",
+            Suite::BookwormBackports => "bookworm-backports",
             Suite::Trixie => "trixie",
+            Suite::Sid => "sid",
+        }
+    }
+
+    /// Its lines for sources.list: a stable release with its updates and security
+    /// fixes, which carry the current kernels.
+    fn sources(self) -> String {
+        let deb = |suite: &str| format!("deb http://deb.debian.org/debian {suite} main\n");
+        match self {
+            Suite::Bookworm | Suite::Trixie => {
+                let s = self.name();
+                format!(
+                    "{}{}deb http://deb.debian.org/debian-security {s}-security main\n",
+                    deb(s),
+                    deb(&format!("{s}-updates"))
+                )
+            }
+            Suite::BookwormBackports | Suite::Sid => deb(self.name()),
         }
     }
 }
 
-/// Seen booting here (ENVIRONMENT.md). Not yet in the table: armv6's rpi kernel (needs
-/// its device tree and does not power off) and loongarch64 (sid's kernel, and QEMU 10
-/// from backports, which conflicts with the 7.2 qemu-system packages the others use).
+/// Where a kernel's qemu-system comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Qemu {
+    /// The machine's own (qemu-system-* 7.2; setup.sh installs them).
+    Installed(&'static str),
+    /// A newer one, unpacked from Debian's package for this machine, never installed:
+    /// it would conflict with the 7.2 packages the other kernels boot with.
+    Unpacked { suite: Suite, package: &'static str, binary: &'static str },
+}
+
+/// Seen booting here (ENVIRONMENT.md). No Debian kernel boots an ARMv5 machine that
+/// qemu models (armel's marvell flavour needs Feroceon SoCs): armv5 runs on the
+/// ARMv6, ARMv7 and arm64 kernels.
 pub const KERNELS: &[Kernel] = &[
     Kernel {
         suite: Suite::Bookworm,
         name: "amd64",
         deb_arch: "amd64",
         package: "linux-image-amd64",
-        qemu: "qemu-system-x86_64",
+        qemu: Qemu::Installed("qemu-system-x86_64"),
         machine: &["-M", "pc", "-cpu", "max", "-m", "256"],
+        dtb: None,
+        append: "",
         console: "ttyS0",
         runs: &["x86_64", "i686"],
     },
@@ -71,8 +112,10 @@ pub const KERNELS: &[Kernel] = &[
         name: "arm64",
         deb_arch: "arm64",
         package: "linux-image-arm64",
-        qemu: "qemu-system-aarch64",
+        qemu: Qemu::Installed("qemu-system-aarch64"),
         machine: &["-M", "virt", "-cpu", "cortex-a57", "-m", "256"],
+        dtb: None,
+        append: "",
         console: "ttyAMA0",
         runs: &["aarch64", "armv7", "armv6", "armv5"],
     },
@@ -81,8 +124,10 @@ pub const KERNELS: &[Kernel] = &[
         name: "armmp",
         deb_arch: "armhf",
         package: "linux-image-armmp",
-        qemu: "qemu-system-arm",
+        qemu: Qemu::Installed("qemu-system-arm"),
         machine: &["-M", "virt", "-cpu", "cortex-a15", "-m", "256"],
+        dtb: None,
+        append: "",
         console: "ttyAMA0",
         runs: &["armv7", "armv6", "armv5"],
     },
@@ -91,7 +136,7 @@ pub const KERNELS: &[Kernel] = &[
         name: "powerpc64le",
         deb_arch: "ppc64el",
         package: "linux-image-powerpc64le",
-        qemu: "qemu-system-ppc64",
+        qemu: Qemu::Installed("qemu-system-ppc64"),
         machine: &[
             "-M",
             "pseries,x-vof=on,cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off",
@@ -100,6 +145,8 @@ pub const KERNELS: &[Kernel] = &[
             "-m",
             "512",
         ],
+        dtb: None,
+        append: "",
         console: "hvc0",
         runs: &["ppc64le"],
     },
@@ -108,8 +155,10 @@ pub const KERNELS: &[Kernel] = &[
         name: "s390x",
         deb_arch: "s390x",
         package: "linux-image-s390x",
-        qemu: "qemu-system-s390x",
+        qemu: Qemu::Installed("qemu-system-s390x"),
         machine: &["-M", "s390-ccw-virtio", "-cpu", "max", "-m", "512"],
+        dtb: None,
+        append: "",
         console: "ttysclp0",
         runs: &["s390x"],
     },
@@ -118,8 +167,10 @@ pub const KERNELS: &[Kernel] = &[
         name: "5kc-malta",
         deb_arch: "mips64el",
         package: "linux-image-5kc-malta",
-        qemu: "qemu-system-mips64el",
+        qemu: Qemu::Installed("qemu-system-mips64el"),
         machine: &["-M", "malta", "-cpu", "MIPS64R2-generic", "-m", "256"],
+        dtb: None,
+        append: "",
         console: "ttyS0",
         runs: &["mips64el"],
     },
@@ -128,11 +179,48 @@ pub const KERNELS: &[Kernel] = &[
         name: "riscv64",
         deb_arch: "riscv64",
         package: "linux-image-riscv64",
-        qemu: "qemu-system-riscv64",
+        qemu: Qemu::Installed("qemu-system-riscv64"),
         // OpenSBI (qemu-system-data's default firmware for virt) starts the kernel.
         machine: &["-M", "virt", "-cpu", "rv64", "-m", "512"],
+        dtb: None,
+        append: "",
         console: "ttyS0",
         runs: &["riscv64"],
+    },
+    Kernel {
+        suite: Suite::Bookworm,
+        name: "rpi",
+        deb_arch: "armel",
+        package: "linux-image-rpi",
+        qemu: Qemu::Installed("qemu-system-arm"),
+        // A Raspberry Pi Zero: ARM1176, ARMv6. The kernel cannot power it off: boot()
+        // stops qemu once the kernel has said how init exited.
+        machine: &["-M", "raspi0"],
+        dtb: Some("bcm2835-rpi-zero.dtb"),
+        // The power-management driver hangs on qemu's model of the SoC.
+        append: "initcall_blacklist=bcm2835_pm_driver_init",
+        console: "ttyAMA0",
+        runs: &["armv6", "armv5"],
+    },
+    Kernel {
+        suite: Suite::Sid,
+        name: "loong64",
+        deb_arch: "loong64",
+        package: "linux-image-loong64",
+        // QEMU 7.2 cannot load this kernel; bookworm-backports has QEMU 10.
+        qemu: Qemu::Unpacked {
+            suite: Suite::BookwormBackports,
+            package: "qemu-system-misc",
+            binary: "qemu-system-loongarch64",
+        },
+        // -nodefaults: no network card, whose option ROM only QEMU 10's own data files
+        // have; the serial console then has to be named.
+        machine: &["-M", "virt", "-cpu", "la464", "-m", "1G", "-nodefaults", "-serial", "mon:stdio"],
+        dtb: None,
+        // No i8042 on this machine; probing for one stalls the boot.
+        append: "initcall_blacklist=i8042_init",
+        console: "ttyS0",
+        runs: &["loongarch64"],
     },
 ];
 
@@ -173,7 +261,8 @@ const SHELL_INIT: &str = "#!/busybox sh\n/hello\nstatus=$?\necho \"hello exited 
 /// Boot `kernel` with `binary` started as `start` says; pass if the console shows
 /// `expect` and the kernel reports init's clean exit.
 pub fn boot(sh: &Shell, kernel: &'static Kernel, binary: &[u8], expect: &str, start: Start) -> Result<Boot> {
-    let (image, version) = fetch(sh, kernel)?;
+    let Fetched { image, dtb, version } = fetch(sh, kernel)?;
+    let qemu = qemu(sh, kernel)?;
     // Removed when dropped, however the boot ends.
     let scratch = paths::out_root().join("kernels");
     fs::create_dir_all(&scratch)?;
@@ -188,24 +277,29 @@ pub fn boot(sh: &Shell, kernel: &'static Kernel, binary: &[u8], expect: &str, st
     };
     fs::write(&initrd, cpio)?;
     let log = dir.path().join("console.log");
-    let append = format!("console={} panic=-1 quiet", kernel.console);
-    let mut child = Command::new(kernel.qemu)
-        .args(kernel.machine)
-        .args(["-nographic", "-no-reboot", "-kernel"])
-        .arg(&image)
+    let append = format!("console={} panic=-1 quiet {}", kernel.console, kernel.append);
+    let mut command = Command::new(&qemu);
+    command.args(kernel.machine).args(["-nographic", "-no-reboot", "-kernel"]).arg(&image);
+    if let Some(dtb) = &dtb {
+        command.arg("-dtb").arg(dtb);
+    }
+    let mut child = command
         .arg("-initrd")
         .arg(&initrd)
-        .args(["-append", &append])
+        .args(["-append", append.trim_end()])
         .stdin(Stdio::null())
         .stdout(fs::File::create(&log)?)
-        .stderr(Stdio::null())
+        .stderr(fs::File::create(dir.path().join("qemu.stderr"))?)
         .spawn()
-        .with_context(|| format!("cannot run {} (apt-get install qemu-system-*; `bash setup.sh` does)", kernel.qemu))?;
-    // panic=-1 reboots at once and -no-reboot turns that into qemu's exit; a kernel
-    // that hangs is killed after two minutes.
+        .with_context(|| {
+            format!("cannot run {} (apt-get install qemu-system-*; `bash setup.sh` does)", qemu.display())
+        })?;
+    // panic=-1 reboots at once and -no-reboot turns that into qemu's exit. A kernel
+    // that cannot reboot the machine (rpi) halts instead: qemu is stopped once the
+    // kernel has said how init exited. One that hangs is killed after two minutes.
     let deadline = Instant::now() + Duration::from_secs(120);
     while child.try_wait()?.is_none() {
-        if Instant::now() > deadline {
+        if Instant::now() > deadline || verdict(&fs::read(&log)?).is_some() {
             let _ = child.kill();
             let _ = child.wait();
             break;
@@ -213,37 +307,141 @@ pub fn boot(sh: &Shell, kernel: &'static Kernel, binary: &[u8], expect: &str, st
         std::thread::sleep(Duration::from_millis(100));
     }
     let console = String::from_utf8_lossy(&fs::read(&log)?).replace('\r', "");
+    // What qemu itself said, if anything, goes after the console: a failure shows it.
+    let complaints = fs::read_to_string(dir.path().join("qemu.stderr")).unwrap_or_default();
+    let console = if complaints.trim().is_empty() { console } else { format!("{console}\nqemu: {complaints}") };
     // From a shell, the script's own line proves hello ran as its child and exited 0.
     let shell_saw_it = start == Start::AsInit || console.contains("hello exited with 0");
     let passed = console.contains(expect) && console.contains(CLEAN_EXIT) && shell_saw_it;
     Ok(Boot { kernel: kernel.name, version, passed, console })
 }
 
-/// The kernel image of `kernel`, downloaded and unpacked once; its package version.
-fn fetch(sh: &Shell, kernel: &Kernel) -> Result<(PathBuf, String)> {
+/// The line a kernel prints when init exits, with its status, once it is all there.
+fn verdict(console: &[u8]) -> Option<&[u8]> {
+    const LINE: &[u8] = b"Attempted to kill init! exitcode=0x";
+    let at = console.windows(LINE.len()).position(|w| w == LINE)?;
+    let line = console.get(at..at + LINE.len() + 8)?;
+    line[LINE.len()..].iter().all(u8::is_ascii_hexdigit).then_some(line)
+}
+
+/// A kernel ready to boot: its image, its device tree, its package version.
+struct Fetched {
+    image: PathBuf,
+    dtb: Option<PathBuf>,
+    version: String,
+}
+
+/// The kernel image of `kernel`, downloaded and unpacked once.
+fn fetch(sh: &Shell, kernel: &Kernel) -> Result<Fetched> {
     let apt = Apt::new(kernel.suite)?;
     let meta = format!("{}:{}", kernel.package, kernel.deb_arch);
     let depends = apt.run(sh, &["apt-cache", "depends", &meta])?;
     let package = depends
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Depends: "))
-        .filter(|p| p.starts_with("linux-image-"))
+        .filter_map(|l| l.trim().strip_prefix("Depends: "))
+        .find(|p| p.starts_with("linux-image-"))
         .with_context(|| format!("{meta} names no kernel package (apt index not fetched?)"))?;
     // apt-cache says `name:arch` for a foreign architecture, `name` for the first one.
     let package = package.split(':').next().unwrap_or(package);
     let (unpacked, version) = apt.unpacked(sh, &format!("{package}:{}", kernel.deb_arch))?;
     let deb_name = unpacked.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    let boot = unpacked.join("boot");
-    let image = fs::read_dir(&boot)
-        .with_context(|| format!("{} has no /boot", deb_name))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("vmlinuz-") || n.starts_with("vmlinux-"))
-        })
-        .with_context(|| format!("{deb_name}: no vmlinuz or vmlinux in /boot"))?;
-    Ok((image, version))
+    // bookworm and trixie ship /boot/vmlinuz-*; sid moved the image to its own
+    // package, linux-binary-*, as /usr/lib/modules/<version>/vmlinuz.
+    let image = match kernel_image(&unpacked) {
+        Some(image) => image,
+        None => {
+            let binary = format!("linux-binary-{}:{}", package.trim_start_matches("linux-image-"), kernel.deb_arch);
+            let (unpacked, _) = apt.unpacked(sh, &binary)?;
+            kernel_image(&unpacked).with_context(|| format!("{deb_name} and {binary}: no kernel image in either"))?
+        }
+    };
+    let dtb = match kernel.dtb {
+        Some(name) => Some(
+            find_file(&unpacked.join("usr/lib"), name)
+                .with_context(|| format!("{deb_name}: no {name} under /usr/lib"))?,
+        ),
+        None => None,
+    };
+    Ok(Fetched { image: unzboot(sh, &image)?, dtb, version })
+}
+
+/// /boot/vmlinuz-* or vmlinux-*, else /usr/lib/modules/*/vmlinuz, in an unpacked
+/// kernel package.
+fn kernel_image(unpacked: &Path) -> Option<PathBuf> {
+    let entries = |dir: PathBuf| fs::read_dir(dir).into_iter().flatten().filter_map(|e| e.ok().map(|e| e.path()));
+    let named = |p: &PathBuf, prefixes: &[&str]| {
+        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| prefixes.iter().any(|x| n.starts_with(x)))
+    };
+    entries(unpacked.join("boot"))
+        .find(|p| named(p, &["vmlinuz-", "vmlinux-"]))
+        .or_else(|| entries(unpacked.join("usr/lib/modules")).map(|d| d.join("vmlinuz")).find(|p| p.is_file()))
+}
+
+/// The file called `name` somewhere below `dir`.
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in fs::read_dir(dir).ok()?.filter_map(|e| e.ok()) {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if entry.file_name() == name {
+            return Some(path);
+        }
+    }
+    None
+}
+
+/// The kernel inside an EFI zboot image (an EFI stub around the compressed kernel, as
+/// sid's loong64 kernel comes): qemu boots the inner image, not the stub. Any other
+/// image is returned as it is. The inner image is kept beside the package's.
+fn unzboot(sh: &Shell, image: &Path) -> Result<PathBuf> {
+    let bytes = fs::read(image).with_context(|| format!("cannot read {}", image.display()))?;
+    if bytes.len() < 0x20 || &bytes[..2] != b"MZ" || &bytes[4..8] != b"zimg" {
+        return Ok(image.to_path_buf());
+    }
+    let inner = PathBuf::from(format!("{}.unpacked", image.display()));
+    if inner.is_file() {
+        return Ok(inner);
+    }
+    // The zboot header (linux drivers/firmware/efi/libstub/zboot-header.S): payload
+    // offset and size at 8 and 12, the compression's name at 0x18.
+    let word = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+    let (offset, size) = (word(8), word(12));
+    let method = String::from_utf8_lossy(&bytes[0x18..0x20]).trim_end_matches('\0').to_string();
+    let payload = offset
+        .checked_add(size)
+        .and_then(|end| bytes.get(offset..end))
+        .with_context(|| format!("{}: the zboot payload runs past the end of the file", image.display()))?;
+    if method != "zstd" {
+        bail!("{}: a zboot image compressed with {method:?}; only zstd is unpacked", image.display());
+    }
+    let kernel = cmd!(sh, "zstd -d -q -c")
+        .stdin(payload)
+        .quiet()
+        .output()
+        .with_context(|| format!("cannot unpack {} (zstd: apt-get install zstd; setup.sh does)", image.display()))?
+        .stdout;
+    fsutil::write_atomic(&inner, &kernel, 0o644)?;
+    Ok(inner)
+}
+
+/// The qemu-system binary that boots `kernel`: the machine's, or one unpacked from a
+/// Debian package of this machine's architecture.
+fn qemu(sh: &Shell, kernel: &Kernel) -> Result<PathBuf> {
+    match kernel.qemu {
+        Qemu::Installed(binary) => Ok(PathBuf::from(binary)),
+        Qemu::Unpacked { suite, package, binary } => {
+            let (unpacked, _) = Apt::new(suite)?.unpacked(sh, &format!("{package}:{}", host_arch()?))?;
+            Ok(unpacked.join("usr/bin").join(binary))
+        }
+    }
+}
+
+/// This machine's Debian architecture.
+fn host_arch() -> Result<String> {
+    let out = Command::new("dpkg").arg("--print-architecture").output().context("cannot run dpkg")?;
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Debian's static busybox for the kernel's architecture: /bin/busybox in bookworm,
@@ -277,17 +475,18 @@ impl Apt {
         let lock = fs::File::create(root.join("etc/lock"))?;
         lock.lock()?;
         let r = root.display();
-        let archs: Vec<String> =
-            KERNELS.iter().filter(|k| k.suite == suite).map(|k| format!("\"{}\";", k.deb_arch)).collect();
+        // The kernels' architectures, and this machine's for a qemu from this suite.
+        let qemu_here = KERNELS.iter().any(|k| matches!(k.qemu, Qemu::Unpacked { suite: s, .. } if s == suite));
+        let host = if qemu_here { Some(host_arch()?) } else { None };
+        let archs: Vec<String> = KERNELS
+            .iter()
+            .filter(|k| k.suite == suite)
+            .map(|k| k.deb_arch.to_string())
+            .chain(host)
+            .map(|a| format!("\"{a}\";"))
+            .collect();
         let s = suite.name();
-        fs::write(
-            root.join("etc/sources.list"),
-            format!(
-                "deb http://deb.debian.org/debian {s} main\n\
-                 deb http://deb.debian.org/debian {s}-updates main\n\
-                 deb http://deb.debian.org/debian-security {s}-security main\n"
-            ),
-        )?;
+        fs::write(root.join("etc/sources.list"), suite.sources())?;
         let config = root.join("etc/apt.conf");
         let text = format!(
             "Dir::State \"{r}\";\nDir::State::Lists \"{r}/lists\";\nDir::State::status \"{r}/etc/status\";\n\
@@ -299,6 +498,8 @@ impl Apt {
         );
         if fs::read_to_string(&config).ok().as_deref() != Some(&text) {
             fsutil::write_atomic(&config, text.as_bytes(), 0o644)?;
+            // Other architectures or sources: the lists fetched before do not cover them.
+            let _ = fs::remove_file(root.join("lists/.updated"));
         }
         if !root.join("etc/status").exists() {
             fs::write(root.join("etc/status"), b"")?;
@@ -450,4 +651,44 @@ pub fn test(sh: &Shell, arches: &[&Arch], explicit: bool, binary: Option<&Path>,
         bail!("the kernel did not run it to a clean exit: {}", failed.join(", "));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_counts_once_its_status_is_all_there() {
+        let line = b"[ 4.7] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\r\n";
+        assert_eq!(verdict(line), Some(&b"Attempted to kill init! exitcode=0x00000100"[..]));
+        assert_eq!(verdict(&line[..line.len() - 4]), None, "status cut short");
+        assert_eq!(verdict(b"Hello Docker World!\n"), None);
+    }
+
+    #[test]
+    fn zboot_images_are_unpacked_and_others_left_alone() {
+        let sh = Shell::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("vmlinux");
+        fs::write(&plain, b"\x7fELF not a zboot image, whatever it is").unwrap();
+        assert_eq!(unzboot(&sh, &plain).unwrap(), plain);
+        // A zboot header whose payload runs past the end of the file.
+        let mut header = vec![0; 0x40];
+        header[..2].copy_from_slice(b"MZ");
+        header[4..8].copy_from_slice(b"zimg");
+        header[8..12].copy_from_slice(&0x40u32.to_le_bytes());
+        header[12..16].copy_from_slice(&0x1000u32.to_le_bytes());
+        header[0x18..0x1c].copy_from_slice(b"zstd");
+        let zboot = dir.path().join("vmlinuz");
+        fs::write(&zboot, &header).unwrap();
+        let err = unzboot(&sh, &zboot).unwrap_err().to_string();
+        assert!(err.contains("runs past the end"), "{err}");
+        // A real one: the payload is what zstd made of our bytes.
+        let kernel = b"a kernel image, compressed".repeat(10);
+        let payload = cmd!(sh, "zstd -q -c").stdin(&kernel).output().unwrap().stdout;
+        header[12..16].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        fs::write(&zboot, [&header[..], &payload].concat()).unwrap();
+        let inner = unzboot(&sh, &zboot).unwrap();
+        assert_eq!(fs::read(inner).unwrap(), kernel);
+    }
 }
