@@ -304,7 +304,10 @@ fn explain_prints_every_decision_and_the_total() {
     let output = dir.path().join("out");
     let text = explain_moving_tail(&linked, &output);
     assert!(text.contains("layout: Overlapped"), "{text}");
-    assert!(text.contains("moved to 0x28 (e_shoff, e_flags)") && text.contains("moved: syscall"), "{text}");
+    for step in ["moved to 0x28 (e_shoff, e_flags)", "moved to 0x50 (p_paddr)", "moved to 0x14 (e_version)"] {
+        assert!(text.contains(step), "{text}");
+    }
+    assert!(text.contains("moved (1): syscall") && text.contains("moved (2): jmp 10028h"), "{text}");
     assert!(text.contains("program header at 0x38"), "{text}");
     assert!(text.contains("code and data from 0x68") && text.contains("p_align"), "{text}");
     let saved: i64 = text
@@ -344,9 +347,11 @@ fn the_fuzz_corpus_replays_cleanly() {
 }
 
 /// The code's tail in the ELF header (x86): `--move-tail` moves the last instructions
-/// of the x86_64 binary into e_shoff/e_flags and leaves a 2-byte jump in their place;
-/// without it the same linked file keeps its code where it was, 7 bytes longer. Both
-/// print and exit the same, and shrinking either again changes nothing.
+/// of the x86_64 binary into e_shoff/e_flags, then the ones before them, with the jump
+/// to the first run, into p_paddr, then into e_version, leaving a 2-byte jump at the
+/// end of the file; without it the same linked file keeps its code where it was, 15
+/// bytes longer. Both print and exit the same, and shrinking either again changes
+/// nothing.
 #[test]
 fn the_code_tail_moves_into_free_header_fields_on_x86() {
     let binary = build_default(x86_64());
@@ -355,15 +360,19 @@ fn the_code_tail_moves_into_free_header_fields_on_x86() {
     let (kept, again) = (dir.path().join("kept"), dir.path().join("again"));
     assert!(shrink(&linked, &kept).status.success());
     let (moved, kept_bytes) = (fs::read(&binary).unwrap(), fs::read(&kept).unwrap());
-    assert_eq!(
-        kept_bytes.len(),
-        moved.len() + 7,
-        "the move saves the 9 bytes of setne, push, pop, syscall less the jump"
-    );
-    // e_shoff (0x28) holds `setne dil` onwards, and the last bytes jump there.
+    assert_eq!(kept_bytes.len(), moved.len() + 15, "three moves save 7, 6 and 2 bytes");
+    // Follow the jumps from the end of the file: e_version (0x14), p_paddr (0x50),
+    // e_shoff (0x28, holding `setne dil` onwards), then back to where the code ended.
+    let short_jump = |at: usize| {
+        assert_eq!(moved[at], 0xeb, "no short jump at {at:#x}");
+        (at as i64 + 2 + moved[at + 1] as i8 as i64) as usize
+    };
+    let to_e_version = short_jump(moved.len() - 2);
+    let to_p_paddr = short_jump(to_e_version + 2); // after the syscall
+    let to_e_shoff = short_jump(to_p_paddr + 6); // after xor edi, edi; cmp rax, 20
+    assert_eq!((to_e_version, to_p_paddr, to_e_shoff), (0x14, 0x50, 0x28));
     assert_eq!(&moved[0x28..0x2c], &[0x40, 0x0f, 0x95, 0xc7]);
-    let jump_at = moved.len() - 2;
-    assert_eq!(jump_at as i64 + 2 + moved[jump_at + 1] as i8 as i64, 0x28, "the last jump goes to 0x28");
+    assert_eq!(short_jump(0x28 + 9), kept_bytes.len(), "the first run goes on where the code ended");
     for file in [&binary, &kept] {
         let out = run(file, Stdio::piped());
         assert_eq!((out.stdout.as_slice(), out.status.code()), (xtask::message::DEFAULT, Some(0)));

@@ -16,6 +16,9 @@ pub struct Insn {
     pub movable: bool,
     /// A direct branch's target.
     pub target: Option<u64>,
+    /// An unconditional direct jump: at another address, the same jump re-encoded
+    /// does the same.
+    pub jump: bool,
     /// For `--explain`: the instruction as an assembler would write it.
     pub text: String,
 }
@@ -84,19 +87,17 @@ fn decode_x86(bitness: u32, code: &[u8], address: u64) -> Result<Vec<Insn>, Stri
         // iced counts SYSCALL as a call; Linux returns from it, and from INT, to the
         // next instruction.
         let flow = if insn.code() == Code::Syscall { FlowControl::Next } else { insn.flow_control() };
-        let (movable, target) = match flow {
+        let near = matches!(insn.op0_kind(), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64);
+        let (movable, target, jump) = match flow {
             FlowControl::Next | FlowControl::Interrupt => {
-                (!insn.is_ip_rel_memory_operand() && !reads_syscall_state, None)
+                (!insn.is_ip_rel_memory_operand() && !reads_syscall_state, None, false)
             }
-            FlowControl::UnconditionalBranch | FlowControl::ConditionalBranch
-                if matches!(insn.op0_kind(), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64) =>
-            {
-                (false, Some(insn.near_branch_target()))
-            }
-            FlowControl::Exception => (false, None),
+            FlowControl::UnconditionalBranch if near => (false, Some(insn.near_branch_target()), true),
+            FlowControl::ConditionalBranch if near => (false, Some(insn.near_branch_target()), false),
+            FlowControl::Exception => (false, None, false),
             other => return Err(format!("{text} at {at:#x}: {other:?} control flow, its target cannot be traced")),
         };
-        out.push(Insn { address: at, movable, target, text });
+        out.push(Insn { address: at, movable, target, jump, text });
     }
     Ok(out)
 }
@@ -112,17 +113,20 @@ mod tests {
         // push 1; pop rax; syscall; lea rsi, [rip+0]; jmp -2
         let code = [0x6a, 0x01, 0x58, 0x0f, 0x05, 0x48, 0x8d, 0x35, 0, 0, 0, 0, 0xeb, 0xfe];
         let insns = X64.decode(&code, 0x1000).unwrap();
-        let got: Vec<_> = insns.iter().map(|i| (i.address, i.movable, i.target)).collect();
+        let got: Vec<_> = insns.iter().map(|i| (i.address, i.movable, i.target, i.jump)).collect();
         assert_eq!(
             got,
             [
-                (0x1000, true, None),
-                (0x1002, true, None),
-                (0x1003, true, None),  // syscall returns to the next instruction
-                (0x1005, false, None), // rip-relative: depends on its address
-                (0x100c, false, Some(0x100c)),
+                (0x1000, true, None, false),
+                (0x1002, true, None, false),
+                (0x1003, true, None, false),  // syscall returns to the next instruction
+                (0x1005, false, None, false), // rip-relative: depends on its address
+                (0x100c, false, Some(0x100c), true),
             ]
         );
+        // jne: a branch, but not one that can be re-encoded as a plain jump.
+        let jne = &X64.decode(&[0x75, 0x00], 0x1000).unwrap()[0];
+        assert_eq!((jne.target, jne.jump), (Some(0x1002), false));
     }
 
     #[test]

@@ -68,8 +68,9 @@ pub struct Plan {
     pub steps: Vec<(String, i64)>,
     /// Why the other layout was not taken.
     pub notes: Vec<String>,
-    /// The code's tail, moved into header bytes (overlapped layout only).
-    pub tail: Option<TailMove>,
+    /// The code's tail, moved into header bytes run by run, the last move the
+    /// front-most (overlapped layout only).
+    pub tail: Vec<TailMove>,
 }
 
 impl Plan {
@@ -79,8 +80,10 @@ impl Plan {
         for (what, saved) in &self.steps {
             text += &format!("  {saved:>8} bytes  {what}\n");
         }
-        for insn in self.tail.iter().flat_map(|t| &t.listing) {
-            text += &format!("                  moved: {insn}\n");
+        for (n, t) in self.tail.iter().enumerate() {
+            for insn in &t.listing {
+                text += &format!("                  moved ({}): {insn}\n", n + 1);
+            }
         }
         for note in &self.notes {
             text += &format!("  note: {note}\n");
@@ -189,7 +192,7 @@ pub(super) fn in_place(elf: &Elf) -> Result<Plan, Refusal> {
             ("trailing zero bytes, which the loader reads from the page past EOF".into(), (data_end - keep) as i64),
         ],
         notes: vec![],
-        tail: None,
+        tail: vec![],
     })
 }
 
@@ -348,10 +351,10 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     let len_before_tail = length(keep, 0);
     let mut notes = vec![];
     let tail = match (options.move_tail, loads_own_headers) {
-        (false, _) => None,
+        (false, _) => vec![],
         (true, true) => {
             notes.push("the code's tail stays: the input was shrunk before".into());
-            None
+            vec![]
         }
         (true, false) => {
             let at = |address: u64| (address - segment.p_vaddr) as usize + segment_start;
@@ -366,29 +369,29 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
                     tail::plan(isa, code, entry, load_address, kept_end, &holes)
                 });
             match plan {
-                Ok(t) => Some(t),
+                Ok(moves) => moves,
                 Err(why) => {
                     notes.push(format!("the code's tail stays: {why}"));
-                    None
+                    vec![]
                 }
             }
         }
     };
-    // The file must still reach the segment's last page (the loader maps it; a page
-    // wholly past EOF faults), as trim_zeros keeps it.
-    let last_page_start = (segment.p_filesz + shift).saturating_sub(1) / PAGE * PAGE;
+    // Where the body ends and how long the file is after a move (input offset).
     let tail_end = |t: &TailMove| {
         let from = (t.from - segment.p_vaddr) as usize + segment_start;
         (from, length(from, t.jump.len()))
     };
-    let tail = tail.filter(|t| {
-        let reaches = tail_end(t).1 as u64 > last_page_start;
-        if !reaches {
-            notes.push("the code's tail stays: the file would end before the segment's last page".into());
-        }
-        reaches
-    });
-    let (keep, len_out) = tail.as_ref().map_or((keep, len_before_tail), tail_end);
+    // The file must still reach the segment's last page (the loader maps it; a page
+    // wholly past EOF faults), as trim_zeros keeps it: moves that cut into it stay.
+    let last_page_start = (segment.p_filesz + shift).saturating_sub(1) / PAGE * PAGE;
+    let reaching = tail.iter().take_while(|t| tail_end(t).1 as u64 > last_page_start).count();
+    if reaching < tail.len() {
+        notes.push("some of the code's tail stays: the file would end before the segment's last page".into());
+    }
+    let mut tail = tail;
+    tail.truncate(reaching);
+    let (keep, len_out) = tail.last().map_or((keep, len_before_tail), tail_end);
     let mut steps = vec![
         after_segments(len, file_end),
         ("the input's headers and the padding before its code".into(), body_from as i64 - (ehsize + phentsize) as i64),
@@ -412,19 +415,23 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
             (file_end - body_from) as i64 - (len_before_tail - body_at) as i64,
         ),
     ];
-    if let Some(t) = &tail {
+    let mut len_so_far = len_before_tail;
+    for t in &tail {
+        let len_after = tail_end(t).1;
         steps.push((
             format!(
-                "the code's last {} instructions ({} bytes) moved to {:#x} ({}), a {}-byte jump to them in their \
-                 place and one back",
+                "the code's last {} instructions ({} bytes) moved to {:#x} ({}) with a jump on to {:#x}, a {}-byte \
+                 jump to them in their place",
                 t.listing.len(),
                 t.to - t.from,
                 t.hole.start,
                 fields::free_fields(elf.is_64, elf.header.e_machine, phoff, t.hole.clone()),
+                t.exit,
                 t.jump.len()
             ),
-            len_before_tail as i64 - len_out as i64,
+            len_so_far as i64 - len_after as i64,
         ));
+        len_so_far = len_after;
     }
     Ok(Plan {
         layout: Layout::Overlapped,

@@ -21,24 +21,31 @@ use super::isa::{Insn, Isa};
 pub struct TailMove {
     /// Address of the first moved instruction: a jump to the hole stands there now.
     pub from: u64,
-    /// Address just past the last one, where the originals fell through: the moved
-    /// run jumps back there.
+    /// Address just past the last one, in the code as it was before this move.
     pub to: u64,
     /// The header bytes (file offsets; loaded at the load address plus these) that
     /// hold the run now.
-    pub hole: Range<usize>,
+    pub hole: std::ops::Range<usize>,
     /// The jump written at `from`.
     pub jump: Vec<u8>,
-    /// What the hole holds: the moved instructions as they were, then the jump back.
+    /// What the hole holds: `verbatim` bytes of instructions as they were, then a
+    /// jump to `exit`.
     pub moved: Vec<u8>,
+    pub verbatim: usize,
+    /// Where the moved run goes on: `to`, where the originals fell through, or the
+    /// target of the unconditional jump that ended them (re-encoded in the hole).
+    pub exit: u64,
     /// The moved instructions, for `--explain`.
     pub listing: Vec<String>,
 }
 
-/// The move of the code's tail that saves most, for `code` (the segment's file bytes
-/// from the entry point `entry` to their end), into one of `holes` of a file loaded
-/// at `load`, whose bytes end at address `file_end` (it may hold trailing zeros the
-/// shrinker cut); Err says why none is possible or none saves a byte.
+/// The moves of the code's tail that save bytes, one after another, each into a
+/// hole the ones before left free, for `code` (the segment's file bytes from the
+/// entry point `entry` to their end) of a file loaded at `load` whose bytes end at
+/// address `file_end` (it may hold trailing zeros the shrinker cut). After the first
+/// move the code ends in the jump to it; the next move can take that jump along,
+/// re-encoded, with the instructions before it. Err says why not even one move is
+/// possible or saves a byte.
 pub fn plan(
     isa: Isa,
     code: &[u8],
@@ -46,16 +53,49 @@ pub fn plan(
     load: u64,
     file_end: u64,
     holes: &[Range<usize>],
+) -> Result<Vec<TailMove>, String> {
+    let (mut code, mut end, mut holes) = (code.to_vec(), file_end, holes.to_vec());
+    let mut moves: Vec<TailMove> = Vec::new();
+    loop {
+        // Control may go to the moved runs: their instructions and exits are known.
+        let known: Vec<u64> = moves.iter().map(|m| load + m.hole.start as u64).collect();
+        match plan_one(isa, &code, entry, load, end, &holes, &known) {
+            Ok(m) => {
+                code.truncate((m.from - entry) as usize);
+                code.extend_from_slice(&m.jump);
+                end = m.from + m.jump.len() as u64;
+                holes.retain(|h| *h != m.hole);
+                moves.push(m);
+            }
+            Err(why) if moves.is_empty() => return Err(why),
+            Err(_) => return Ok(moves),
+        }
+    }
+}
+
+/// The one move of the code's tail that saves most; `known`: addresses outside the
+/// code whose instructions are known (runs moved before).
+fn plan_one(
+    isa: Isa,
+    code: &[u8],
+    entry: u64,
+    load: u64,
+    file_end: u64,
+    holes: &[Range<usize>],
+    known: &[u64],
 ) -> Result<TailMove, String> {
     let insns = isa.decode(code, entry)?;
     let end = entry + code.len() as u64;
     let targets: Vec<u64> = insns.iter().filter_map(|i| i.target).collect();
-    if let Some(t) = targets.iter().find(|&&t| t < entry || t >= end) {
+    if let Some(t) = targets.iter().find(|&&t| (t < entry || t >= end) && !known.contains(&t)) {
         return Err(format!("a branch leaves the code for {t:#x}: cannot see what may jump back into it"));
     }
     let mut best: Option<(i64, TailMove)> = None;
-    // The longest run of movable instructions at the end, shortened from the front.
-    let movable_from = insns.iter().rposition(|i| !i.movable).map_or(0, |i| i + 1);
+    // The longest run at the end that may move: position-independent instructions,
+    // the last one possibly an unconditional jump, re-encoded where it goes.
+    let last = insns.len().saturating_sub(1);
+    let movable = |i: usize| insns[i].movable || (i == last && insns[i].jump);
+    let movable_from = (0..insns.len()).rev().take_while(|&i| movable(i)).last().unwrap_or(insns.len());
     for start in movable_from..insns.len() {
         let run = &insns[start..];
         let from = run[0].address;
@@ -64,19 +104,28 @@ pub fn plan(
         if targets.iter().any(|&t| t > from && t < end) {
             continue;
         }
-        let bytes = &code[(from - entry) as usize..];
+        let (verbatim_end, exit) = match run.last() {
+            Some(i) if i.jump => (i.address, i.target.unwrap_or(end)),
+            _ => (end, end),
+        };
+        let verbatim = &code[(from - entry) as usize..(verbatim_end - entry) as usize];
         for hole in holes {
             let at = load + hole.start as u64;
-            let (Some(jump), Some(back)) = (isa.jump(from, at), isa.jump(at + bytes.len() as u64, end)) else {
+            let (Some(jump), Some(exit_jump)) = (isa.jump(from, at), isa.jump(at + verbatim.len() as u64, exit)) else {
                 continue;
             };
             let saved = file_end as i64 - (from + jump.len() as u64) as i64;
-            if bytes.len() + back.len() > hole.len() || saved <= 0 || best.as_ref().is_some_and(|(s, _)| *s >= saved) {
+            if verbatim.len() + exit_jump.len() > hole.len()
+                || saved <= 0
+                || best.as_ref().is_some_and(|(s, _)| *s >= saved)
+            {
                 continue;
             }
-            let moved = [bytes, &back].concat();
+            let moved = [verbatim, &exit_jump].concat();
             let listing = run.iter().map(|i: &Insn| i.text.clone()).collect();
-            best = Some((saved, TailMove { from, to: end, hole: hole.clone(), jump, moved, listing }));
+            let m =
+                TailMove { from, to: end, hole: hole.clone(), jump, moved, verbatim: verbatim.len(), exit, listing };
+            best = Some((saved, m));
         }
     }
     best.map(|(_, t)| t)
@@ -84,24 +133,24 @@ pub fn plan(
 }
 
 /// Prove a written move from the output alone: the jump at `from` goes to the hole,
-/// the hole holds `original` (the input's bytes from `from` to `to`) and then a jump
-/// to `to`.
-pub fn check(isa: Isa, output: &[u8], load: u64, tail: &TailMove, original: &[u8]) -> Result<(), String> {
+/// the hole holds `original` (the input's bytes from `from`, `verbatim` of them) and
+/// then a jump to `exit`.
+pub fn check(isa: Isa, output: &[u8], load: u64, m: &TailMove, original: &[u8]) -> Result<(), String> {
     let at = |address: u64| (address - load) as usize;
-    let hole = load + tail.hole.start as u64;
-    let jump = output.get(at(tail.from)..).ok_or("the jump lies outside the file")?;
-    let first = isa.decode(&jump[..tail.jump.len().min(jump.len())], tail.from)?;
+    let hole = load + m.hole.start as u64;
+    let jump = output.get(at(m.from)..at(m.from) + m.jump.len()).ok_or("the jump lies outside the file")?;
+    let first = isa.decode(jump, m.from)?;
     if first.len() != 1 || first[0].target != Some(hole) {
-        return Err(format!("no jump from {:#x} to the moved code at {hole:#x}", tail.from));
+        return Err(format!("no jump from {:#x} to the moved code at {hole:#x}", m.from));
     }
-    let moved = output.get(tail.hole.clone()).ok_or("the hole lies outside the file")?;
-    if !moved.starts_with(original) {
+    let moved = output.get(m.hole.start..m.hole.start + m.moved.len()).ok_or("the hole lies outside the file")?;
+    if original.len() != m.verbatim || !moved.starts_with(original) {
         return Err(format!("the header bytes at {hole:#x} do not hold the moved instructions unchanged"));
     }
-    let back_at = hole + original.len() as u64;
-    let back = isa.decode(&moved[original.len()..tail.moved.len()], back_at)?;
-    if back.len() != 1 || back[0].target != Some(tail.to) {
-        return Err(format!("the moved code does not jump back to {:#x}", tail.to));
+    let exit_at = hole + original.len() as u64;
+    let exit = isa.decode(&moved[original.len()..], exit_at)?;
+    if exit.len() != 1 || exit[0].target != Some(m.exit) || !exit[0].jump {
+        return Err(format!("the moved code does not jump on to {:#x}", m.exit));
     }
     Ok(())
 }
@@ -119,20 +168,31 @@ mod tests {
         [0x31, 0xff, 0x48, 0x83, 0xf8, 0x14, 0x40, 0x0f, 0x95, 0xc7, 0x6a, 0x3c, 0x58, 0x0f, 0x05, 0, 0];
 
     #[test]
-    fn the_longest_tail_that_fits_with_its_jumps_moves() {
+    fn the_tail_moves_hole_by_hole_while_it_saves() {
         let code = &CODE[..15];
-        let t = plan(X64, code, 0x1008c, 0x10000, 0x1009b, &[0x28..0x34, 0x50..0x58]).unwrap();
-        // setne; push; pop; syscall = 9 bytes, then a 2-byte jump back: 11 of 12.
-        assert_eq!((t.from, t.to, t.hole.clone()), (0x10092, 0x1009b, 0x28..0x34));
-        assert_eq!(&t.moved[..9], &code[6..]);
-        assert_eq!(t.jump, X64.jump(0x10092, 0x10028).unwrap());
-        assert_eq!(t.listing.len(), 4);
-        let mut out = vec![0; 0x94];
-        out[0x28..0x28 + t.moved.len()].copy_from_slice(&t.moved);
-        out[0x92..0x94].copy_from_slice(&t.jump);
-        check(X64, &out, 0x10000, &t, &code[6..]).unwrap();
-        out[0x2a] ^= 1;
-        assert!(check(X64, &out, 0x10000, &t, &code[6..]).unwrap_err().contains("unchanged"));
+        let moves = plan(X64, code, 0x1008c, 0x10000, 0x1009b, &[0x28..0x34, 0x50..0x58]).unwrap();
+        assert_eq!(moves.len(), 2, "{moves:#?}");
+        // First setne; push; pop; syscall (9 bytes) and a 2-byte jump back: 11 of 12.
+        let (a, b) = (&moves[0], &moves[1]);
+        assert_eq!((a.from, a.to, a.hole.clone(), a.exit), (0x10092, 0x1009b, 0x28..0x34, 0x1009b));
+        assert_eq!((&a.moved[..a.verbatim], a.listing.len()), (&code[6..], 4));
+        assert_eq!(a.jump, X64.jump(0x10092, 0x10028).unwrap());
+        // Then xor; cmp and the jump to the first run, re-encoded: 8 of 8.
+        assert_eq!((b.from, b.to, b.hole.clone(), b.exit), (0x1008c, 0x10094, 0x50..0x58, 0x10028));
+        assert_eq!((&b.moved[..b.verbatim], b.moved.len()), (&code[..6], 8));
+        // The file as written: the second jump at the front, both runs in their holes.
+        let mut out = vec![0; 0x8e];
+        out[0x28..0x28 + a.moved.len()].copy_from_slice(&a.moved);
+        out[0x50..0x58].copy_from_slice(&b.moved);
+        out[0x8c..0x8e].copy_from_slice(&b.jump);
+        check(X64, &out, 0x10000, b, &code[..6]).unwrap();
+        // (The first run's jump stood where the second run's bytes were taken from.)
+        let mut first = out.clone();
+        first.resize(0x94, 0);
+        first[0x92..0x94].copy_from_slice(&a.jump);
+        check(X64, &first, 0x10000, a, &code[6..]).unwrap();
+        out[0x52] ^= 1;
+        assert!(check(X64, &out, 0x10000, b, &code[..6]).unwrap_err().contains("unchanged"));
     }
 
     #[test]

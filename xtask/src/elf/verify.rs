@@ -30,7 +30,7 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
     // e_shoff is zero, unless the plan put code there (the moved tail, or the free
     // header bytes of an input shrunk before, kept as they were).
     let carries_code = |field: std::ops::Range<usize>| {
-        plan.tail.as_ref().is_some_and(|t| t.hole.start < field.end && field.start < t.hole.start + t.moved.len())
+        plan.tail.iter().any(|t| t.hole.start < field.end && field.start < t.hole.start + t.moved.len())
             || loads_own_headers(input, &out) && output.get(field.clone()) == input.bytes.get(field)
     };
     let e_shoff = if input.is_64 { 40..48 } else { 32..36 };
@@ -74,18 +74,41 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
     {
         return Err(fail("the header bytes the input loads changed"));
     }
-    let moved = plan.tail.as_ref().map_or(0..0, |t| t.from..t.to);
-    if let Some(t) = &plan.tail {
+    // The moved code, run by run: each one's instructions are the input's, unchanged,
+    // on header bytes no loader reads; the first goes on where the code ended, each
+    // later one to the run moved before it, from where that one's jump stood.
+    let moved = match (plan.tail.first(), plan.tail.last()) {
+        (Some(first), Some(front)) => front.from..first.to,
+        _ => 0..0,
+    };
+    let load = out.phdrs[0].p_vaddr;
+    for (n, t) in plan.tail.iter().enumerate() {
         let isa = Isa::of(i.e_machine).ok_or_else(|| fail("code moved on a machine it cannot decode"))?;
         let p = &input.phdrs[0];
-        let original =
-            input.bytes.get((t.from - p.p_vaddr + p.p_offset) as usize..(t.to - p.p_vaddr + p.p_offset) as usize);
+        let from = (t.from - p.p_vaddr + p.p_offset) as usize;
+        let original = input.bytes.get(from..from + t.verbatim);
         let original = original.ok_or_else(|| fail("the moved code is not in the input's file"))?;
         let reads = fields::loader_reads(out.is_64, h.e_machine, h.e_phoff as usize, out.phdrs.len());
         if reads.get(t.hole.start..t.hole.start + t.moved.len()).is_none_or(|r| r.iter().any(|&read| read)) {
             return Err(fail("code moved onto header bytes a loader reads"));
         }
-        tail::check(isa, output, out.phdrs[0].p_vaddr, t, original).map_err(|why| fail(&why))?;
+        let chained = match n.checked_sub(1).map(|k| &plan.tail[k]) {
+            None => t.exit == t.to,
+            Some(before) => t.exit == load + before.hole.start as u64 && t.to == before.from + before.jump.len() as u64,
+        };
+        if !chained {
+            return Err(fail("a moved run does not go on where the code did"));
+        }
+        // The front-most move's jump is read from the output. Those of the moves
+        // before it are gone, moved along as the re-encoded ends of later runs (whose
+        // exits the chain check above ties to these holes): check them as planned.
+        let mut view = output.to_vec();
+        if n + 1 < plan.tail.len() {
+            let at = (t.from - load) as usize;
+            view.resize(view.len().max(at + t.jump.len()), 0);
+            view[at..at + t.jump.len()].copy_from_slice(&t.jump);
+        }
+        tail::check(isa, &view, load, t, original).map_err(|why| fail(&why))?;
     }
     same_memory(input, &out, moved)
 }

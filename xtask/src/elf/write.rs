@@ -18,14 +18,21 @@ pub fn write(elf: &Elf, plan: &Plan) -> Result<Vec<u8>, Refusal> {
         return Err(Refusal(format!("planned body ends at {body_end:#x}, past the planned length {:#x}", plan.len)));
     }
     out[plan.body_at..body_end].copy_from_slice(body);
-    // The code's tail: the jump right behind the body, the moved code in its hole.
-    if let Some(tail) = &plan.tail {
-        let (jump, hole) = (body_end..body_end + tail.jump.len(), tail.hole.start..tail.hole.start + tail.moved.len());
-        if jump.end > plan.len || hole.end > plan.body_at.min(plan.len) {
-            return Err(Refusal(format!("the planned tail move {tail:?} does not fit the planned file")));
+    // The code's tail: each moved run in its hole, the front-most move's jump right
+    // behind the body (the jumps of the moves before it moved along with the code).
+    for tail in &plan.tail {
+        let hole = tail.hole.start..tail.hole.start + tail.moved.len();
+        if hole.end > plan.body_at.min(plan.len) {
+            return Err(Refusal(format!("the planned tail move {tail:?} does not fit the headers")));
         }
-        out[jump].copy_from_slice(&tail.jump);
         out[hole].copy_from_slice(&tail.moved);
+    }
+    if let Some(front) = plan.tail.last() {
+        let jump = body_end..body_end + front.jump.len();
+        if jump.end > plan.len {
+            return Err(Refusal(format!("the planned tail move {front:?} does not fit the planned file")));
+        }
+        out[jump].copy_from_slice(&front.jump);
     }
     Ok(out)
 }
