@@ -45,14 +45,15 @@ const FREE_PHDR_64: &[Free] = &[
 const FREE_PHDR_32: &[Free] =
     &[Free { range: 12..16, why: FREE_PHDR_64[0].why }, Free { range: 28..32, why: FREE_PHDR_64[1].why }];
 
-/// e_flags, where the loaders of this machine ignore it: x86 (Linux and qemu-user
-/// read no flags of EM_X86_64 or EM_386 files; ELF-NOTES.md). Other machines keep
-/// theirs: ARM, MIPS, ppc64le and RISC-V loaders read bits of it (rules.rs), and the
-/// rest are not measured.
+/// e_flags, where the loaders of this machine ignore it: x86 and s390x (Linux and
+/// qemu-user read no flags of EM_X86_64, EM_386 or EM_S390 files; ELF-NOTES.md).
+/// Other machines keep theirs: ARM, MIPS, ppc64le and RISC-V loaders read bits of it
+/// (rules.rs), and the rest carry no code in header fields yet (elf/isa.rs).
 fn free_e_flags(is_64: bool, machine: u16) -> Option<Free> {
-    use goblin::elf::header::{EM_386, EM_X86_64};
+    use goblin::elf::header::{EM_386, EM_S390, EM_X86_64};
     let range = if is_64 { 48..52 } else { 36..40 };
-    matches!(machine, EM_X86_64 | EM_386).then_some(Free { range, why: "e_flags: x86 loaders read no flags" })
+    let why = "e_flags: no x86 or s390x loader reads them";
+    matches!(machine, EM_X86_64 | EM_386 | EM_S390).then_some(Free { range, why })
 }
 
 /// Whether e_flags is free on `machine` (then it may carry code).

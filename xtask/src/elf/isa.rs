@@ -1,10 +1,11 @@
 //! What the shrinker knows of a machine's instructions: enough to move a run of them
 //! to another address and prove that nothing in them depends on where they sit.
 //!
-//! Only x86 (both modes) so far, decoded by iced-x86. Another machine is a variant
-//! here: its decoder and its unconditional jump.
+//! x86 (both modes), decoded by iced-x86, and s390x, whose instruction lengths and
+//! branches this file reads itself (a short table: z/Architecture Principles of
+//! Operation). Another machine is a variant here: its decoder and its jump.
 
-use goblin::elf::header::{EM_386, EM_X86_64};
+use goblin::elf::header::{EM_386, EM_S390, EM_X86_64};
 use iced_x86::{Code, Decoder, DecoderOptions, FlowControl, InstructionInfoFactory, OpAccess, OpKind, Register};
 
 /// One decoded instruction.
@@ -26,6 +27,7 @@ pub struct Insn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isa {
     X86 { bitness: u32 },
+    S390x,
 }
 
 impl Isa {
@@ -34,6 +36,7 @@ impl Isa {
         match machine {
             EM_X86_64 => Some(Isa::X86 { bitness: 64 }),
             EM_386 => Some(Isa::X86 { bitness: 32 }),
+            EM_S390 => Some(Isa::S390x),
             _ => None,
         }
     }
@@ -45,6 +48,7 @@ impl Isa {
     pub fn decode(self, code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
         match self {
             Isa::X86 { bitness } => decode_x86(bitness, code, address),
+            Isa::S390x => decode_s390x(code, address),
         }
     }
 
@@ -60,8 +64,77 @@ impl Isa {
                 let fits = if bitness == 64 { i32::try_from(rel32).is_ok() } else { true };
                 fits.then(|| [&[0xe9][..], &(rel32 as i32).to_le_bytes()].concat())
             }
+            // BRC 15 (`j`), or BRCL 15 (`jg`): offsets in halfwords from the jump.
+            Isa::S390x => {
+                let halfwords = (to.wrapping_sub(from) as i64) / 2;
+                if !from.is_multiple_of(2) || !to.is_multiple_of(2) {
+                    None
+                } else if let Ok(h) = i16::try_from(halfwords) {
+                    Some([&[0xa7, 0xf4][..], &h.to_be_bytes()].concat())
+                } else {
+                    i32::try_from(halfwords).ok().map(|h| [&[0xc0, 0xf4][..], &h.to_be_bytes()].concat())
+                }
+            }
         }
     }
+}
+
+/// Instructions start on even addresses.
+pub fn aligned(isa: Isa, address: u64) -> bool {
+    match isa {
+        Isa::X86 { .. } => true,
+        Isa::S390x => address.is_multiple_of(2),
+    }
+}
+
+fn decode_s390x(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < code.len() {
+        let b = &code[at..];
+        // The first two bits give the length: 2, 4, 4 or 6 bytes.
+        let len = [2, 4, 4, 6][(b[0] >> 6) as usize];
+        let insn = b
+            .get(..len)
+            .ok_or_else(|| format!("an s390x instruction at {:#x} runs past the end", address + at as u64))?;
+        let here = address + at as u64;
+        let i16_at = |i: usize| i16::from_be_bytes([insn[i], insn[i + 1]]) as i64;
+        let i32_at = |i: usize| i32::from_be_bytes([insn[i], insn[i + 1], insn[i + 2], insn[i + 3]]) as i64;
+        let relative = |halfwords: i64| Some(here.wrapping_add((halfwords * 2) as u64));
+        let (op, low) = (insn[0], insn[1] & 0x0f);
+        let last = insn[len - 1];
+        // (movable, direct branch target, unconditional jump, name)
+        let (movable, target, jump, name) = match (op, low, len) {
+            (0x0a, _, 2) => (true, None, false, "svc"),
+            (0x14 | 0x16 | 0x17 | 0x18 | 0x19 | 0x1a | 0x1b, _, 2) => (true, None, false, "rr"),
+            // BCR with no register to branch to is a no-op (serialization).
+            (0x07, _, 2) if insn[1] & 0x0f == 0 => (true, None, false, "bcr 0"),
+            (0xa7, 0x8..=0xf, 4) => (true, None, false, "ri"),
+            (0xa7, 0x4, 4) => (false, relative(i16_at(2)), insn[1] >> 4 == 0xf, "brc"),
+            (0xa7, 0x6 | 0x7, 4) => (false, relative(i16_at(2)), false, "brct"),
+            (0xb2, _, 4) if insn[1] == 0x22 => (true, None, false, "ipm"),
+            (0xb9, _, 4) if matches!(insn[1], 0x04 | 0x08 | 0x09 | 0x14 | 0x16 | 0x20 | 0x80 | 0x81 | 0x82 | 0xe2) => {
+                (true, None, false, "rre")
+            }
+            (0xc0, 0x1 | 0xf, 6) | (0xc2, 0x8 | 0x9 | 0xc | 0xd, 6) => (true, None, false, "ril"),
+            (0xc0, 0x0, 6) => (false, None, false, "larl"),
+            (0xc0, 0x4, 6) => (false, relative(i32_at(2)), insn[1] >> 4 == 0xf, "brcl"),
+            (0xec, _, 6) if matches!(last, 0x51 | 0x54..=0x57 | 0x59 | 0x5d | 0x42 | 0x46) => {
+                (true, None, false, "rie")
+            }
+            (0xeb, _, 6) if matches!(last, 0x0a | 0x0c | 0x0d) => (true, None, false, "shift"),
+            _ => {
+                return Err(format!(
+                    "s390x instruction {} at {here:#x}: not one the shrinker knows to trace",
+                    insn.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                ));
+            }
+        };
+        let text = format!("{name} {}", insn.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        out.push(Insn { address: here, movable, target, jump, text });
+        at += len;
+    }
+    Ok(out)
 }
 
 fn decode_x86(bitness: u32, code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
@@ -143,6 +216,36 @@ mod tests {
         assert!(X64.decode(&[0xe8, 0, 0, 0, 0], 0x1000).unwrap_err().contains("Call"));
         // A truncated instruction (mov eax, imm32 missing its last byte).
         assert!(X64.decode(&[0xb8, 1, 0, 0], 0x1000).is_err());
+    }
+
+    #[test]
+    fn s390x_lengths_branches_and_the_unknown() {
+        // lghi r2,1; larl r3,msg; svc 4; cghi r2,20; j -4; risbgz; svc 1
+        let code = [
+            0xa7, 0x29, 0, 1, 0xc0, 0x30, 0xff, 0xff, 0xff, 0xf4, 0x0a, 0x04, 0xa7, 0x2f, 0, 20, 0xa7, 0xf4, 0xff,
+            0xfe, 0xec, 0x20, 0x3f, 0xbf, 0x21, 0x55, 0x0a, 0x01,
+        ];
+        let insns = Isa::S390x.decode(&code, 0x1000).unwrap();
+        let got: Vec<_> = insns.iter().map(|i| (i.address, i.movable, i.target, i.jump)).collect();
+        assert_eq!(
+            got,
+            [
+                (0x1000, true, None, false),
+                (0x1004, false, None, false), // larl: relative to itself
+                (0x100a, true, None, false),
+                (0x100c, true, None, false),
+                (0x1010, false, Some(0x100c), true),
+                (0x1014, true, None, false),
+                (0x101a, true, None, false),
+            ]
+        );
+        // basr r14,r1 (a call through a register), and a cut-off instruction.
+        assert!(Isa::S390x.decode(&[0x0d, 0xe1], 0x1000).unwrap_err().contains("not one the shrinker knows"));
+        assert!(Isa::S390x.decode(&[0xa7, 0x29, 0], 0x1000).unwrap_err().contains("runs past the end"));
+        // Jumps: `j` within 64 KiB, `jg` beyond, nothing to an odd address.
+        assert_eq!(Isa::S390x.jump(0x10084, 0x10028), Some(vec![0xa7, 0xf4, 0xff, 0xd2]));
+        assert_eq!(Isa::S390x.jump(0x10000, 0x30000), Some(vec![0xc0, 0xf4, 0, 1, 0, 0]));
+        assert_eq!(Isa::S390x.jump(0x10000, 0x10007), None);
     }
 
     #[test]

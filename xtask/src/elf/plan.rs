@@ -96,7 +96,10 @@ impl Plan {
 /// The smaller of the two layouts; in place on a tie (it changes less).
 pub fn plan(elf: &Elf, options: Options) -> Result<Plan, Refusal> {
     match (in_place(elf), overlapped(elf, options)) {
-        (Ok(mut a), Ok(b)) if a.len <= b.len => {
+        // A tie goes to in place, unless that would change header bytes the file
+        // loads (a file shrunk before may keep code in them: the overlapped layout
+        // keeps them all, or is refused).
+        (Ok(mut a), Ok(b)) if a.len < b.len || (a.len == b.len && !changes_loaded_header(elf, &a)) => {
             a.notes.push(format!("the overlapped layout would be {} bytes: no gain", b.len));
             Ok(a)
         }
@@ -107,6 +110,13 @@ pub fn plan(elf: &Elf, options: Options) -> Result<Plan, Refusal> {
         }
         (Err(refusal), Err(why)) => Err(Refusal(format!("{refusal}; and no overlapped layout: {why}"))),
     }
+}
+
+/// The plan rewrites bytes of the ELF header that one of the input's segments loads.
+fn changes_loaded_header(elf: &Elf, plan: &Plan) -> bool {
+    let ehsize = elf.ehsize();
+    let loads_header = elf.loads().any(|p| p.p_offset == 0 && p.p_filesz > 0);
+    loads_header && plan.headers.get(..ehsize) != elf.bytes.get(..ehsize)
 }
 
 /// Where the body starts in an overlapped file of this class, byte order and machine:

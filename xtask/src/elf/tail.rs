@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use super::isa::{Insn, Isa};
+use super::isa::{self, Insn, Isa};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TailMove {
@@ -109,7 +109,7 @@ fn plan_one(
             _ => (end, end),
         };
         let verbatim = &code[(from - entry) as usize..(verbatim_end - entry) as usize];
-        for hole in holes {
+        for hole in holes.iter().filter(|h| isa::aligned(isa, load + h.start as u64)) {
             let at = load + hole.start as u64;
             let (Some(jump), Some(exit_jump)) = (isa.jump(from, at), isa.jump(at + verbatim.len() as u64, exit)) else {
                 continue;
