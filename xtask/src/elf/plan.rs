@@ -12,6 +12,8 @@
 //!   Asked to (`Options::move_tail`), it also moves the code's last instructions into
 //!   the largest run of header bytes no loader reads (tail.rs).
 
+use std::ops::Range;
+
 use goblin::elf::{
     header::Header,
     program_header::{PF_R, PF_X, PT_LOAD, ProgramHeader},
@@ -59,7 +61,7 @@ pub struct Plan {
     /// overlap); the body is written over their free tail.
     pub headers: Vec<u8>,
     /// The input's bytes that follow the headers: code and data.
-    pub body: std::ops::Range<usize>,
+    pub body: Range<usize>,
     /// Where the body starts in the output.
     pub body_at: usize,
     /// The output's length.
@@ -360,30 +362,18 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     let length = |body_end: usize, tail: usize| (body_at + body_end - body_from + tail).max(headers.len());
     let len_before_tail = length(keep, 0);
     let mut notes = vec![];
-    let tail = match (options.move_tail, loads_own_headers) {
-        (false, _) => vec![],
-        (true, true) => {
-            notes.push("the code's tail stays: the input was shrunk before".into());
-            vec![]
-        }
-        (true, false) => {
-            let at = |address: u64| (address - segment.p_vaddr) as usize + segment_start;
-            let holes = free_runs(&reads[..body_at]);
-            let plan = Isa::of(elf.header.e_machine)
-                .ok_or_else(|| format!("no instruction decoder for machine {}", elf.header.e_machine))
-                .and_then(|isa| {
-                    let entry = elf.entry_address();
-                    let code = elf.bytes.get(at(entry).max(body_from)..file_end).filter(|_| entry >= body_address);
-                    let code = code.ok_or("the entry point is not in the code")?;
-                    let kept_end = segment.p_vaddr + (keep - segment_start) as u64;
-                    tail::plan(isa, code, entry, load_address, kept_end, &holes)
-                });
-            match plan {
-                Ok(moves) => moves,
-                Err(why) => {
-                    notes.push(format!("the code's tail stays: {why}"));
-                    vec![]
-                }
+    let tail = if !options.move_tail {
+        vec![]
+    } else if loads_own_headers {
+        notes.push("the code's tail stays: the input was shrunk before".into());
+        vec![]
+    } else {
+        let kept_end = segment.p_vaddr + (keep - segment_start) as u64;
+        match plan_tail(elf, &free_runs(&reads[..body_at]), body_address, load_address, kept_end) {
+            Ok(moves) => moves,
+            Err(why) => {
+                notes.push(format!("the code's tail stays: {why}"));
+                vec![]
             }
         }
     };
@@ -457,8 +447,29 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     })
 }
 
+/// The moves of the code's tail (tail.rs) of `elf`'s one segment, whose body starts
+/// at `body_address`, into `holes` of the output loaded at `load`; the kept bytes end
+/// at `kept_end`.
+fn plan_tail(
+    elf: &Elf,
+    holes: &[Range<usize>],
+    body_address: u64,
+    load: u64,
+    kept_end: u64,
+) -> Result<Vec<TailMove>, String> {
+    let machine = elf.header.e_machine;
+    let isa = Isa::of(machine).ok_or_else(|| format!("no instruction decoder for machine {machine}"))?;
+    let segment = &elf.phdrs[0];
+    let entry = elf.entry_address();
+    let file_end = (segment.p_offset + segment.p_filesz).min(elf.bytes.len() as u64) as usize;
+    let from = entry.wrapping_sub(segment.p_vaddr).wrapping_add(segment.p_offset) as usize;
+    let code = elf.bytes.get(from..file_end).filter(|_| entry >= body_address);
+    let code = code.ok_or("the entry point is not in the code")?;
+    tail::plan(isa, code, entry, load, kept_end, holes)
+}
+
 /// The runs of bytes no loader reads, longest first: where code may go.
-fn free_runs(reads: &[bool]) -> Vec<std::ops::Range<usize>> {
+fn free_runs(reads: &[bool]) -> Vec<Range<usize>> {
     let mut runs = Vec::new();
     let mut start = None;
     for (i, &read) in reads.iter().chain([&true]).enumerate() {
