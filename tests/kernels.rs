@@ -40,6 +40,11 @@ fn every_kernel_runs_every_binary_it_should() {
         let own = Arch::find(k.runs[0]).unwrap();
         assert!(kernel::starts(k, own).contains(&kernel::Start::FromShell), "{} never execs from a shell", k.name);
     }
+    // A 64-bit shell starts a 32-bit binary in compat mode on amd64 and arm64.
+    for (k, compat) in [("amd64", "i686"), ("arm64", "armv7")] {
+        let k = kernel::KERNELS.iter().find(|x| x.name == k).unwrap();
+        assert!(kernel::starts(k, Arch::find(compat).unwrap()).contains(&kernel::Start::FromShell), "{}", k.name);
+    }
     // Every arch has a kernel; armv6 and armv5 run on an ARMv6 one (the Pi Zero's).
     for arch in all_arches() {
         assert!(kernel::kernels_for(arch).next().is_some(), "{}: no kernel boots it", arch.name);
