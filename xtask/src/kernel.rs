@@ -11,6 +11,7 @@ use std::{
     fs,
     path::{Path, PathBuf},
     process::{Command, Stdio},
+    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
@@ -626,7 +627,9 @@ pub fn starts(kernel: &Kernel, arch: &Arch) -> Vec<Start> {
 /// default message, or `binary`) and print one PASS/FAIL line per boot; an error
 /// naming every failure. Arches without a kernel are skipped, or refused when named.
 pub fn test(sh: &Shell, arches: &[&Arch], explicit: bool, binary: Option<&Path>, expect: &str) -> Result<()> {
-    let (mut failed, mut boots, all) = (Vec::new(), 0, Instant::now());
+    let all = Instant::now();
+    // Every boot to make: build (or read) each binary first, then boot.
+    let mut jobs = Vec::new();
     for &arch in arches {
         if kernels_for(arch).next().is_none() {
             if explicit {
@@ -641,30 +644,53 @@ pub fn test(sh: &Shell, arches: &[&Arch], explicit: bool, binary: Option<&Path>,
         };
         for k in kernels_for(arch) {
             for start in starts(k, arch) {
-                let started = Instant::now();
-                let boot = boot(sh, k, &bytes, expect, start)?;
-                boots += 1;
-                let verdict = if boot.passed { "PASS" } else { "FAIL" };
-                let seconds = started.elapsed().as_secs_f64();
-                let on = match start {
-                    Start::AsInit => k.name.to_string(),
-                    Start::FromShell => format!("{}+sh", k.name),
-                };
-                println!("{verdict} {:<12} on {on:<12} linux {:<12} {seconds:.1} s", arch.name, boot.version);
-                if !boot.passed {
-                    let tail: Vec<&str> = boot.console.lines().rev().take(15).collect();
-                    eprintln!("console, last lines:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
-                    failed.push(format!("{} on {on}", arch.name));
-                }
+                jobs.push((arch, k, start, bytes.clone()));
             }
         }
     }
-    println!("{boots} boots in {:.0} s", all.elapsed().as_secs_f64());
+    // Two boots at a time: qemu's software emulation of one CPU keeps one core busy,
+    // and the matrix must fit its 15 minutes on 2 cores. Downloads are serialized by
+    // the apt lock of each release.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = (0..BOOTS_AT_ONCE)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    let sh = Shell::new()?;
+                    while let Some((arch, k, start, bytes)) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                        let started = Instant::now();
+                        let boot = boot(&sh, k, bytes, expect, *start)?;
+                        let verdict = if boot.passed { "PASS" } else { "FAIL" };
+                        let seconds = started.elapsed().as_secs_f64();
+                        let on = match start {
+                            Start::AsInit => k.name.to_string(),
+                            Start::FromShell => format!("{}+sh", k.name),
+                        };
+                        println!("{verdict} {:<12} on {on:<12} linux {:<12} {seconds:.1} s", arch.name, boot.version);
+                        if !boot.passed {
+                            let tail: Vec<&str> = boot.console.lines().rev().take(15).collect();
+                            let tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+                            eprintln!("{} on {on}: console, last lines:\n{tail}", arch.name);
+                            failed.lock().unwrap().push(format!("{} on {on}", arch.name));
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| w.join().unwrap_or_else(|_| bail!("a boot thread panicked")))
+    })?;
+    println!("{} boots in {:.0} s", jobs.len(), all.elapsed().as_secs_f64());
+    let failed = failed.into_inner().unwrap();
     if !failed.is_empty() {
         bail!("the kernel did not run it to a clean exit: {}", failed.join(", "));
     }
     Ok(())
 }
+
+/// Boots kernel-test runs side by side (see `test`).
+const BOOTS_AT_ONCE: usize = 2;
 
 #[cfg(test)]
 mod tests {
