@@ -60,7 +60,7 @@ struct Shrink {
     explain: bool,
     /// The segment ends in code that runs only from the entry point on, with nothing
     /// executable before the entry (as crates/hello/hello.ld links it): move the
-    /// code's last instructions into free header fields (x86 so far)
+    /// code's last instructions into free header fields (x86 and s390x so far)
     #[arg(long)]
     move_tail: bool,
 }
