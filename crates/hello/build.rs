@@ -9,9 +9,6 @@ const MAX_LEN: usize = 4096;
 
 fn main() {
     println!("cargo::rerun-if-env-changed=HELLO_MESSAGE_FILE");
-    // The binaries link with hello.ld (xtask passes -T); cargo does not track files
-    // named in rustflags, so a change to it must reach them through this crate.
-    println!("cargo::rerun-if-changed=hello.ld");
     let source = match env::var_os("HELLO_MESSAGE_FILE") {
         Some(path) => PathBuf::from(path),
         None => PathBuf::from("message.default"),

@@ -1,0 +1,51 @@
+//! pause: what Kubernetes' build/pause/linux/pause.c does, without libc.
+//!
+//! - `-v` (any argument, case ignored) prints the version and exits 0.
+//! - Not PID 1: a warning on stderr, and it works all the same (pause sees use outside
+//!   of pods too).
+//! - As PID 1 it reaps every child reparented to it, so a pod that shares its PID
+//!   namespace leaves no zombies.
+//! - SIGINT or SIGTERM: exit 0 at once, so `docker stop` returns at once.
+//!
+//! pause.c installs handlers. The kernel drops a signal whose action is the default
+//! when it is sent to PID 1 of a PID namespace from inside it, and a handler needs a
+//! restorer (sa_restorer) on most architectures: we block the three signals instead
+//! and take them with rt_sigtimedwait. A blocked signal is never dropped, it stays
+//! pending until taken. SIGCHLD from children that merely stopped also wakes us:
+//! wait4 then finds nothing to reap, and we wait again.
+#![no_std]
+#![no_main]
+
+use sys::{Args, SIGCHLD, SIGINT, SIGTERM, SigSet, WNOHANG};
+
+static VERSION: &[u8] = concat!("pause ", env!("CARGO_PKG_VERSION"), "\n").as_bytes();
+static NOT_PID_1: &[u8] = b"pause: not PID 1\n";
+
+/// The signals we wait for; all others keep their default actions.
+static SIGNALS: SigSet = SigSet::of(&[SIGINT, SIGTERM, SIGCHLD]);
+
+#[inline(always)] // into the entry: LLVM never inlines a `-> !` function by itself
+fn main(args: Args) -> ! {
+    if args.any_is_flag(b'v') {
+        sys::write(1, VERSION);
+    } else {
+        if sys::getpid() != 1 {
+            sys::write(2, NOT_PID_1);
+        }
+        // Cannot fail: SIG_BLOCK, a set in memory we own, the kernel's own set size.
+        sys::block(&SIGNALS);
+        loop {
+            // First, and after every wake: children that exited before we blocked
+            // SIGCHLD, or while we were reaping, are collected too.
+            while sys::wait4(-1, WNOHANG) > 0 {}
+            let signal = sys::wait_signal(&SIGNALS);
+            if signal == SIGINT as isize || signal == SIGTERM as isize {
+                break;
+            }
+        }
+    }
+    // One exit for both ways out: the version printed, or SIGINT/SIGTERM taken.
+    sys::exit(0)
+}
+
+sys::entry_with_args!(main);

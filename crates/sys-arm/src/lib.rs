@@ -1,0 +1,63 @@
+//! Linux system calls on 32-bit ARM (EABI), in Thumb code for armv5, armv6 and armv7:
+//! `svc #0` with the number in r7, arguments in r0-r3; the result in r0 (-errno on
+//! error). Nothing else is clobbered.
+//!
+//! In Thumb code LLVM reserves r7 as the frame pointer, so it cannot be an asm operand:
+//! each call saves and restores it; `exit` never returns, so it need not. Thumb-1's
+//! `movs` takes 8 bits: a larger number is built in three instructions.
+#![no_std]
+
+use core::arch::asm;
+
+macro_rules! syscalls {
+    ($($name:ident($($arg:ident in $reg:tt),*);)*) => {$(
+        /// # Safety
+        /// The system call `N` with these arguments must be sound (memory it reads or writes).
+        #[inline(always)]
+        pub unsafe fn $name<const N: usize>(a: usize $(, $arg: usize)*) -> isize {
+            let ret;
+            unsafe {
+                asm!("push {{r7}}",
+                    ".if {n} < 256", "movs r7, #{n}",
+                    ".else", "movs r7, #({n} >> 8)", "lsls r7, r7, #8", "adds r7, #({n} & 255)", ".endif",
+                    "svc #0", "pop {{r7}}",
+                    n = const N, inlateout("r0") a as isize => ret, $(in($reg) $arg,)*);
+            }
+            ret
+        }
+    )*};
+}
+
+syscalls! {
+    syscall1();
+    syscall2(b in "r1");
+    syscall3(b in "r1", c in "r2");
+    syscall4(b in "r1", c in "r2", d in "r3");
+}
+
+/// # Safety
+/// The system call `N` without arguments must be sound.
+#[inline(always)]
+pub unsafe fn syscall0<const N: usize>() -> isize {
+    // SAFETY: the caller's; r0 carries no argument in.
+    unsafe { syscall1::<N>(0) }
+}
+
+/// The system call `N` (exit, below 256) with one argument; it never returns.
+#[inline(always)]
+pub fn exit<const N: usize>(status: usize) -> ! {
+    // SAFETY: exit(2) does not return, so clobbering r7 is harmless.
+    unsafe { asm!("movs r7, #{n}", "svc #0", n = const N, in("r0") status, options(noreturn, nostack)) }
+}
+
+/// `_start` that calls `$main(initial stack pointer)`.
+#[macro_export]
+macro_rules! start_with_stack {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        #[unsafe(naked)]
+        extern "C" fn _start() -> ! {
+            core::arch::naked_asm!("mov r0, sp", "b {}", sym $main)
+        }
+    };
+}

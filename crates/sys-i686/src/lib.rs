@@ -1,0 +1,63 @@
+//! Linux system calls on 32-bit x86: `int 0x80` with the number in eax, arguments in
+//! ebx, ecx, edx, esi; the result in eax (-errno on error). Nothing else is clobbered.
+//! LLVM keeps esi for itself (a base pointer), so the fourth argument is swapped in
+//! and out around the call.
+#![no_std]
+
+use core::arch::asm;
+
+macro_rules! syscalls {
+    ($($name:ident($($arg:ident in $reg:tt),*);)*) => {$(
+        /// # Safety
+        /// The system call `N` with these arguments must be sound (memory it reads or writes).
+        #[inline(always)]
+        pub unsafe fn $name<const N: usize>($($arg: usize),*) -> isize {
+            let ret;
+            unsafe {
+                asm!("int 0x80", inlateout("eax") N as isize => ret, $(in($reg) $arg,)*
+                    options(nostack, preserves_flags));
+            }
+            ret
+        }
+    )*};
+}
+
+syscalls! {
+    syscall0();
+    syscall1(a in "ebx");
+    syscall2(a in "ebx", b in "ecx");
+    syscall3(a in "ebx", b in "ecx", c in "edx");
+}
+
+/// # Safety
+/// The system call `N` with these arguments must be sound (memory it reads or writes).
+#[inline(always)]
+pub unsafe fn syscall4<const N: usize>(a: usize, b: usize, c: usize, d: usize) -> isize {
+    let ret;
+    unsafe {
+        asm!("xchg esi, {d}", "int 0x80", "xchg esi, {d}", d = inout(reg) d => _,
+            inlateout("eax") N as isize => ret, in("ebx") a, in("ecx") b, in("edx") c,
+            options(nostack, preserves_flags));
+    }
+    ret
+}
+
+/// The system call `N` (exit) with one argument; it never returns.
+#[inline(always)]
+pub fn exit<const N: usize>(status: usize) -> ! {
+    // SAFETY: exit(2) does not return.
+    unsafe { asm!("int 0x80", in("eax") N, in("ebx") status, options(noreturn, nostack)) }
+}
+
+/// `_start` that calls `$main(initial stack pointer)` (cdecl: the argument on the
+/// stack; `push esp` pushes the value esp had before the push).
+#[macro_export]
+macro_rules! start_with_stack {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        #[unsafe(naked)]
+        extern "C" fn _start() -> ! {
+            core::arch::naked_asm!("push esp", "call {}", sym $main)
+        }
+    };
+}

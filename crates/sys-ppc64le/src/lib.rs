@@ -1,0 +1,71 @@
+//! Linux system calls on 64-bit little-endian PowerPC (ELFv2): `sc` with the number in
+//! r0, arguments in r3-r6; the result in r3. The volatile registers (r0, r4-r12, cr0,
+//! ctr, xer) are clobbered. On error the kernel sets CR0[SO] and returns a *positive*
+//! errno, which could pass for a result: `isel` (POWER7 and later) makes it 0 then, in
+//! one instruction.
+#![no_std]
+
+use core::arch::asm;
+
+macro_rules! syscalls {
+    ($($name:ident($($arg:ident in $reg:tt),*; unused $($unused:tt),*);)*) => {$(
+        /// # Safety
+        /// The system call `N` with these arguments must be sound (memory it reads or writes).
+        #[inline(always)]
+        pub unsafe fn $name<const N: usize>(a: usize $(, $arg: usize)*) -> isize {
+            let ret;
+            unsafe {
+                asm!("sc", "isel 3, 0, 3, 3",
+                    inlateout("r0") N => _, inlateout("r3") a as isize => ret,
+                    $(inlateout($reg) $arg => _,)* $(out($unused) _,)*
+                    out("r7") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _, out("r12") _,
+                    out("cr0") _, out("ctr") _, out("xer") _, options(nostack));
+            }
+            ret
+        }
+    )*};
+}
+
+// The volatile argument registers a call does not use are clobbered all the same.
+syscalls! {
+    syscall1(; unused "r4", "r5", "r6");
+    syscall2(b in "r4"; unused "r5", "r6");
+    syscall3(b in "r4", c in "r5"; unused "r6");
+    syscall4(b in "r4", c in "r5", d in "r6"; unused);
+}
+
+/// # Safety
+/// The system call `N` without arguments must be sound.
+#[inline(always)]
+pub unsafe fn syscall0<const N: usize>() -> isize {
+    // SAFETY: the caller's; r3 carries no argument in.
+    unsafe { syscall1::<N>(0) }
+}
+
+/// The system call `N` (exit) with one argument; it never returns.
+#[inline(always)]
+pub fn exit<const N: usize>(status: usize) -> ! {
+    // SAFETY: exit(2) does not return.
+    unsafe { asm!("sc", in("r0") N, in("r3") status, options(noreturn, nostack)) }
+}
+
+/// `_start` that calls `$main(initial stack pointer)`: the TOC pointer (r2) from r12,
+/// which the ELFv2 ABI says holds the entry address, and a frame of our own, since
+/// the callee may save registers in its caller's frame (where argc and argv are).
+#[macro_export]
+macro_rules! start_with_stack {
+    ($main:path) => {
+        #[unsafe(no_mangle)]
+        #[unsafe(naked)]
+        extern "C" fn _start() -> ! {
+            core::arch::naked_asm!(
+                "addis 2, 12, (.TOC. - _start)@ha",
+                "addi 2, 2, (.TOC. - _start)@l",
+                "mr 3, 1",
+                "stdu 1, -32(1)",
+                "b {}",
+                sym $main
+            )
+        }
+    };
+}

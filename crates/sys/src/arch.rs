@@ -1,0 +1,22 @@
+//! The syscall crate of the architecture being built for. Each one provides the same
+//! items: `syscall0` to `syscall4` (the number as a const parameter, a result that is
+//! negative or 0 on error), `exit`, and the `start_with_stack!` entry glue.
+
+#[cfg(target_arch = "aarch64")]
+pub use sys_aarch64::*;
+#[cfg(target_arch = "arm")]
+pub use sys_arm::*;
+#[cfg(target_arch = "x86")]
+pub use sys_i686::*;
+#[cfg(target_arch = "loongarch64")]
+pub use sys_loongarch64::*;
+#[cfg(target_arch = "mips64")]
+pub use sys_mips64el::*;
+#[cfg(target_arch = "powerpc64")]
+pub use sys_ppc64le::*;
+#[cfg(target_arch = "riscv64")]
+pub use sys_riscv64::*;
+#[cfg(target_arch = "s390x")]
+pub use sys_s390x::*;
+#[cfg(target_arch = "x86_64")]
+pub use sys_x86_64::*;
