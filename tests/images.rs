@@ -21,21 +21,6 @@ fn run_image(docker: &Docker, arch: &Arch, image: &str) -> std::process::Output 
     )
 }
 
-/// The bytes of `/hello` inside `image`, read back through `docker cp`.
-fn file_in_image(docker: &Docker, image: &str) -> Vec<u8> {
-    let created = docker_cmd(docker, &["create", image]);
-    assert!(created.status.success(), "docker create {image}: {}", String::from_utf8_lossy(&created.stderr));
-    let id = String::from_utf8(created.stdout).unwrap().trim().to_string();
-    let copied = docker_cmd(docker, &["cp", &format!("{id}:/hello"), "-"]);
-    docker_cmd(docker, &["rm", &id]);
-    assert!(copied.status.success(), "docker cp: {}", String::from_utf8_lossy(&copied.stderr));
-    let mut archive = tar::Archive::new(copied.stdout.as_slice());
-    let mut entry = archive.entries().unwrap().next().expect("one file").unwrap();
-    let mut bytes = Vec::new();
-    entry.read_to_end(&mut bytes).unwrap();
-    bytes
-}
-
 /// What `docker image inspect` says of the image, checked field by field.
 fn check_inspect(docker: &Docker, arch: &Arch, image: &str, binary_len: usize) {
     let sh = Shell::new().unwrap();
@@ -63,24 +48,25 @@ fn xtask_images_run_and_say_what_they_are() {
     for arch in all_arches() {
         xtask_ok(&["image", arch.name]);
         let image = format!("hello:{}", arch.name);
-        let binary = fs::read(xtask::paths::binary(arch)).unwrap();
+        let binary = fs::read(xtask::paths::binary(hello(), arch)).unwrap();
         check_runs(&docker, arch, &image, DEFAULT);
         check_inspect(&docker, arch, &image, binary.len());
-        assert_eq!(file_in_image(&docker, &image), binary, "{}: the image holds other bytes", arch.name);
+        assert_eq!(file_in_image(&docker, &image, "/hello"), binary, "{}: the image holds other bytes", arch.name);
     }
 }
 
 #[test]
 fn image_archives_are_the_same_every_time() {
     for arch in all_arches() {
-        let path = xtask::paths::arch_dir(arch).join("image.tar");
+        let path = xtask::paths::image_archive(hello(), arch);
         xtask_ok(&["image", arch.name, "--no-load"]);
         let first = fs::read(&path).unwrap();
         blobs_checked(&first);
         xtask_ok(&["image", arch.name, "--no-load"]);
         assert_eq!(fs::read(&path).unwrap(), first, "{}: archive differs between runs", arch.name);
         // The layer: one regular file `hello`, 0755, owned by 0:0, no time of the build.
-        let image = xtask::image::image(arch, &fs::read(xtask::paths::binary(arch)).unwrap()).unwrap();
+        let image =
+            xtask::image::image(hello(), arch, &fs::read(xtask::paths::binary(hello(), arch)).unwrap()).unwrap();
         let tar_bytes = gunzip(&image.layer.bytes);
         assert_eq!(image.diff_id, format!("sha256:{:x}", sha2::Sha256::digest(&tar_bytes)), "{}: diff_id", arch.name);
         let mut layer = tar::Archive::new(tar_bytes.as_slice());
@@ -98,7 +84,7 @@ fn image_archives_are_the_same_every_time() {
 fn source_date_epoch_dates_every_file() {
     let arch = xtask::arch::Arch::find("armv7").unwrap();
     let binary = fs::read(build_default(arch)).unwrap();
-    let image = xtask::image::image_at(arch, &binary, 1_700_000_000).unwrap();
+    let image = xtask::image::image_at(hello(), arch, &binary, 1_700_000_000).unwrap();
     let layer = gunzip(&image.layer.bytes);
     let times: Vec<u64> =
         tar::Archive::new(layer.as_slice()).entries().unwrap().map(|e| e.unwrap().header().mtime().unwrap()).collect();
@@ -107,11 +93,11 @@ fn source_date_epoch_dates_every_file() {
     let archive = xtask::image::archive(&tagged).unwrap();
     let mut outer = tar::Archive::new(archive.as_slice());
     assert!(outer.entries().unwrap().all(|e| e.unwrap().header().mtime().unwrap() == 1_700_000_000));
-    assert_ne!(image.layer.digest, xtask::image::image_at(arch, &binary, 0).unwrap().layer.digest);
+    assert_ne!(image.layer.digest, xtask::image::image_at(hello(), arch, &binary, 0).unwrap().layer.digest);
 
     // The archive a good run wrote stays as it was.
     xtask_ok(&["image", "armv7", "--no-load"]);
-    let path = xtask::paths::arch_dir(arch).join("image.tar");
+    let path = xtask::paths::image_archive(hello(), arch);
     let before = fs::read(&path).unwrap();
     let failed = xtask_with_env(&["image", "armv7", "--no-load"], &[("SOURCE_DATE_EPOCH", "yesterday")]);
     assert_eq!(failed.status.code(), Some(1));
@@ -130,7 +116,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 #[test]
 fn one_platform_pulls_in_under_1024_bytes() {
     for arch in all_arches() {
-        let image = xtask::image::image(arch, &fs::read(build_default(arch)).unwrap()).unwrap();
+        let image = xtask::image::image(hello(), arch, &fs::read(build_default(arch)).unwrap()).unwrap();
         let pull = image.manifest.bytes.len() + image.config.bytes.len() + image.layer.bytes.len();
         assert!(pull < xtask::image::PULL_BYTES_CEILING, "{}: a pull moves {pull} bytes", arch.name);
     }
@@ -155,7 +141,12 @@ fn dockerfile_images_hold_the_same_bytes() {
         eprintln!("docker build of {} (the first one installs the builder: minutes)", arch.name);
         xtask_ok(&["docker-build", arch.name, "--tag", &image]);
         let binary = fs::read(build_default(arch)).unwrap();
-        assert_eq!(file_in_image(&docker, &image), binary, "{}: Dockerfile and xtask bytes differ", arch.name);
+        assert_eq!(
+            file_in_image(&docker, &image, "/hello"),
+            binary,
+            "{}: Dockerfile and xtask bytes differ",
+            arch.name
+        );
         check_runs(&docker, arch, &image, DEFAULT);
         check_inspect(&docker, arch, &image, binary.len());
     }
@@ -195,7 +186,7 @@ fn blob<'a>(files: &'a std::collections::BTreeMap<String, Vec<u8>>, digest: &ser
 #[test]
 fn the_index_names_every_platform_and_holds_every_blob() {
     xtask_ok(&["index"]);
-    let archive = fs::read(xtask::paths::out_root().join("index.tar")).unwrap();
+    let archive = fs::read(xtask::paths::index_archive(hello())).unwrap();
     let files = blobs_checked(&archive);
     let top: serde_json::Value = serde_json::from_slice(&files["index.json"]).unwrap();
     assert_eq!(top["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"], "latest");
@@ -226,7 +217,12 @@ fn the_index_names_every_platform_and_holds_every_blob() {
         let mut file = tar.entries().unwrap().next().unwrap().unwrap();
         let mut binary = Vec::new();
         file.read_to_end(&mut binary).unwrap();
-        assert_eq!(binary, fs::read(xtask::paths::binary(arch)).unwrap(), "{}: the index holds other bytes", arch.name);
+        assert_eq!(
+            binary,
+            fs::read(xtask::paths::binary(hello(), arch)).unwrap(),
+            "{}: the index holds other bytes",
+            arch.name
+        );
     }
     // Older engines read manifest.json: one entry per arch, tagged hello:<arch>.
     let docker: serde_json::Value = serde_json::from_slice(&files["manifest.json"]).unwrap();
@@ -244,7 +240,7 @@ fn the_report_gives_the_index_bytes() {
         .iter()
         .map(|name| {
             let arch = Arch::find(name).unwrap();
-            (arch, xtask::image::image(arch, &fs::read(build_default(arch)).unwrap()).unwrap())
+            (arch, xtask::image::image(hello(), arch, &fs::read(build_default(arch)).unwrap()).unwrap())
         })
         .collect();
     let index = xtask::image::index(images.iter().map(|(arch, image)| (*arch, image))).unwrap();

@@ -411,5 +411,5 @@ fn explain_says_why_the_tail_stays() {
     let output = dir.path().join("out");
     let text = explain_moving_tail(&linked, &output);
     assert!(text.contains("note: the code's tail stays: no instruction decoder for machine 183"), "{text}");
-    assert_eq!(fs::read(&output).unwrap(), fs::read(xtask::paths::binary(arch)).unwrap());
+    assert_eq!(fs::read(&output).unwrap(), fs::read(xtask::paths::binary(hello(), arch)).unwrap());
 }

@@ -11,7 +11,10 @@ use goblin::elf::{
     Elf,
     program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD, ProgramHeader},
 };
-use xtask::arch::{ARCHES, Arch};
+use xtask::{
+    arch::{ARCHES, Arch},
+    program::Program,
+};
 
 /// The Docker engine setup.sh starts; the tests that need one fail without it.
 pub fn docker() -> xtask::docker::Docker {
@@ -20,6 +23,21 @@ pub fn docker() -> xtask::docker::Docker {
 
 pub fn docker_cmd(docker: &xtask::docker::Docker, args: &[&str]) -> Output {
     Command::new(&docker.client).args(args).output().expect("docker client runs")
+}
+
+/// The bytes of the file at `path` inside `image`, read back through `docker cp`.
+pub fn file_in_image(docker: &xtask::docker::Docker, image: &str, path: &str) -> Vec<u8> {
+    let created = docker_cmd(docker, &["create", image]);
+    assert!(created.status.success(), "docker create {image}: {}", String::from_utf8_lossy(&created.stderr));
+    let id = String::from_utf8(created.stdout).unwrap().trim().to_string();
+    let copied = docker_cmd(docker, &["cp", &format!("{id}:{path}"), "-"]);
+    docker_cmd(docker, &["rm", &id]);
+    assert!(copied.status.success(), "docker cp: {}", String::from_utf8_lossy(&copied.stderr));
+    let mut archive = tar::Archive::new(copied.stdout.as_slice());
+    let mut entry = archive.entries().unwrap().next().expect("one file").unwrap();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+    bytes
 }
 
 /// The part of README.md between `<!-- {name}:begin -->` and `<!-- {name}:end -->`.
@@ -61,10 +79,20 @@ pub fn one_error_line(out: &Output) -> String {
     errors[0].to_string()
 }
 
-/// Build `arch` with the default message at its default place; the binary's path.
+/// hello, the program the card's commands mean.
+pub fn hello() -> &'static Program {
+    xtask::program::DEFAULT
+}
+
+/// Build hello for `arch` with the default message at its default place; the binary's path.
 pub fn build_default(arch: &Arch) -> PathBuf {
-    xtask_ok(&["build", arch.name]);
-    xtask::paths::binary(arch)
+    build_program(hello(), arch)
+}
+
+/// Build `program` for `arch` (hello with the default message); the binary's path.
+pub fn build_program(program: &Program, arch: &Arch) -> PathBuf {
+    xtask_ok(&["build", "--program", program.name, arch.name]);
+    xtask::paths::binary(program, arch)
 }
 
 /// Build `arch` printing the bytes in `message_file`, into `out`.

@@ -1,5 +1,6 @@
-//! THE table of architectures. Adding one is a row here, a crate `crates/hello-<name>`
-//! and a Dockerfile `Dockerfiles/<name>`; everything else reads this table.
+//! THE table of architectures. Adding one is a row here and a syscall crate
+//! `crates/sys-<isa>` (named in crates/sys); everything else reads this table or is
+//! written from it (`cargo xtask generate`), and tests/layout.rs checks both.
 
 use anyhow::{Result, bail};
 use goblin::elf::header::{EM_386, EM_AARCH64, EM_ARM, EM_LOONGARCH, EM_MIPS, EM_PPC64, EM_RISCV, EM_S390, EM_X86_64};
@@ -7,11 +8,11 @@ use goblin::elf::header::{EM_386, EM_AARCH64, EM_ARM, EM_LOONGARCH, EM_MIPS, EM_
 /// How an architecture's binary is built, described and run.
 #[derive(Debug)]
 pub struct Arch {
-    /// Our name: `hello-<name>` crate, `Dockerfiles/<name>`, `hello:<name>` tag.
+    /// Our name: `Dockerfiles/<name>`, `<program>:<name>` tags, target/hello/<name>.
     pub name: &'static str,
-    /// The crate holding `_start` and the system calls (arches that share a system
-    /// call ABI share a crate: armv5, armv6 and armv7 all use `hello-arm`).
-    pub krate: &'static str,
+    /// The syscall crate: the system calls in inline asm and the entry glue (arches
+    /// that share a system call ABI share a crate: armv5, armv6 and armv7 use `sys-arm`).
+    pub syscalls: &'static str,
     /// The Rust target the crate is built for (core comes from build-std).
     pub target: &'static str,
     /// Docker/OCI platform: `os/architecture[/variant]`.
@@ -56,7 +57,7 @@ pub struct ArmCpuArch {
 pub const ARCHES: &[Arch] = &[
     Arch {
         name: "x86_64",
-        krate: "hello-x86_64",
+        syscalls: "sys-x86_64",
         target: "x86_64-unknown-none",
         platform: Platform { os: "linux", architecture: "amd64", variant: None },
         elf: ElfKind { machine: EM_X86_64, is_64: true, little_endian: true },
@@ -68,7 +69,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "aarch64",
-        krate: "hello-aarch64",
+        syscalls: "sys-aarch64",
         target: "aarch64-unknown-none",
         platform: Platform { os: "linux", architecture: "arm64", variant: None },
         elf: ElfKind { machine: EM_AARCH64, is_64: true, little_endian: true },
@@ -79,7 +80,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "armv7",
-        krate: "hello-arm",
+        syscalls: "sys-arm",
         // Thumb-2 code is 16 bytes smaller than A32 here; both run on every ARMv7-A core.
         target: "thumbv7a-none-eabi",
         platform: Platform { os: "linux", architecture: "arm", variant: Some("v7") },
@@ -90,7 +91,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "armv6",
-        krate: "hello-arm",
+        syscalls: "sys-arm",
         // Thumb-1 on ARMv6 (ARM1176, as on a Raspberry Pi Zero and 1).
         target: "thumbv6-none-eabi",
         platform: Platform { os: "linux", architecture: "arm", variant: Some("v6") },
@@ -101,7 +102,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "armv5",
-        krate: "hello-arm",
+        syscalls: "sys-arm",
         // Thumb-1 on ARMv5TE (ARM926EJ-S, XScale, Feroceon).
         target: "thumbv5te-none-eabi",
         platform: Platform { os: "linux", architecture: "arm", variant: Some("v5") },
@@ -112,7 +113,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "i686",
-        krate: "hello-i686",
+        syscalls: "sys-i686",
         // No bare-metal 32-bit x86 target ships; the musl one links no libc here
         // (rust-lld, no C runtime objects). i586, not i686: the i686 target assumes
         // SSE2 (core's float ABI needs it, so -Ctarget-cpu cannot remove it), and
@@ -126,7 +127,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "riscv64",
-        krate: "hello-riscv64",
+        syscalls: "sys-riscv64",
         // RV64GC; the compressed (C) instructions halve most of the code.
         target: "riscv64gc-unknown-none-elf",
         platform: Platform { os: "linux", architecture: "riscv64", variant: None },
@@ -137,7 +138,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "ppc64le",
-        krate: "hello-ppc64le",
+        syscalls: "sys-ppc64le",
         // ELFv2, POWER8 (the target's default CPU); musl target, no libc linked.
         target: "powerpc64le-unknown-linux-musl",
         platform: Platform { os: "linux", architecture: "ppc64le", variant: None },
@@ -148,7 +149,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "s390x",
-        krate: "hello-s390x",
+        syscalls: "sys-s390x",
         // Big-endian; the target's CPU is z10. Linked by lld-22 (lld-16 crashes).
         target: "s390x-unknown-none-softfloat",
         platform: Platform { os: "linux", architecture: "s390x", variant: None },
@@ -159,7 +160,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "mips64el",
-        krate: "hello-mips64el",
+        syscalls: "sys-mips64el",
         // n64 ABI; musl target, no libc linked. MIPS inline asm needs the unstable
         // asm_experimental_arch feature (RUSTC_BOOTSTRAP=1, which every build sets).
         target: "mips64el-unknown-linux-muslabi64",
@@ -171,7 +172,7 @@ pub const ARCHES: &[Arch] = &[
     },
     Arch {
         name: "loongarch64",
-        krate: "hello-loongarch64",
+        syscalls: "sys-loongarch64",
         target: "loongarch64-unknown-none",
         platform: Platform { os: "linux", architecture: "loong64", variant: None },
         elf: ElfKind { machine: EM_LOONGARCH, is_64: true, little_endian: true },

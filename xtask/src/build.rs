@@ -1,5 +1,5 @@
-//! `cargo xtask build <arch>`: compile the arch's hello crate with core from source,
-//! check what the linker made, and shrink it into target/hello/<arch>/hello.
+//! `cargo xtask build <arch>`: compile a program's crate for an arch with core from
+//! source, check what the linker made, and shrink it into target/hello/<arch>/<program>.
 
 use std::{
     fs,
@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use object::{Object, read::elf::FileHeader as _, read::elf::SectionHeader as _};
 use xshell::{Shell, cmd};
 
-use crate::{arch::Arch, elf, fsutil, message, paths, toolchain};
+use crate::{arch::Arch, elf, fsutil, message, paths, program::Program, toolchain};
 
 /// rustflags every arch gets, each for a reason.
 fn common_rustflags(root: &Path, headers: usize) -> Vec<String> {
@@ -25,9 +25,9 @@ fn common_rustflags(root: &Path, headers: usize) -> Vec<String> {
         "-Cforce-frame-pointers=no".into(),
         // No trap instruction after the exit syscall, which never returns.
         "-Ztrap-unreachable=no".into(),
-        // One PT_LOAD holding code and message (crates/hello/hello.ld), linked where
+        // One PT_LOAD holding code and read-only data (crates/link.ld), linked where
         // it will sit behind the shrinker's overlapped headers.
-        format!("-Clink-arg=-T{}", root.join("crates/hello/hello.ld").display()),
+        format!("-Clink-arg=-T{}", root.join("crates/link.ld").display()),
         format!("-Clink-arg=--defsym=HELLO_HEADERS={headers}"),
         // No .note.gnu.build-id: it would sit in the loaded segment.
         "-Clink-arg=--build-id=none".into(),
@@ -45,14 +45,15 @@ pub struct Built {
     pub linked: PathBuf,
 }
 
-/// Build `arch` printing `message`; write the shrunk binary to `out` (default
-/// target/hello/<arch>/hello) and the linked ELF beside it as `<out>.elf`.
-pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Result<Built> {
+/// Build `program` for `arch` (hello printing `message`; other programs take none);
+/// write the shrunk binary to `out` (default target/hello/<arch>/<program>) and the
+/// linked ELF beside it as `<out>.elf`.
+pub fn build(sh: &Shell, program: &Program, arch: &Arch, message: &[u8], out: Option<&Path>) -> Result<Built> {
     message::check(message)?;
     let toolchain = toolchain::find(sh)?;
     let root = paths::project_root();
     let message_file = message::stage(message)?;
-    let binary = out.map(Path::to_path_buf).unwrap_or_else(|| paths::binary(arch));
+    let binary = out.map(Path::to_path_buf).unwrap_or_else(|| paths::binary(program, arch));
     let linked_copy = PathBuf::from(format!("{}.elf", binary.display()));
     if let Some(dir) = binary.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -75,8 +76,8 @@ pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Res
         .collect::<Vec<_>>()
         .join("\x1f");
     let target_dir = paths::out_root().join("cargo");
-    let (cargo, rustc, krate, target) = (&toolchain.cargo, &toolchain.rustc, arch.krate, arch.target);
-    eprintln!("building {} for {target} with {}", arch.name, toolchain.version);
+    let (cargo, rustc, krate, target) = (&toolchain.cargo, &toolchain.rustc, program.name, arch.target);
+    eprintln!("building {} for {} ({target}) with {}", program.name, arch.name, toolchain.version);
     let (target_arg, spec_flag) = if arch.omit_frame_pointer {
         (target_spec(sh, rustc, target)?.display().to_string(), vec!["-Zjson-target-spec"])
     } else {
@@ -94,13 +95,13 @@ pub fn build(sh: &Shell, arch: &Arch, message: &[u8], out: Option<&Path>) -> Res
     .env("HELLO_MESSAGE_FILE", &message_file)
     .env_remove("RUSTFLAGS")
     .run()
-    .with_context(|| format!("building {} failed", arch.name))?;
+    .with_context(|| format!("building {} for {} failed", program.name, arch.name))?;
 
     let linked = target_dir.join(target).join("size").join(krate);
     let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
     check_linked(arch, &bytes)
         .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
-    // hello.ld links the message first and the code last: its tail may move.
+    // link.ld links the read-only data first and the code last: its tail may move.
     let (plan, shrunk) = elf::shrink(&bytes, elf::Options { move_tail: true })
         .map_err(|r| elf::Refusal(format!("{}: {r}", linked.display())))?;
     if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::{arch::ARCHES, build, elf, fsutil, message, paths};
+use crate::{arch::ARCHES, build, elf, fsutil, message, paths, program};
 
 /// The foreign programs: name, and how to build it from tests/foreign/ into `out`.
 pub const FOREIGN: &[&str] = &["c-nolibc", "c-glibc", "c-musl", "go"];
@@ -67,8 +67,8 @@ pub fn rows(sh: &Shell) -> Result<Vec<Row>> {
     // glibc's .rela.plt: LLVM's for ours, GNU's for the foreign (host) programs.
     let mut inputs = Vec::new();
     for arch in ARCHES {
-        let built = build::build(sh, arch, message::DEFAULT, None)?;
-        // Linked by hello.ld, code last: its tail may move, as `xtask build` does it.
+        let built = build::build(sh, program::DEFAULT, arch, message::DEFAULT, None)?;
+        // Linked by link.ld, code last: its tail may move, as `xtask build` does it.
         inputs.push((format!("hello {}", arch.name), built.linked, LLVM_STRIP, elf::Options { move_tail: true }));
     }
     for (name, path) in build_foreign(sh)? {

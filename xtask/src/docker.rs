@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use xshell::{Shell, cmd};
 
-use crate::arch::Arch;
+use crate::{arch::Arch, program::Program};
 
 pub struct Docker {
     pub client: PathBuf,
@@ -75,16 +75,24 @@ impl Docker {
         Ok(out.trim().to_string())
     }
 
-    /// Build `Dockerfiles/<arch>` for the arch's platform with BuildKit, tagged `tag`.
-    /// `message` is passed as `--build-arg MESSAGE` when given; the host's CA bundle,
-    /// when there is one, as the `cacerts` secret (for TLS-intercepting proxies).
-    pub fn build_dockerfile(&self, sh: &Shell, arch: &Arch, tag: &str, message: Option<&[u8]>) -> Result<()> {
+    /// Build `program`'s stage of `Dockerfiles/<arch>` for the arch's platform with
+    /// BuildKit, tagged `tag`. `message` is passed as `--build-arg MESSAGE` when given;
+    /// the host's CA bundle, when there is one, as the `cacerts` secret (for
+    /// TLS-intercepting proxies).
+    pub fn build_dockerfile(
+        &self,
+        sh: &Shell,
+        program: &Program,
+        arch: &Arch,
+        tag: &str,
+        message: Option<&[u8]>,
+    ) -> Result<()> {
         let root = crate::paths::project_root();
         let dockerfile = root.join("Dockerfiles").join(arch.name);
         if !dockerfile.is_file() {
             bail!("no Dockerfile for {}: {} is missing", arch.name, dockerfile.display());
         }
-        let mut args: Vec<String> = Vec::new();
+        let mut args: Vec<String> = vec![format!("--target={}", program.name)];
         if let Some(m) = message {
             if m.contains(&0) {
                 bail!(

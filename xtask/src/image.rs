@@ -1,5 +1,5 @@
-//! `cargo xtask image <arch>`: a one-file image as an archive that `docker load` reads,
-//! written without any daemon and the same to the byte every time.
+//! A one-file image as an archive that `docker load` reads, written without any daemon
+//! and the same to the byte every time. (The steps that lead here are in pipeline.rs.)
 //!
 //! The archive holds the image twice over, the way `docker save` writes it since
 //! Docker 25: an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/...`),
@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{arch::Arch, fsutil, paths};
+use crate::{arch::Arch, fsutil, paths, program::Program};
 
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
@@ -20,9 +20,6 @@ pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+jso
 
 /// Most bytes a `docker pull` of one platform may move (manifest + config + layer).
 pub const PULL_BYTES_CEILING: usize = 1024;
-
-/// The user and group the binary runs as: `nobody`, no privileges needed to print.
-pub const USER: &str = "65534:65534";
 
 /// A content-addressed blob.
 pub struct Blob {
@@ -72,22 +69,22 @@ fn epoch(value: Option<&str>) -> Result<u64> {
     }
 }
 
-/// The image of one binary: a layer holding only `/hello`, a config that runs it;
-/// its files dated SOURCE_DATE_EPOCH (default 0).
-pub fn image(arch: &Arch, binary: &[u8]) -> Result<Image> {
-    image_at(arch, binary, mtime()?)
+/// The image of one program's binary: a layer holding only `/<program>`, a config
+/// that runs it as the program's user; its files dated SOURCE_DATE_EPOCH (default 0).
+pub fn image(program: &Program, arch: &Arch, binary: &[u8]) -> Result<Image> {
+    image_at(program, arch, binary, mtime()?)
 }
 
 /// The image of one binary with its files dated `mtime`.
-pub fn image_at(arch: &Arch, binary: &[u8], mtime: u64) -> Result<Image> {
-    let layer_tar = tar(&[Entry::file("hello", binary, 0o755)], mtime)?;
+pub fn image_at(program: &Program, arch: &Arch, binary: &[u8], mtime: u64) -> Result<Image> {
+    let layer_tar = tar(&[Entry::file(program.name, binary, 0o755)], mtime)?;
     let diff_id = format!("sha256:{:x}", Sha256::digest(&layer_tar));
     let layer = Blob::new(gzip(&layer_tar)?);
     let p = &arch.platform;
     let mut config = json!({
         "architecture": p.architecture,
         "os": p.os,
-        "config": { "Entrypoint": ["/hello"], "User": USER },
+        "config": { "Entrypoint": [program.entrypoint()], "User": program.user },
         "rootfs": { "type": "layers", "diff_ids": [diff_id] },
     });
     if let Some(variant) = p.variant {
@@ -162,39 +159,6 @@ pub fn index<'a>(images: impl Iterator<Item = (&'a Arch, &'a Image)>) -> Result<
     }))?))
 }
 
-/// Build `arch` printing `message` and make its image in memory; the binary's bytes too.
-pub fn build_image(sh: &xshell::Shell, arch: &Arch, message: &[u8]) -> Result<(Image, Vec<u8>)> {
-    let built = crate::build::build(sh, arch, message, None)?;
-    let bytes = std::fs::read(&built.binary).with_context(|| format!("cannot read {}", built.binary.display()))?;
-    Ok((image(arch, &bytes)?, bytes))
-}
-
-/// Build each arch printing `message` and make its image, in memory.
-pub fn build_images(
-    sh: &xshell::Shell,
-    arches: &[&'static Arch],
-    message: &[u8],
-) -> Result<Vec<(&'static Arch, Image)>> {
-    arches.iter().map(|&arch| Ok((arch, build_image(sh, arch, message)?.0))).collect()
-}
-
-/// `cargo xtask image <arch>`: build, write target/hello/<arch>/image.tar, and load it
-/// as hello:<arch> when given an engine. The image and the binary's bytes.
-pub fn build_and_archive(
-    sh: &xshell::Shell,
-    arch: &Arch,
-    message: &[u8],
-    docker: Option<&crate::docker::Docker>,
-) -> Result<(Image, Vec<u8>)> {
-    let (image, bytes) = build_image(sh, arch, message)?;
-    let archive = write_archive(arch, &image, &format!("hello:{}", arch.name))?;
-    eprintln!("wrote {} (manifest {})", archive.display(), image.manifest.digest);
-    if let Some(docker) = docker {
-        docker.load(sh, &archive)?;
-    }
-    Ok((image, bytes))
-}
-
 /// `name` and `reference` of `name:reference` (`latest` when there is none).
 pub fn split_tag(tag: &str) -> (&str, &str) {
     match tag.rsplit_once(':') {
@@ -252,9 +216,10 @@ fn qualified(name: &str, reference: &str) -> String {
     }
 }
 
-/// Write the archive of `image` (of `arch`, tagged `tag`) to target/hello/<arch>/image.tar.
-pub fn write_archive(arch: &Arch, image: &Image, tag: &str) -> Result<PathBuf> {
-    let path = paths::arch_dir(arch).join("image.tar");
+/// Write the archive of `program`'s `image` for `arch`, tagged `tag`, to
+/// target/hello/<arch>/<program>.image.tar.
+pub fn write_archive(program: &Program, arch: &Arch, image: &Image, tag: &str) -> Result<PathBuf> {
+    let path = paths::image_archive(program, arch);
     let archive = archive(&Tagged { arch, image, tag: tag.to_string() })?;
     fsutil::write_atomic(&path, &archive, 0o644)?;
     Ok(path)
@@ -342,12 +307,13 @@ mod tests {
     #[test]
     fn config_says_platform_user_and_entrypoint() {
         let arch = Arch::find("armv6").unwrap();
-        let image = image(arch, b"\x7fELF not really").unwrap();
+        let pause = Program::find("pause").unwrap();
+        let image = image(pause, arch, b"\x7fELF not really").unwrap();
         let config: Value = serde_json::from_slice(&image.config.bytes).unwrap();
         assert_eq!(config["architecture"], "arm");
         assert_eq!(config["variant"], "v6");
-        assert_eq!(config["config"]["User"], USER);
-        assert_eq!(config["config"]["Entrypoint"], json!(["/hello"]));
+        assert_eq!(config["config"]["User"], "65535:65535");
+        assert_eq!(config["config"]["Entrypoint"], json!(["/pause"]));
         assert_eq!(config["rootfs"]["diff_ids"][0], json!(image.diff_id));
         let manifest: Value = serde_json::from_slice(&image.manifest.bytes).unwrap();
         assert_eq!(manifest["config"]["digest"], json!(image.config.digest));

@@ -1,18 +1,21 @@
-//! The tooling behind `cargo xtask`: build, shrink, verify and package the hello
-//! binaries. The command line is in main.rs; the tests use this library too.
+//! The tooling behind `cargo xtask`: build, shrink, verify and package our programs
+//! for every architecture. The command line is in main.rs; the tests use this library
+//! too.
 
 pub mod arch;
 pub mod budgets;
 pub mod build;
 pub mod compare;
 pub mod docker;
-pub mod dockerfile;
 pub mod elf;
 pub mod fsutil;
+pub mod generate;
 pub mod image;
 pub mod kernel;
 pub mod message;
 pub mod paths;
+pub mod pipeline;
+pub mod program;
 pub mod registry;
 pub mod report;
 pub mod toolchain;

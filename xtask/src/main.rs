@@ -5,10 +5,12 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use xshell::Shell;
-use xtask::{arch, build, compare, docker::Docker, elf, image, kernel, message::MessageArgs, registry, report};
+use xtask::{
+    arch, build, compare, docker::Docker, elf, kernel, message::MessageArgs, pipeline, program::ProgramArg, report,
+};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Build the smallest hello binaries and their Docker images")]
+#[command(name = "cargo xtask", about = "Build the smallest static binaries (hello, pause) and their Docker images")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,21 +18,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build, shrink and check the binary: target/hello/<arch>/hello
+    /// Build, shrink and check a program's binary: target/hello/<arch>/<program>
     Build(Build),
     /// Strip an ELF executable down to what the kernel loads
     Shrink(Shrink),
-    /// Build the image archive target/hello/<arch>/image.tar and load it as hello:<arch>
+    /// Build the image archive target/hello/<arch>/<program>.image.tar and load it as <program>:<arch>
     Image(Image),
     /// Build an image from Dockerfiles/<arch> with BuildKit, for the arch's platform
     DockerBuild(DockerBuild),
     /// The size table: binary, message, overhead, budget, image, sha256
     Report(Report),
-    /// Write Dockerfiles/<arch> for every arch from the one template
-    Dockerfiles,
-    /// Write target/hello/index.tar: one OCI image index over every arch's image
+    /// Write Dockerfiles/<arch> and Makefile.toml from the arch and program tables
+    Generate,
+    /// Write target/hello/<program>.index.tar: one OCI image index over every arch's image
     Index(Index),
-    /// Boot real Linux kernels in qemu-system with hello as /init
+    /// Boot real Linux kernels in qemu-system with a program as /init and from a shell
     KernelTest(KernelTest),
     /// Push every arch's image and one index over them to a registry
     Push(Push),
@@ -40,6 +42,8 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Build {
+    #[command(flatten)]
+    program: ProgramArg,
     /// Architectures (default: all)
     #[arg(value_name = "ARCH")]
     arches: Vec<String>,
@@ -67,6 +71,8 @@ struct Shrink {
 
 #[derive(clap::Args)]
 struct Image {
+    #[command(flatten)]
+    program: ProgramArg,
     /// Architectures (default: all)
     #[arg(value_name = "ARCH")]
     arches: Vec<String>,
@@ -79,9 +85,11 @@ struct Image {
 
 #[derive(clap::Args)]
 struct DockerBuild {
+    #[command(flatten)]
+    program: ProgramArg,
     #[arg(value_name = "ARCH")]
     arch: String,
-    /// Image tag (default hello:<arch>)
+    /// Image tag (default <program>:<arch>)
     #[arg(long)]
     tag: Option<String>,
     #[command(flatten)]
@@ -90,9 +98,12 @@ struct DockerBuild {
 
 #[derive(clap::Args)]
 struct Index {
-    /// The index's name; each image is also tagged <name>:<arch> for docker load
-    #[arg(long, default_value = "hello:latest")]
-    tag: String,
+    #[command(flatten)]
+    program: ProgramArg,
+    /// The index's name (default <program>:latest); each image is also tagged
+    /// <name>:<arch> for docker load
+    #[arg(long)]
+    tag: Option<String>,
     #[command(flatten)]
     message: MessageArgs,
     /// Also load every image into Docker (docker load cannot load an index itself)
@@ -102,6 +113,8 @@ struct Index {
 
 #[derive(clap::Args)]
 struct Push {
+    #[command(flatten)]
+    program: ProgramArg,
     /// Where: REGISTRY/NAME[:TAG] (TAG defaults to latest), e.g. 127.0.0.1:5000/hello
     reference: String,
     /// Architectures (default: all)
@@ -120,19 +133,23 @@ struct Compare {
 
 #[derive(clap::Args)]
 struct KernelTest {
+    #[command(flatten)]
+    program: ProgramArg,
     /// Architectures (default: every one a kernel is known for)
     #[arg(value_name = "ARCH")]
     arches: Vec<String>,
     /// Run this static binary instead of ours (give one ARCH)
     #[arg(long, value_name = "FILE")]
     binary: Option<PathBuf>,
-    /// What the console must show (default: our message)
+    /// What the console must show (default: hello's message)
     #[arg(long, value_name = "TEXT")]
     expect: Option<String>,
 }
 
 #[derive(clap::Args)]
 struct Report {
+    #[command(flatten)]
+    program: ProgramArg,
     /// Architectures (default: all)
     #[arg(value_name = "ARCH")]
     arches: Vec<String>,
@@ -153,9 +170,10 @@ impl Build {
         if self.out.is_some() && arches.len() != 1 {
             bail!("--out takes one architecture; give exactly one");
         }
-        let message = self.message.resolve()?;
+        let program = self.program.get()?;
+        let message = self.message.resolve_for(program)?;
         for arch in arches {
-            build::build(sh, arch, &message, self.out.as_deref())?;
+            build::build(sh, program, arch, &message, self.out.as_deref())?;
         }
         Ok(())
     }
@@ -174,11 +192,12 @@ impl Shrink {
 impl Image {
     fn run(self, sh: &Shell) -> Result<()> {
         let arches = arch::select(&self.arches)?;
-        let message = self.message.resolve()?;
+        let program = self.program.get()?;
+        let message = self.message.resolve_for(program)?;
         // Ask for the engine first: no point building for minutes to fail at the end.
         let docker = if self.no_load { None } else { Some(Docker::connect(sh)?) };
         for arch in arches {
-            image::build_and_archive(sh, arch, &message, docker.as_ref())?;
+            pipeline::image_archive(sh, program, arch, &message, docker.as_ref())?;
         }
         Ok(())
     }
@@ -187,38 +206,22 @@ impl Image {
 impl DockerBuild {
     fn run(self, sh: &Shell) -> Result<()> {
         let arch = arch::Arch::find(&self.arch)?;
+        let program = self.program.get()?;
         // Only a message the user gave travels as a build argument; none means the
         // Dockerfile's default.
-        let message = self.message.given()?;
-        let tag = self.tag.unwrap_or_else(|| format!("hello:{}", arch.name));
-        Docker::connect_builder(sh)?.build_dockerfile(sh, arch, &tag, message.as_deref())
+        let message = self.message.given_for(program)?;
+        let tag = self.tag.unwrap_or_else(|| pipeline::arch_tag(program, arch));
+        Docker::connect_builder(sh)?.build_dockerfile(sh, program, arch, &tag, message.as_deref())
     }
 }
 
 impl Index {
     fn run(self, sh: &Shell) -> Result<()> {
-        let message = self.message.resolve()?;
+        let program = self.program.get()?;
+        let message = self.message.resolve_for(program)?;
         let docker = if self.load { Some(Docker::connect(sh)?) } else { None };
-        let (name, _) = image::split_tag(&self.tag);
-        let images = image::build_images(sh, &arch::select(&[])?, &message)?;
-        let tagged: Vec<image::Tagged> = images
-            .iter()
-            .map(|(arch, image)| image::Tagged { arch, image, tag: format!("{name}:{}", arch.name) })
-            .collect();
-        let (index, archive) = image::index_archive(&tagged, &self.tag)?;
-        let path = xtask::paths::out_root().join("index.tar");
-        xtask::fsutil::write_atomic(&path, &archive, 0o644)?;
-        eprintln!(
-            "wrote {} (index {}, {} bytes; {} platforms)",
-            path.display(),
-            index.digest,
-            index.bytes.len(),
-            tagged.len()
-        );
-        if let Some(docker) = docker {
-            docker.load(sh, &path)?;
-        }
-        Ok(())
+        let tag = self.tag.unwrap_or_else(|| format!("{}:latest", program.image));
+        pipeline::index(sh, program, &arch::select(&[])?, &message, &tag, docker.as_ref())
     }
 }
 
@@ -235,33 +238,10 @@ impl Compare {
 
 impl Push {
     fn run(self, sh: &Shell) -> Result<()> {
-        let reference = registry::Reference::parse(&self.reference)?;
+        let program = self.program.get()?;
         let arches = arch::select(&self.arches)?;
-        let message = self.message.resolve()?;
-        // Reach the registry (and pass its authentication) before building anything.
-        let mut registry = registry::Registry::connect(&reference)?;
-        let images = image::build_images(sh, &arches, &message)?;
-        let mut counts = registry::Counts::default();
-        for (arch, image) in &images {
-            for blob in [&image.layer, &image.config] {
-                match registry.push_blob(blob)? {
-                    true => counts.uploaded += 1,
-                    false => counts.present += 1,
-                }
-            }
-            registry.push_manifest(&image.manifest, image::MANIFEST_MEDIA_TYPE, &image.manifest.digest)?;
-            eprintln!("{:<12} manifest {}", arch.name, image.manifest.digest);
-        }
-        let index = image::index(images.iter().map(|(arch, image)| (*arch, image)))?;
-        registry.push_manifest(&index, image::INDEX_MEDIA_TYPE, &reference.tag)?;
-        println!(
-            "pushed {reference} (index {}, {} platforms): {} blobs uploaded, {} already there",
-            index.digest,
-            images.len(),
-            counts.uploaded,
-            counts.present
-        );
-        Ok(())
+        let message = self.message.resolve_for(program)?;
+        pipeline::push(sh, program, &self.reference, &arches, &message)
     }
 }
 
@@ -272,15 +252,25 @@ impl KernelTest {
         if self.binary.is_some() && arches.len() != 1 {
             bail!("--binary takes one architecture: kernel-test --binary FILE ARCH");
         }
+        // Every program unless one is named.
+        let programs = match self.program.name {
+            Some(_) => vec![self.program.get()?],
+            None => xtask::program::PROGRAMS.iter().collect(),
+        };
+        if self.binary.is_some() && programs.len() != 1 {
+            bail!("--binary takes one program: kernel-test --program NAME --binary FILE ARCH");
+        }
         let expect = self.expect.unwrap_or_else(|| String::from_utf8_lossy(xtask::message::DEFAULT).into_owned());
-        kernel::test(sh, &arches, explicit, self.binary.as_deref(), &expect)
+        kernel::test(sh, &programs, &arches, explicit, self.binary.as_deref(), &expect).map(|_| ())
     }
 }
 
 impl Report {
     fn run(self, sh: &Shell) -> Result<()> {
         let docker = if self.no_docker { None } else { Some(Docker::connect(sh)?) };
-        let (rows, index_bytes) = report::rows(sh, &arch::select(&self.arches)?, docker.as_ref(), self.kernels)?;
+        let program = self.program.get()?;
+        let (rows, index_bytes) =
+            report::rows(sh, program, &arch::select(&self.arches)?, docker.as_ref(), self.kernels)?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&rows)?);
         } else {
@@ -298,7 +288,7 @@ fn main() -> ExitCode {
         Command::Image(c) => c.run(&sh),
         Command::DockerBuild(c) => c.run(&sh),
         Command::Report(c) => c.run(&sh),
-        Command::Dockerfiles => arch::select(&[]).and_then(|a| xtask::dockerfile::write_all(&a)),
+        Command::Generate => xtask::generate::write_all(),
         Command::Index(c) => c.run(&sh),
         Command::KernelTest(c) => c.run(&sh),
         Command::Push(c) => c.run(&sh),

@@ -10,6 +10,8 @@ use std::{ffi::OsString, fs, os::unix::ffi::OsStringExt, path::PathBuf};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
+use crate::program::Program;
+
 /// The default message, the same file the `hello` crate's build script falls back to.
 pub const DEFAULT: &[u8] = include_bytes!("../../crates/hello/message.default");
 
@@ -30,6 +32,23 @@ impl MessageArgs {
     /// The message bytes, checked: 1 to 4096 bytes; the default when none was given.
     pub fn resolve(&self) -> Result<Vec<u8>> {
         Ok(self.given()?.unwrap_or_else(|| DEFAULT.to_vec()))
+    }
+
+    /// `resolve` for `program`: one that prints no message refuses one given by flag
+    /// (a message in the environment is cargo make's or a Dockerfile's, meant for hello).
+    pub fn resolve_for(&self, program: &Program) -> Result<Vec<u8>> {
+        Ok(self.given_for(program)?.unwrap_or_else(|| DEFAULT.to_vec()))
+    }
+
+    /// `given` for `program`; None for a program that prints no message.
+    pub fn given_for(&self, program: &Program) -> Result<Option<Vec<u8>>> {
+        if program.takes_message() {
+            return self.given();
+        }
+        if self.message.is_some() || self.message_file.is_some() {
+            bail!("{} prints no message: --message and --message-file are for hello", program.name);
+        }
+        Ok(None)
     }
 
     /// The message the user gave by flag or environment, checked; None if none.

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::arch::Arch;
+use crate::{arch::Arch, program::Program};
 
 /// The workspace root (the xtask crate sits one level below it).
 pub fn project_root() -> PathBuf {
@@ -14,14 +14,26 @@ pub fn out_root() -> PathBuf {
     project_root().join("target").join("hello")
 }
 
-/// `target/hello/<arch>`: the binary, the linked ELF it came from, the image archive.
+/// `target/hello/<arch>`: each program's binary, the linked ELF it came from, its
+/// image archive.
 pub fn arch_dir(arch: &Arch) -> PathBuf {
     out_root().join(arch.name)
 }
 
-/// The shrunk binary of the last `build <arch>`.
-pub fn binary(arch: &Arch) -> PathBuf {
-    arch_dir(arch).join("hello")
+/// The shrunk binary of the last `build --program <program> <arch>`.
+pub fn binary(program: &Program, arch: &Arch) -> PathBuf {
+    arch_dir(arch).join(program.name)
+}
+
+/// The image archive of the last `image --program <program> <arch>`.
+pub fn image_archive(program: &Program, arch: &Arch) -> PathBuf {
+    arch_dir(arch).join(format!("{}.image.tar", program.name))
+}
+
+/// The archive of the last `index --program <program>`: every arch's image and the
+/// image index over them.
+pub fn index_archive(program: &Program) -> PathBuf {
+    out_root().join(format!("{}.index.tar", program.name))
 }
 
 /// The committed size budgets.

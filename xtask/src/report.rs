@@ -1,24 +1,28 @@
-//! `cargo xtask report`: what each binary and image weighs, against its budget.
+//! `cargo xtask report`: what each binary and image of a program weighs, against its
+//! budget.
 
 use anyhow::Result;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use xshell::Shell;
 
-use crate::{arch::Arch, budgets, docker::Docker, image, kernel, message};
+use crate::{arch::Arch, budgets, docker::Docker, image, kernel, message, pipeline, program::Program};
 
 #[derive(Debug, Serialize)]
 pub struct Row {
+    pub program: &'static str,
     pub arch: &'static str,
     pub platform: String,
     pub binary_bytes: u64,
-    pub message_bytes: u64,
+    /// hello: the message's bytes; None for a program without one.
+    pub message_bytes: Option<u64>,
     /// Binary minus message: what the ELF format and the code cost.
     pub overhead_bytes: u64,
     pub budget_bytes: u64,
-    pub reference_bytes: u64,
-    /// The best portable hand-made file, headers overlapped (budgets.toml).
-    pub overlapped_reference_bytes: u64,
+    /// hello: plain hand-written assembly (budgets.toml).
+    pub hand_asm_bytes: Option<u64>,
+    /// hello: the best portable hand-made file, headers overlapped (budgets.toml).
+    pub hand_best_bytes: Option<u64>,
     /// `docker image inspect --format {{.Size}}` after loading the image; None without
     /// an engine.
     pub image_bytes: Option<u64>,
@@ -41,36 +45,46 @@ pub struct KernelRun {
     pub verified: bool,
 }
 
-/// Build every arch with the default message and measure it; with `docker`, load
-/// each image and read back the size the engine reports. Also the size of the image
-/// index over these arches' images: what a multi-platform pull reads first.
-pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>, kernels: bool) -> Result<(Vec<Row>, u64)> {
+/// Build `program` for every arch (hello with the default message) and measure it;
+/// with `docker`, load each image and read back the size the engine reports. Also the
+/// size of the image index over these arches' images: what a multi-platform pull
+/// reads first.
+pub fn rows(
+    sh: &Shell,
+    program: &Program,
+    arches: &[&'static Arch],
+    docker: Option<&Docker>,
+    kernels: bool,
+) -> Result<(Vec<Row>, u64)> {
     let (mut rows, mut images) = (Vec::new(), Vec::new());
+    let message_bytes = program.takes_message().then_some(message::DEFAULT.len() as u64);
     for &arch in arches {
-        let (image, bytes) = image::build_and_archive(sh, arch, message::DEFAULT, docker)?;
-        let budget = budgets::for_arch(arch)?;
+        let pipeline::Built { image, binary: bytes, .. } =
+            pipeline::image_archive(sh, program, arch, message::DEFAULT, docker)?;
+        let budget = budgets::get(program, arch)?;
         let image_bytes = match docker {
-            Some(docker) => Some(docker.inspect(sh, &format!("hello:{}", arch.name), "{{.Size}}")?.parse()?),
+            Some(docker) => Some(docker.inspect(sh, &pipeline::arch_tag(program, arch), "{{.Size}}")?.parse()?),
             None => None,
         };
         let (layer, config, manifest) =
             (image.layer.bytes.len() as u64, image.config.bytes.len() as u64, image.manifest.bytes.len() as u64);
         rows.push(Row {
+            program: program.name,
             arch: arch.name,
             platform: arch.platform.docker(),
             binary_bytes: bytes.len() as u64,
-            message_bytes: message::DEFAULT.len() as u64,
-            overhead_bytes: (bytes.len() - message::DEFAULT.len()) as u64,
+            message_bytes,
+            overhead_bytes: bytes.len() as u64 - message_bytes.unwrap_or(0),
             budget_bytes: budget.binary,
-            reference_bytes: budget.reference,
-            overlapped_reference_bytes: budget.overlapped,
+            hand_asm_bytes: budget.hand_asm,
+            hand_best_bytes: budget.hand_best,
             image_bytes,
             layer_bytes: layer,
             config_bytes: config,
             manifest_bytes: manifest,
             pull_bytes: layer + config + manifest,
             sha256: format!("{:x}", Sha256::digest(&bytes)),
-            kernels: if kernels { kernel_runs(sh, arch, &bytes)? } else { Vec::new() },
+            kernels: if kernels { kernel_runs(sh, program, arch, &bytes)? } else { Vec::new() },
         });
         images.push((arch, image));
     }
@@ -78,11 +92,13 @@ pub fn rows(sh: &Shell, arches: &[&'static Arch], docker: Option<&Docker>, kerne
     Ok((rows, index.bytes.len() as u64))
 }
 
-fn kernel_runs(sh: &Shell, arch: &Arch, binary: &[u8]) -> Result<Vec<KernelRun>> {
+fn kernel_runs(sh: &Shell, program: &Program, arch: &Arch, binary: &[u8]) -> Result<Vec<KernelRun>> {
     let expect = String::from_utf8_lossy(message::DEFAULT);
+    // The first way kernel-test starts it there: hello as /init, pause in a PID namespace.
     kernel::kernels_for(arch)
-        .map(|k| {
-            let boot = kernel::boot(sh, k, binary, &expect, kernel::Start::AsInit)?;
+        .filter_map(|k| Some((k, *kernel::starts(k, program, arch).first()?)))
+        .map(|(k, start)| {
+            let boot = kernel::boot(sh, k, program, binary, &expect, start)?;
             Ok(KernelRun { kernel: boot.kernel, version: boot.version, verified: boot.passed })
         })
         .collect()
@@ -122,15 +138,16 @@ pub fn text(rows: &[Row], index_bytes: u64) -> String {
     ]);
     for r in rows {
         let n = |v: u64| v.to_string();
+        let maybe = |v: Option<u64>| v.map_or("-".to_string(), n);
         out += &line([
             r.arch,
             &r.platform,
             &n(r.binary_bytes),
-            &n(r.message_bytes),
+            &maybe(r.message_bytes),
             &n(r.overhead_bytes),
             &n(r.budget_bytes),
-            &n(r.reference_bytes),
-            &n(r.overlapped_reference_bytes),
+            &maybe(r.hand_asm_bytes),
+            &maybe(r.hand_best_bytes),
             &r.image_bytes.map_or("-".to_string(), n),
             &n(r.layer_bytes),
             &n(r.config_bytes),
@@ -138,7 +155,7 @@ pub fn text(rows: &[Row], index_bytes: u64) -> String {
         ]);
     }
     if rows.iter().any(|r| !r.kernels.is_empty()) {
-        out += "\nreal kernels (qemu-system, hello as /init):\n";
+        out += "\nreal kernels (qemu-system, the program as /init):\n";
         for r in rows {
             let runs: Vec<String> = r
                 .kernels

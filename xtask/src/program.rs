@@ -1,0 +1,103 @@
+//! THE table of programs. Adding one is a row here and a crate `crates/<name>`
+//! (`#![no_std]` `#![no_main]`, over the `sys` crate); the build, the images, the
+//! Dockerfiles, the cargo-make tasks, the budgets and the tests read this table.
+
+use anyhow::{Result, bail};
+
+/// A program we build for every architecture and ship as an image.
+#[derive(Debug)]
+pub struct Program {
+    /// The crate `crates/<name>`, its binary, and the file `/<name>` in the image.
+    pub name: &'static str,
+    /// The image's repository name: `<image>:<arch>`.
+    pub image: &'static str,
+    /// What it is for, in one line (help text, cargo-make task descriptions).
+    pub about: &'static str,
+    /// `uid:gid` the image runs it as.
+    pub user: &'static str,
+    /// How the tests and kernel-test judge a run of it.
+    pub judge: Judge,
+}
+
+/// How a run of a program is judged, under Docker, qemu-user and real kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judge {
+    /// It prints its message (set at build time) on stdout and exits 0.
+    PrintsMessage,
+    /// It runs until SIGINT or SIGTERM, reaping orphans meanwhile, then exits 0.
+    WaitsForSignal,
+}
+
+pub const PROGRAMS: &[Program] = &[
+    Program {
+        name: "hello",
+        image: "hello",
+        about: "prints a message fixed at build time",
+        // nobody: no privileges needed to print.
+        user: "65534:65534",
+        judge: Judge::PrintsMessage,
+    },
+    Program {
+        name: "pause",
+        image: "pause",
+        about: "the Kubernetes pause container: holds a pod's namespaces and reaps its orphans",
+        // What registry.k8s.io/pause runs as.
+        user: "65535:65535",
+        judge: Judge::WaitsForSignal,
+    },
+];
+
+/// The program `cargo make image-<arch>`, `Dockerfiles/<arch>` and `xtask image <arch>`
+/// mean when no program is named.
+pub const DEFAULT: &Program = &PROGRAMS[0];
+
+impl Program {
+    /// The program called `name`, or an error that lists the known ones.
+    pub fn find(name: &str) -> Result<&'static Program> {
+        match PROGRAMS.iter().find(|p| p.name == name) {
+            Some(program) => Ok(program),
+            None => bail!("unknown program `{name}`: expected one of {}", names().join(", ")),
+        }
+    }
+
+    /// The image's entrypoint: the one file in it.
+    pub fn entrypoint(&self) -> String {
+        format!("/{}", self.name)
+    }
+
+    /// Whether the program prints a message given at build time (`--message`).
+    pub fn takes_message(&self) -> bool {
+        self.judge == Judge::PrintsMessage
+    }
+}
+
+/// `--program NAME`, where a command takes one (default: hello).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ProgramArg {
+    /// The program: hello (default) or pause
+    #[arg(long = "program", short = 'p', value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+impl ProgramArg {
+    pub fn get(&self) -> Result<&'static Program> {
+        self.name.as_deref().map_or(Ok(DEFAULT), Program::find)
+    }
+}
+
+pub fn names() -> Vec<&'static str> {
+    PROGRAMS.iter().map(|p| p.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_or_refuse() {
+        assert_eq!(Program::find("pause").unwrap().user, "65535:65535");
+        assert_eq!(DEFAULT.name, "hello");
+        let err = Program::find("nginx").unwrap_err().to_string();
+        assert_eq!(err, "unknown program `nginx`: expected one of hello, pause");
+    }
+}
