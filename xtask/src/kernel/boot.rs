@@ -67,9 +67,10 @@ $b unshare -p -f /{program} &
 outer=$!
 found_pause() { pid=$(children $outer); [ -n "$pid" ]; }
 until_true found_pause || { echo "FAIL: no pause under unshare"; exit 1; }
-# Signals are blocked (SigBlk non-zero) once pause is ready for them.
-blocked() { ! $b grep -q 'SigBlk:.0*$' /proc/$pid/status; }
-until_true blocked || { echo "FAIL: pause never blocked its signals"; exit 1; }
+# Ready for signals once it waits in rt_sigtimedwait (SigBlk would not tell: the wait
+# unblocks the signals it waits for, and /proc shows that mask).
+waiting() { $b grep -q sigtimedwait /proc/$pid/wchan; }
+until_true waiting || { echo "FAIL: pause never waited for a signal"; exit 1; }
 echo "pause is pid $pid outside, 1 inside"
 # A child that exits at once leaves its own child an orphan, for PID 1 to adopt.
 $b nsenter -t $pid -p -- $b sh -c "$b sleep 3 & exit 0"

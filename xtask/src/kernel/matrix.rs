@@ -66,8 +66,14 @@ pub fn test(
                         let on = on(k, *start);
                         println!("{verdict} {what:<18} on {on:<15} linux {:<12} {seconds:.1} s", boot.version);
                         if !boot.passed {
-                            let tail: Vec<&str> = boot.console.lines().rev().take(25).collect();
-                            let tail = tail.into_iter().rev().collect::<Vec<_>>().join("\n");
+                            // What the program and the script said (not the kernel's
+                            // own "[ time ]" lines), then the kernel's last words.
+                            let ours: Vec<&str> = boot.console.lines().filter(|l| !l.starts_with('[')).collect();
+                            let kernel: Vec<&str> = boot.console.lines().filter(|l| l.starts_with('[')).collect();
+                            let tail =
+                                [&ours[ours.len().saturating_sub(20)..], &kernel[kernel.len().saturating_sub(5)..]]
+                                    .concat()
+                                    .join("\n");
                             eprintln!("{what} on {on}: console, last lines:\n{tail}");
                             failed.lock().unwrap().push(format!("{what} on {on}"));
                         }
