@@ -5,14 +5,18 @@
 //! Docker 25: an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/...`),
 //! read by current engines, and `manifest.json`, read by older ones (Debian's 20.10),
 //! both pointing at the same blobs.
+//!
+//! The OCI annotations (annotations.rs) go on the image index and on each archive's
+//! index.json descriptor; on each platform's manifest only when asked, so that a
+//! one-platform pull stays under PULL_BYTES_CEILING.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{arch::Arch, fsutil, paths, program::Program};
+use crate::{annotations::Annotations, arch::Arch, fsutil, paths, program::Program};
 
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
@@ -91,13 +95,37 @@ pub fn image_at(program: &Program, arch: &Arch, binary: &[u8], mtime: u64) -> Re
         config["variant"] = json!(variant);
     }
     let config = Blob::new(serde_json::to_vec(&config)?);
-    let manifest = Blob::new(serde_json::to_vec(&json!({
+    let manifest = manifest(&config, &layer, &Annotations::default())?;
+    Ok(Image { layer, diff_id, config, manifest, mtime })
+}
+
+/// The manifest of an image of `config` and `layer`, with `annotations` (none: lean).
+fn manifest(config: &Blob, layer: &Blob, annotations: &Annotations) -> Result<Blob> {
+    let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": MANIFEST_MEDIA_TYPE,
         "config": config.descriptor(CONFIG_MEDIA_TYPE),
         "layers": [layer.descriptor(LAYER_MEDIA_TYPE)],
-    }))?);
-    Ok(Image { layer, diff_id, config, manifest, mtime })
+    });
+    annotate(&mut manifest, annotations);
+    Ok(Blob::new(serde_json::to_vec(&manifest)?))
+}
+
+impl Image {
+    /// Put `annotations` on the manifest too (`--manifest-annotations`): the manifest
+    /// and its digest change, the config and the layer do not.
+    pub fn annotate_manifest(&mut self, annotations: &Annotations) -> Result<()> {
+        self.manifest = manifest(&self.config, &self.layer, annotations)?;
+        Ok(())
+    }
+}
+
+/// Give a manifest or an index a top-level "annotations" object, unless there are none.
+fn annotate(object: &mut Value, annotations: &Annotations) {
+    let annotations = annotations.to_json();
+    if !annotations.is_empty() {
+        object["annotations"] = Value::Object(annotations);
+    }
 }
 
 /// One image in an archive, with the tag `docker load` gives it (`hello:x86_64`).
@@ -122,29 +150,47 @@ fn platform(arch: &Arch, in_index: bool) -> Value {
     platform
 }
 
-/// The archive `docker load` takes, for one tagged image.
+/// The archive `docker load` takes, for one tagged image, with no OCI annotations
+/// but its name.
 pub fn archive(one: &Tagged) -> Result<Vec<u8>> {
+    archive_annotated(one, &Annotations::default())
+}
+
+/// The archive `docker load` takes, for one tagged image; its index.json descriptor
+/// holds `annotations` besides the image's name.
+pub fn archive_annotated(one: &Tagged, annotations: &Annotations) -> Result<Vec<u8>> {
     let (name, reference) = split_tag(&one.tag);
     let mut descriptor = one.image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
     descriptor["platform"] = platform(one.arch, false);
-    descriptor["annotations"] = annotations(name, reference);
+    descriptor["annotations"] = descriptor_annotations(name, reference, annotations);
     layout(std::slice::from_ref(one), descriptor, None)
 }
 
 /// An image index over `images` (one per arch), named `tag`, in an archive that
 /// holds every image: registries and OCI tools read the index; `docker load` loads
-/// each image under its own tag.
-pub fn index_archive(images: &[Tagged], tag: &str) -> Result<(Blob, Vec<u8>)> {
-    let index = index(images.iter().map(|t| (t.arch, t.image)))?;
+/// each image under its own tag. The index and its index.json descriptor carry
+/// `annotations`.
+pub fn index_archive(images: &[Tagged], tag: &str, annotations: &Annotations) -> Result<(Blob, Vec<u8>)> {
+    let index = index_annotated(images.iter().map(|t| (t.arch, t.image)), annotations)?;
     let (name, reference) = split_tag(tag);
     let mut descriptor = index.descriptor(INDEX_MEDIA_TYPE);
-    descriptor["annotations"] = annotations(name, reference);
+    descriptor["annotations"] = descriptor_annotations(name, reference, annotations);
     let archive = layout(images, descriptor, Some(&index))?;
     Ok((index, archive))
 }
 
-/// The OCI image index over one image per arch, each with its platform.
+/// The OCI image index over one image per arch, each with its platform; no
+/// annotations.
 pub fn index<'a>(images: impl Iterator<Item = (&'a Arch, &'a Image)>) -> Result<Blob> {
+    index_annotated(images, &Annotations::default())
+}
+
+/// The OCI image index over one image per arch, each with its platform, with
+/// `annotations` as its own (what a multi-arch tag points to).
+pub fn index_annotated<'a>(
+    images: impl Iterator<Item = (&'a Arch, &'a Image)>,
+    annotations: &Annotations,
+) -> Result<Blob> {
     let manifests: Vec<Value> = images
         .map(|(arch, image)| {
             let mut d = image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
@@ -152,11 +198,13 @@ pub fn index<'a>(images: impl Iterator<Item = (&'a Arch, &'a Image)>) -> Result<
             d
         })
         .collect();
-    Ok(Blob::new(serde_json::to_vec(&json!({
+    let mut index = json!({
         "schemaVersion": 2,
         "mediaType": INDEX_MEDIA_TYPE,
         "manifests": manifests,
-    }))?))
+    });
+    annotate(&mut index, annotations);
+    Ok(Blob::new(serde_json::to_vec(&index)?))
 }
 
 /// `name` and `reference` of `name:reference` (`latest` when there is none).
@@ -168,11 +216,13 @@ pub fn split_tag(tag: &str) -> (&str, &str) {
     }
 }
 
-fn annotations(name: &str, reference: &str) -> Value {
-    json!({
-        "io.containerd.image.name": qualified(name, reference),
-        "org.opencontainers.image.ref.name": reference,
-    })
+/// The annotations of an index.json descriptor: the image's name as containerd and
+/// OCI tools read it, and `annotations`. Keys sorted (serde_json's map is ordered).
+fn descriptor_annotations(name: &str, reference: &str, annotations: &Annotations) -> Value {
+    let mut map: Map<String, Value> = annotations.to_json();
+    map.insert("io.containerd.image.name".into(), json!(qualified(name, reference)));
+    map.insert("org.opencontainers.image.ref.name".into(), json!(reference));
+    Value::Object(map)
 }
 
 /// An OCI image layout whose index.json holds `top`, with every blob of `images`
@@ -216,11 +266,17 @@ fn qualified(name: &str, reference: &str) -> String {
     }
 }
 
-/// Write the archive of `program`'s `image` for `arch`, tagged `tag`, to
-/// target/hello/<arch>/<program>.image.tar.
-pub fn write_archive(program: &Program, arch: &Arch, image: &Image, tag: &str) -> Result<PathBuf> {
+/// Write the archive of `program`'s `image` for `arch`, tagged `tag`, its index.json
+/// descriptor with `annotations`, to target/hello/<arch>/<program>.image.tar.
+pub fn write_archive(
+    program: &Program,
+    arch: &Arch,
+    image: &Image,
+    tag: &str,
+    annotations: &Annotations,
+) -> Result<PathBuf> {
     let path = paths::image_archive(program, arch);
-    let archive = archive(&Tagged { arch, image, tag: tag.to_string() })?;
+    let archive = archive_annotated(&Tagged { arch, image, tag: tag.to_string() }, annotations)?;
     fsutil::write_atomic(&path, &archive, 0o644)?;
     Ok(path)
 }
@@ -318,5 +374,50 @@ mod tests {
         let manifest: Value = serde_json::from_slice(&image.manifest.bytes).unwrap();
         assert_eq!(manifest["config"]["digest"], json!(image.config.digest));
         assert_eq!(manifest["layers"][0]["size"], json!(image.layer.bytes.len()));
+    }
+
+    fn pause_annotations() -> Annotations {
+        Annotations {
+            source: Some("https://example.com/me/hello".into()),
+            revision: Some("0123456789abcdef0123456789abcdef01234567".into()),
+            created: Some("1970-01-01T00:00:00Z".into()),
+            version: Some("0.1.0".into()),
+            title: Some("pause".into()),
+        }
+    }
+
+    #[test]
+    fn manifests_are_lean_unless_annotated() {
+        let arch = Arch::find("x86_64").unwrap();
+        let mut image = image_at(Program::find("pause").unwrap(), arch, b"\x7fELF fake", 0).unwrap();
+        let lean: Value = serde_json::from_slice(&image.manifest.bytes).unwrap();
+        assert_eq!(lean.get("annotations"), None);
+        let (config, layer) = (image.config.digest.clone(), image.layer.digest.clone());
+        image.annotate_manifest(&pause_annotations()).unwrap();
+        let annotated: Value = serde_json::from_slice(&image.manifest.bytes).unwrap();
+        assert_eq!(annotated["annotations"], Value::Object(pause_annotations().to_json()));
+        assert_eq!((image.config.digest, image.layer.digest), (config, layer));
+    }
+
+    #[test]
+    fn index_annotations_only_when_there_are_some() {
+        let arch = Arch::find("x86_64").unwrap();
+        let image = image_at(Program::find("pause").unwrap(), arch, b"\x7fELF fake", 0).unwrap();
+        let plain: Value = serde_json::from_slice(&index([(arch, &image)].into_iter()).unwrap().bytes).unwrap();
+        assert_eq!(plain.get("annotations"), None);
+        let annotated = index_annotated([(arch, &image)].into_iter(), &pause_annotations()).unwrap();
+        let annotated: Value = serde_json::from_slice(&annotated.bytes).unwrap();
+        assert_eq!(annotated["annotations"]["org.opencontainers.image.title"], "pause");
+        assert_eq!(annotated["manifests"], plain["manifests"]);
+    }
+
+    #[test]
+    fn descriptor_annotations_keep_the_name() {
+        let d = descriptor_annotations("pause", "latest", &pause_annotations());
+        assert_eq!(d["io.containerd.image.name"], "docker.io/library/pause:latest");
+        assert_eq!(d["org.opencontainers.image.ref.name"], "latest");
+        assert_eq!(d["org.opencontainers.image.version"], "0.1.0");
+        assert_eq!(d.as_object().unwrap().len(), 7);
+        assert_eq!(descriptor_annotations("pause", "v1", &Annotations::default()).as_object().unwrap().len(), 2);
     }
 }

@@ -2,6 +2,7 @@
 //! for every architecture. The command line is in main.rs; the tests use this library
 //! too.
 
+pub mod annotations;
 pub mod arch;
 pub mod budgets;
 pub mod build;

@@ -81,6 +81,8 @@ struct Image {
     /// Only write the archive; do not load it into Docker
     #[arg(long)]
     no_load: bool,
+    #[command(flatten)]
+    annotations: xtask::annotations::AnnotationArgs,
 }
 
 #[derive(clap::Args)]
@@ -109,6 +111,8 @@ struct Index {
     /// Also load every image into Docker (docker load cannot load an index itself)
     #[arg(long)]
     load: bool,
+    #[command(flatten)]
+    annotations: xtask::annotations::AnnotationArgs,
 }
 
 #[derive(clap::Args)]
@@ -122,6 +126,8 @@ struct Push {
     arches: Vec<String>,
     #[command(flatten)]
     message: MessageArgs,
+    #[command(flatten)]
+    annotations: xtask::annotations::AnnotationArgs,
 }
 
 #[derive(clap::Args)]
@@ -197,7 +203,7 @@ impl Image {
         // Ask for the engine first: no point building for minutes to fail at the end.
         let docker = if self.no_load { None } else { Some(Docker::connect(sh)?) };
         for arch in arches {
-            pipeline::image_archive(sh, program, arch, &message, docker.as_ref())?;
+            pipeline::image_archive(sh, program, arch, &message, docker.as_ref(), &self.annotations)?;
         }
         Ok(())
     }
@@ -221,7 +227,7 @@ impl Index {
         let message = self.message.resolve_for(program)?;
         let docker = if self.load { Some(Docker::connect(sh)?) } else { None };
         let tag = self.tag.unwrap_or_else(|| format!("{}:latest", program.image));
-        pipeline::index(sh, program, &arch::select(&[])?, &message, &tag, docker.as_ref())
+        pipeline::index(sh, program, &arch::select(&[])?, &message, &tag, docker.as_ref(), &self.annotations)
     }
 }
 
@@ -241,7 +247,7 @@ impl Push {
         let program = self.program.get()?;
         let arches = arch::select(&self.arches)?;
         let message = self.message.resolve_for(program)?;
-        pipeline::push(sh, program, &self.reference, &arches, &message)
+        pipeline::push(sh, program, &self.reference, &arches, &message, &self.annotations)
     }
 }
 

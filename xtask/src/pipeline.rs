@@ -45,16 +45,23 @@ pub fn arch_tag(program: &Program, arch: &Arch) -> String {
 }
 
 /// `cargo xtask image`: build, write target/hello/<arch>/<program>.image.tar, and load
-/// it as `<image>:<arch>` when given an engine.
+/// it as `<image>:<arch>` when given an engine. The archive's index.json descriptor
+/// (and the manifest, with `--manifest-annotations`) carries the OCI annotations.
 pub fn image_archive(
     sh: &Shell,
     program: &Program,
     arch: &'static Arch,
     message: &[u8],
     docker: Option<&Docker>,
+    annotate: &crate::annotations::AnnotationArgs,
 ) -> Result<Built> {
-    let built = build_image(sh, program, arch, message)?;
-    let archive = image::write_archive(program, arch, &built.image, &arch_tag(program, arch))?;
+    // Collected (git, SOURCE_DATE_EPOCH, --source) before minutes of building.
+    let annotations = annotate.resolve_for(sh, program)?;
+    let mut built = build_image(sh, program, arch, message)?;
+    if annotate.manifest_annotations {
+        built.image.annotate_manifest(&annotations)?;
+    }
+    let archive = image::write_archive(program, arch, &built.image, &arch_tag(program, arch), &annotations)?;
     eprintln!("wrote {} (manifest {})", archive.display(), built.image.manifest.digest);
     if let Some(docker) = docker {
         docker.load(sh, &archive)?;
@@ -64,7 +71,8 @@ pub fn image_archive(
 
 /// `cargo xtask index`: one OCI image index over `arches`, named `tag`, in
 /// target/hello/<program>.index.tar with every image; each image is also tagged
-/// `<name>:<arch>` for `docker load`, which loads them when given an engine.
+/// `<name>:<arch>` for `docker load`, which loads them when given an engine. The
+/// index and its index.json descriptor carry the OCI annotations (`annotate`).
 pub fn index(
     sh: &Shell,
     program: &Program,
@@ -72,14 +80,22 @@ pub fn index(
     message: &[u8],
     tag: &str,
     docker: Option<&Docker>,
+    annotate: &crate::annotations::AnnotationArgs,
 ) -> Result<()> {
     let (name, _) = image::split_tag(tag);
-    let built = build_images(sh, program, arches, message)?;
+    // Collected (git, SOURCE_DATE_EPOCH, --source) before minutes of building.
+    let annotations = annotate.resolve_for(sh, program)?;
+    let mut built = build_images(sh, program, arches, message)?;
+    if annotate.manifest_annotations {
+        for b in &mut built {
+            b.image.annotate_manifest(&annotations)?;
+        }
+    }
     let tagged: Vec<image::Tagged> = built
         .iter()
         .map(|b| image::Tagged { arch: b.arch, image: &b.image, tag: format!("{name}:{}", b.arch.name) })
         .collect();
-    let (index, archive) = image::index_archive(&tagged, tag)?;
+    let (index, archive) = image::index_archive(&tagged, tag, &annotations)?;
     let path = paths::index_archive(program);
     fsutil::write_atomic(&path, &archive, 0o644)?;
     eprintln!(
@@ -96,11 +112,26 @@ pub fn index(
 }
 
 /// `cargo xtask push`: every arch's image and one index over them to a registry. The
-/// registry is reached (and its authentication passed) before anything is built.
-pub fn push(sh: &Shell, program: &Program, reference: &str, arches: &[&'static Arch], message: &[u8]) -> Result<()> {
+/// registry is reached (and its authentication passed) before anything is built. The
+/// index carries the OCI annotations (`annotate`).
+pub fn push(
+    sh: &Shell,
+    program: &Program,
+    reference: &str,
+    arches: &[&'static Arch],
+    message: &[u8],
+    annotate: &crate::annotations::AnnotationArgs,
+) -> Result<()> {
     let reference = registry::Reference::parse(reference)?;
+    // Collected before the registry is reached and anything is built.
+    let annotations = annotate.resolve_for(sh, program)?;
     let mut registry = registry::Registry::connect(&reference)?;
-    let built = build_images(sh, program, arches, message)?;
+    let mut built = build_images(sh, program, arches, message)?;
+    if annotate.manifest_annotations {
+        for b in &mut built {
+            b.image.annotate_manifest(&annotations)?;
+        }
+    }
     let mut counts = registry::Counts::default();
     for b in &built {
         for blob in [&b.image.layer, &b.image.config] {
@@ -112,7 +143,7 @@ pub fn push(sh: &Shell, program: &Program, reference: &str, arches: &[&'static A
         registry.push_manifest(&b.image.manifest, image::MANIFEST_MEDIA_TYPE, &b.image.manifest.digest)?;
         eprintln!("{:<12} manifest {}", b.arch.name, b.image.manifest.digest);
     }
-    let index = image::index(built.iter().map(|b| (b.arch, &b.image)))?;
+    let index = image::index_annotated(built.iter().map(|b| (b.arch, &b.image)), &annotations)?;
     registry.push_manifest(&index, image::INDEX_MEDIA_TYPE, &reference.tag)?;
     println!(
         "pushed {reference} (index {}, {} platforms): {} blobs uploaded, {} already there",
