@@ -210,3 +210,16 @@ fn refuses_a_message_and_an_unknown_program() {
     let line = one_error_line(&out);
     assert!(line.contains("unknown program `nginx`: expected one of hello, pause"), "{line}");
 }
+
+/// The report records how long `docker stop` takes, against Docker's 10 s timeout.
+#[test]
+fn the_report_records_the_stop_time() {
+    let out = xtask(&["report", "--program", "pause", "--json", "x86_64"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report --json prints JSON");
+    let row = &rows[0];
+    assert_eq!(row["program"], "pause");
+    let stop = row["stop_seconds"].as_f64().expect("stop_seconds with an engine");
+    assert!(stop > 0.0 && stop < STOP_BOUND.as_secs_f64(), "docker stop took {stop} s");
+    assert_eq!(row["message_bytes"], serde_json::Value::Null, "pause has no message");
+}

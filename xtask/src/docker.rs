@@ -65,6 +65,26 @@ impl Docker {
         Ok(())
     }
 
+    /// How long `docker stop` takes on a fresh container of `image` (for `platform`):
+    /// what Kubernetes waits for when it tears a pod's sandbox down. Docker's own
+    /// timeout is 10 s, after which it kills.
+    pub fn stop_time(&self, sh: &Shell, image: &str, platform: &str) -> Result<std::time::Duration> {
+        let client = &self.client;
+        let id = cmd!(sh, "{client} run -d --rm --network none --platform {platform} {image}")
+            .quiet()
+            .read()
+            .with_context(|| format!("docker run -d {image} failed"))?;
+        // Give it the moment it needs to block its signals, as a pod's would have.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let started = std::time::Instant::now();
+        cmd!(sh, "{client} stop {id}")
+            .quiet()
+            .ignore_stdout()
+            .run()
+            .with_context(|| format!("docker stop {image} failed"))?;
+        Ok(started.elapsed())
+    }
+
     /// `docker image inspect --format <format> <image>`, trimmed.
     pub fn inspect(&self, sh: &Shell, image: &str, format: &str) -> Result<String> {
         let client = &self.client;

@@ -6,7 +6,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use xshell::Shell;
 
-use crate::{arch::Arch, budgets, docker::Docker, image, kernel, message, pipeline, program::Program};
+use crate::{
+    arch::Arch,
+    budgets,
+    docker::Docker,
+    image, kernel, message, pipeline,
+    program::{Judge, Program},
+};
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -33,6 +39,9 @@ pub struct Row {
     /// What `docker pull` of this platform transfers: the three above.
     pub pull_bytes: u64,
     pub sha256: String,
+    /// pause, with an engine: seconds `docker stop` took (Docker kills after 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_seconds: Option<f64>,
     /// With `--kernels`: each real kernel that booted it, and whether it ran clean.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kernels: Vec<KernelRun>,
@@ -60,7 +69,7 @@ pub fn rows(
     let message_bytes = program.takes_message().then_some(message::DEFAULT.len() as u64);
     for &arch in arches {
         let pipeline::Built { image, binary: bytes, .. } =
-            pipeline::image_archive(sh, program, arch, message::DEFAULT, docker)?;
+            pipeline::image_archive(sh, program, arch, message::DEFAULT, docker, &Default::default())?;
         let budget = budgets::get(program, arch)?;
         let image_bytes = match docker {
             Some(docker) => Some(docker.inspect(sh, &pipeline::arch_tag(program, arch), "{{.Size}}")?.parse()?),
@@ -84,6 +93,13 @@ pub fn rows(
             manifest_bytes: manifest,
             pull_bytes: layer + config + manifest,
             sha256: format!("{:x}", Sha256::digest(&bytes)),
+            stop_seconds: match docker {
+                Some(docker) if program.judge == Judge::WaitsForSignal => {
+                    let tag = pipeline::arch_tag(program, arch);
+                    Some(docker.stop_time(sh, &tag, &arch.platform.docker())?.as_secs_f64())
+                }
+                _ => None,
+            },
             kernels: if kernels { kernel_runs(sh, program, arch, &bytes)? } else { Vec::new() },
         });
         images.push((arch, image));
@@ -153,6 +169,14 @@ pub fn text(rows: &[Row], index_bytes: u64) -> String {
             &n(r.config_bytes),
             &n(r.pull_bytes),
         ]);
+    }
+    if rows.iter().any(|r| r.stop_seconds.is_some()) {
+        out += "\ndocker stop (Docker kills after 10 s):\n";
+        for r in rows {
+            if let Some(s) = r.stop_seconds {
+                out += &format!("{:<12} {s:.2} s, {:.1}% of the timeout\n", r.arch, s * 10.0);
+            }
+        }
     }
     if rows.iter().any(|r| !r.kernels.is_empty()) {
         out += "\nreal kernels (qemu-system, the program as /init):\n";
