@@ -176,11 +176,20 @@ fn images_stop_at_once_reap_orphans_and_hold_the_dockerfile_bytes() {
         let container = format!("pause-test-{name}");
         start(&docker, arch, &image, &container);
         let pid = docker_ok(&docker, &["inspect", "--format", "{{.State.Pid}}", &container]);
-        // An orphan in its PID namespace, as a pod's other containers would leave.
+        // An orphan in its PID namespace, as a pod's other containers would leave: the
+        // subshell exits at once, its `sleep 3` goes to PID 1, pause. The joined
+        // container lives on meanwhile (when it ends, Docker kills what is left in it).
         let joined = format!("container:{container}");
-        docker_ok(&docker, &["run", "--rm", "--pid", &joined, "debian:bookworm-slim", "sh", "-c", "sleep 2 & exit 0"]);
-        poll(&format!("{name}: the orphan adopted by pause"), Duration::from_secs(2), || !children(&pid).is_empty());
+        let orphaner = format!("pause-orphaner-{name}");
+        docker_cmd(&docker, &["rm", "-f", &orphaner]);
+        let script = "(sleep 3 &); exec sleep 60";
+        docker_ok(
+            &docker,
+            &["run", "-d", "--name", &orphaner, "--pid", &joined, "debian:bookworm-slim", "sh", "-c", script],
+        );
+        poll(&format!("{name}: the orphan adopted by pause"), Duration::from_secs(10), || !children(&pid).is_empty());
         poll(&format!("{name}: no zombie left under pause"), Duration::from_secs(15), || children(&pid).is_empty());
+        docker_cmd(&docker, &["rm", "-f", &orphaner]);
         let logs = docker_cmd(&docker, &["logs", &container]);
         assert!(logs.stdout.is_empty() && logs.stderr.is_empty(), "{name}: PID 1 prints nothing: {logs:?}");
         let took = check_stop(&docker, &container, &["stop"]);
