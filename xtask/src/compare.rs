@@ -22,7 +22,10 @@ pub fn build_foreign(sh: &Shell) -> Result<Vec<(&'static str, PathBuf)>> {
     FOREIGN
         .iter()
         .map(|&name| {
-            let exe = out.join(name);
+            // Built beside its final name and renamed into place: a test may be reading
+            // the last build of it while `xtask compare` makes the next (seen: an empty
+            // c-glibc read mid-write).
+            let exe = out.join(format!(".{name}.{}", std::process::id()));
             let (command, package) = match name {
                 "c-nolibc" => (cmd!(sh, "gcc -static -nostdlib -no-pie -Os -o {exe} {nolibc}"), "gcc"),
                 "c-glibc" => (cmd!(sh, "gcc -static -O2 -o {exe} {libc}"), "gcc and libc6-dev"),
@@ -42,7 +45,9 @@ pub fn build_foreign(sh: &Shell) -> Result<Vec<(&'static str, PathBuf)>> {
                     "cannot build the foreign sample {name}: it needs {package} (apt-get install it; setup.sh does)"
                 )
             })?;
-            Ok((name, exe))
+            let path = out.join(name);
+            std::fs::rename(&exe, &path).with_context(|| format!("cannot rename {} into place", exe.display()))?;
+            Ok((name, path))
         })
         .collect()
 }
