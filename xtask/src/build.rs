@@ -83,10 +83,12 @@ pub fn build(sh: &Shell, program: &Program, arch: &Arch, message: &[u8], out: Op
     } else {
         (target.to_string(), vec![])
     };
+    // `cargo rustc` passes these to the program's crate alone, not to core's.
+    let program_flags = arch.program_rustflags;
     let _dir = sh.push_dir(&root);
     cmd!(
         sh,
-        "{cargo} build --locked --package {krate} --target {target_arg} {spec_flag...} --profile size -Zbuild-std=core"
+        "{cargo} rustc --locked --package {krate} --target {target_arg} {spec_flag...} --profile size -Zbuild-std=core -- {program_flags...}"
     )
     .env("RUSTC", rustc)
     .env("RUSTC_BOOTSTRAP", "1")

@@ -100,10 +100,9 @@ pub fn wait_signal(set: &SigSet) -> isize {
     }
 }
 
-/// The program's arguments, as the kernel put them on the initial stack:
-/// argc, then argc pointers to NUL-terminated strings.
+/// The program's arguments, as the kernel put them on the initial stack: argc, then
+/// argc pointers to NUL-terminated strings, then a null pointer.
 pub struct Args {
-    argc: usize,
     argv: *const *const u8,
 }
 
@@ -113,24 +112,33 @@ impl Args {
     #[inline(always)]
     pub unsafe fn from_stack(stack: *const usize) -> Args {
         // SAFETY: the kernel puts argc at the initial stack pointer, argv after it.
-        unsafe { Args { argc: *stack, argv: stack.add(1) as *const *const u8 } }
+        Args { argv: unsafe { stack.add(1) } as *const *const u8 }
     }
 
     /// Whether any argument after the program's name is `-<letter>`, the letter's
     /// case ignored (as pause.c's strcasecmp). `letter` is lower case.
     #[inline(always)]
     pub fn any_is_flag(&self, letter: u8) -> bool {
-        let mut i = 1;
-        while i < self.argc {
-            // SAFETY: argv[1..argc] point to NUL-terminated strings, and each byte is
-            // read only when those before it are not NUL (&& stops at the first miss).
-            let s = unsafe { *self.argv.add(i) };
+        // Walk to argv's null pointer rather than count to argc: no counter to keep.
+        // (With argc = 0, which only kernels before 5.18 allow, the walk reads the
+        // environment's strings instead, up to its own null pointer.)
+        let mut arg = self.argv;
+        loop {
+            // SAFETY: argv[0..argc] are followed by a null pointer, and the walk stops
+            // there; argv[0] (the name) is skipped.
+            let s = unsafe {
+                arg = arg.add(1);
+                *arg
+            };
+            if s.is_null() {
+                return false;
+            }
+            // SAFETY: a NUL-terminated string, each byte read only when those before
+            // it are not NUL (&& stops at the first miss).
             if unsafe { *s == b'-' && *s.add(1) | 0x20 == letter && *s.add(2) == 0 } {
                 return true;
             }
-            i += 1;
         }
-        false
     }
 }
 
