@@ -139,8 +139,8 @@ struct Compare {
 
 #[derive(clap::Args)]
 struct KernelTest {
-    #[command(flatten)]
-    program: ProgramArg,
+    #[arg(long = "program", short = 'p', value_name = "NAME", help = xtask::program::help("default", "every one"))]
+    program: Option<String>,
     /// Architectures (default: every one a kernel is known for)
     #[arg(value_name = "ARCH")]
     arches: Vec<String>,
@@ -259,8 +259,8 @@ impl KernelTest {
             bail!("--binary takes one architecture: kernel-test --binary FILE ARCH");
         }
         // Every program unless one is named.
-        let programs = match self.program.name {
-            Some(_) => vec![self.program.get()?],
+        let programs = match self.program.as_deref() {
+            Some(name) => vec![xtask::program::Program::find(name)?],
             None => xtask::program::PROGRAMS.iter().collect(),
         };
         if self.binary.is_some() && programs.len() != 1 {

@@ -74,9 +74,14 @@ impl Program {
 /// `--program NAME`, where a command takes one (default: hello).
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct ProgramArg {
-    /// The program: hello (default) or pause
-    #[arg(long = "program", short = 'p', value_name = "NAME")]
+    #[arg(long = "program", short = 'p', value_name = "NAME", help = help("default", DEFAULT.name))]
     pub name: Option<String>,
+}
+
+/// `--program`'s help line, listing the table's programs: `The program: hello, pause
+/// (<default_word>: <default>)`.
+pub fn help(default_word: &str, default: &str) -> String {
+    format!("The program: {} ({default_word}: {default})", names().join(", "))
 }
 
 impl ProgramArg {
