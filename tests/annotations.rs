@@ -99,7 +99,7 @@ fn the_index_carries_the_five_annotations() {
     let annotations = collected(0);
     let head_after = git(&["rev-parse", "HEAD"]);
     let images = fake_images();
-    let index = image::index_annotated(images.iter().map(|(a, i)| (*a, i)), &annotations).unwrap();
+    let index = image::index(images.iter().map(|(a, i)| (*a, i)), &annotations).unwrap();
     let index = json(&index.bytes);
     let got = index["annotations"].as_object().expect("the index has annotations");
     match head_before {
@@ -186,7 +186,7 @@ fn the_index_json_descriptor_carries_them() {
 
     let (arch, image) = &images[0];
     let one = Tagged { arch, image, tag: "pause:x86_64".into() };
-    let archive = image::archive_annotated(&one, &annotations).unwrap();
+    let archive = image::archive(&one, &annotations).unwrap();
     want(&json(&files(&archive)["index.json"])["manifests"][0], "x86_64");
 }
 
@@ -196,7 +196,7 @@ fn two_runs_give_the_same_bytes() {
         let images = fake_images();
         let (_, index_archive) = image::index_archive(&tagged(&images), "pause:latest", &collected(0)).unwrap();
         let one = Tagged { arch: images[0].0, image: &images[0].1, tag: "pause:x86_64".into() };
-        (index_archive, image::archive_annotated(&one, &collected(0)).unwrap())
+        (index_archive, image::archive(&one, &collected(0)).unwrap())
     };
     assert!(run() == run(), "two runs wrote different archives");
 }
@@ -205,7 +205,7 @@ fn two_runs_give_the_same_bytes() {
 #[test]
 fn keys_come_sorted_in_the_bytes() {
     let images = fake_images();
-    let index = image::index_annotated(images.iter().map(|(a, i)| (*a, i)), &collected(0)).unwrap();
+    let index = image::index(images.iter().map(|(a, i)| (*a, i)), &collected(0)).unwrap();
     let text = String::from_utf8(index.bytes).unwrap();
     let at = |keys: &[&str]| -> Vec<usize> {
         keys.iter().map(|k| text.find(&format!("\"{k}\"")).unwrap_or_else(|| panic!("no {k} in {text}"))).collect()
@@ -236,7 +236,7 @@ fn source_date_epoch_dates_the_created_annotation() {
 fn created_from_the_environment() {
     let annotations = Annotations::collect(&Shell::new().unwrap(), pause(), None).unwrap();
     let images = fake_images();
-    let index = image::index_annotated(images.iter().map(|(a, i)| (*a, i)), &annotations).unwrap();
+    let index = image::index(images.iter().map(|(a, i)| (*a, i)), &annotations).unwrap();
     let created = json(&index.bytes)["annotations"]["org.opencontainers.image.created"].clone();
     assert_eq!(created, Value::String(annotations::rfc3339(image::mtime().unwrap()).unwrap()));
     println!("created {}", created.as_str().unwrap());

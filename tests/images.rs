@@ -10,7 +10,7 @@ use sha2::Digest;
 
 use common::*;
 use xshell::Shell;
-use xtask::{arch::Arch, docker::Docker, message::DEFAULT};
+use xtask::{annotations::Annotations, arch::Arch, docker::Docker, message::DEFAULT};
 
 /// `docker run` the image the way a careful user would, for its own platform.
 fn run_image(docker: &Docker, arch: &Arch, image: &str) -> std::process::Output {
@@ -90,7 +90,7 @@ fn source_date_epoch_dates_every_file() {
         tar::Archive::new(layer.as_slice()).entries().unwrap().map(|e| e.unwrap().header().mtime().unwrap()).collect();
     assert_eq!(times, [1_700_000_000]);
     let tagged = xtask::image::Tagged { arch, image: &image, tag: "hello:armv7".into() };
-    let archive = xtask::image::archive(&tagged).unwrap();
+    let archive = xtask::image::archive(&tagged, &Annotations::default()).unwrap();
     let mut outer = tar::Archive::new(archive.as_slice());
     assert!(outer.entries().unwrap().all(|e| e.unwrap().header().mtime().unwrap() == 1_700_000_000));
     assert_ne!(image.layer.digest, xtask::image::image_at(hello(), arch, &binary, 0).unwrap().layer.digest);
@@ -231,7 +231,8 @@ fn the_index_names_every_platform_and_holds_every_blob() {
     assert_eq!(tags, want);
 }
 
-/// The report's index line: the bytes of the OCI index over the reported platforms.
+/// The report's index line: the bytes of the OCI index over the reported platforms,
+/// annotated as `push` annotates it.
 #[test]
 fn the_report_gives_the_index_bytes() {
     let out = xtask(&["report", "--no-docker", "x86_64", "armv7"]);
@@ -243,7 +244,9 @@ fn the_report_gives_the_index_bytes() {
             (arch, xtask::image::image(hello(), arch, &fs::read(build_default(arch)).unwrap()).unwrap())
         })
         .collect();
-    let index = xtask::image::index(images.iter().map(|(arch, image)| (*arch, image))).unwrap();
+    let annotations = Annotations::collect(&Shell::new().unwrap(), hello(), None).unwrap();
+    assert!(annotations.title.is_some(), "{annotations:?}");
+    let index = xtask::image::index(images.iter().map(|(arch, image)| (*arch, image)), &annotations).unwrap();
     let want = format!("image index over these 2 platforms: {} bytes", index.bytes.len());
     assert!(String::from_utf8_lossy(&out.stdout).contains(&want), "no `{want}` in the report");
 }

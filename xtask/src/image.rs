@@ -150,15 +150,9 @@ fn platform(arch: &Arch, in_index: bool) -> Value {
     platform
 }
 
-/// The archive `docker load` takes, for one tagged image, with no OCI annotations
-/// but its name.
-pub fn archive(one: &Tagged) -> Result<Vec<u8>> {
-    archive_annotated(one, &Annotations::default())
-}
-
 /// The archive `docker load` takes, for one tagged image; its index.json descriptor
 /// holds `annotations` besides the image's name.
-pub fn archive_annotated(one: &Tagged, annotations: &Annotations) -> Result<Vec<u8>> {
+pub fn archive(one: &Tagged, annotations: &Annotations) -> Result<Vec<u8>> {
     let (name, reference) = split_tag(&one.tag);
     let mut descriptor = one.image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
     descriptor["platform"] = platform(one.arch, false);
@@ -171,7 +165,7 @@ pub fn archive_annotated(one: &Tagged, annotations: &Annotations) -> Result<Vec<
 /// each image under its own tag. The index and its index.json descriptor carry
 /// `annotations`.
 pub fn index_archive(images: &[Tagged], tag: &str, annotations: &Annotations) -> Result<(Blob, Vec<u8>)> {
-    let index = index_annotated(images.iter().map(|t| (t.arch, t.image)), annotations)?;
+    let index = index(images.iter().map(|t| (t.arch, t.image)), annotations)?;
     let (name, reference) = split_tag(tag);
     let mut descriptor = index.descriptor(INDEX_MEDIA_TYPE);
     descriptor["annotations"] = descriptor_annotations(name, reference, annotations);
@@ -179,18 +173,9 @@ pub fn index_archive(images: &[Tagged], tag: &str, annotations: &Annotations) ->
     Ok((index, archive))
 }
 
-/// The OCI image index over one image per arch, each with its platform; no
-/// annotations.
-pub fn index<'a>(images: impl Iterator<Item = (&'a Arch, &'a Image)>) -> Result<Blob> {
-    index_annotated(images, &Annotations::default())
-}
-
 /// The OCI image index over one image per arch, each with its platform, with
 /// `annotations` as its own (what a multi-arch tag points to).
-pub fn index_annotated<'a>(
-    images: impl Iterator<Item = (&'a Arch, &'a Image)>,
-    annotations: &Annotations,
-) -> Result<Blob> {
+pub fn index<'a>(images: impl Iterator<Item = (&'a Arch, &'a Image)>, annotations: &Annotations) -> Result<Blob> {
     let manifests: Vec<Value> = images
         .map(|(arch, image)| {
             let mut d = image.manifest.descriptor(MANIFEST_MEDIA_TYPE);
@@ -276,7 +261,7 @@ pub fn write_archive(
     annotations: &Annotations,
 ) -> Result<PathBuf> {
     let path = paths::image_archive(program, arch);
-    let archive = archive_annotated(&Tagged { arch, image, tag: tag.to_string() }, annotations)?;
+    let archive = archive(&Tagged { arch, image, tag: tag.to_string() }, annotations)?;
     fsutil::write_atomic(&path, &archive, 0o644)?;
     Ok(path)
 }
@@ -403,9 +388,11 @@ mod tests {
     fn index_annotations_only_when_there_are_some() {
         let arch = Arch::find("x86_64").unwrap();
         let image = image_at(Program::find("pause").unwrap(), arch, b"\x7fELF fake", 0).unwrap();
-        let plain: Value = serde_json::from_slice(&index([(arch, &image)].into_iter()).unwrap().bytes).unwrap();
+        let plain: Value =
+            serde_json::from_slice(&index([(arch, &image)].into_iter(), &Annotations::default()).unwrap().bytes)
+                .unwrap();
         assert_eq!(plain.get("annotations"), None);
-        let annotated = index_annotated([(arch, &image)].into_iter(), &pause_annotations()).unwrap();
+        let annotated = index([(arch, &image)].into_iter(), &pause_annotations()).unwrap();
         let annotated: Value = serde_json::from_slice(&annotated.bytes).unwrap();
         assert_eq!(annotated["annotations"]["org.opencontainers.image.title"], "pause");
         assert_eq!(annotated["manifests"], plain["manifests"]);

@@ -143,7 +143,7 @@ pub fn push(
         registry.push_manifest(&b.image.manifest, image::MANIFEST_MEDIA_TYPE, &b.image.manifest.digest)?;
         eprintln!("{:<12} manifest {}", b.arch.name, b.image.manifest.digest);
     }
-    let index = image::index_annotated(built.iter().map(|b| (b.arch, &b.image)), &annotations)?;
+    let index = image::index(built.iter().map(|b| (b.arch, &b.image)), &annotations)?;
     registry.push_manifest(&index, image::INDEX_MEDIA_TYPE, &reference.tag)?;
     println!(
         "pushed {reference} (index {}, {} platforms): {} blobs uploaded, {} already there",

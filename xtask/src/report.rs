@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use xshell::Shell;
 
 use crate::{
+    annotations::Annotations,
     arch::Arch,
     budgets,
     docker::Docker,
@@ -56,8 +57,8 @@ pub struct KernelRun {
 
 /// Build `program` for every arch (hello with the default message) and measure it;
 /// with `docker`, load each image and read back the size the engine reports. Also the
-/// size of the image index over these arches' images: what a multi-platform pull
-/// reads first.
+/// size of the image index over these arches' images, annotated as `push` annotates
+/// it: what a multi-platform pull reads first.
 pub fn rows(
     sh: &Shell,
     program: &Program,
@@ -104,7 +105,8 @@ pub fn rows(
         });
         images.push((arch, image));
     }
-    let index = image::index(images.iter().map(|(arch, image)| (*arch, image)))?;
+    let annotations = Annotations::collect(sh, program, None)?;
+    let index = image::index(images.iter().map(|(arch, image)| (*arch, image)), &annotations)?;
     Ok((rows, index.bytes.len() as u64))
 }
 
