@@ -95,8 +95,13 @@ fn measure(sh: &Shell, file: &str, path: &Path, (strip, package): &(&str, &str),
         .run()
         .with_context(|| format!("{strip} (package {package}; setup.sh installs it) failed on {}", path.display()))?;
     let stripped = std::fs::metadata(&stripped_path)?.len();
-    let sstripped = elf::shrink_in_place(&bytes).ok().map(|(_, out)| out.len() as u64);
-    let (plan, ours) = elf::shrink(&bytes, options).map_err(|r| elf::Refusal(format!("{}: {r}", path.display())))?;
+    // A file the in-place layout refuses shows as "refused"; a bug stops the table.
+    let sstripped = match elf::shrink_in_place(&bytes) {
+        Ok((_, out)) => Some(out.len() as u64),
+        Err(elf::Error::Refusal(_)) => None,
+        Err(bug) => return Err(bug.in_file(path)),
+    };
+    let (plan, ours) = elf::shrink(&bytes, options).map_err(|e| e.in_file(path))?;
     // Keep what we made beside the stripped copy, for anyone who wants to run it.
     fsutil::write_atomic(&stripped_path.with_extension("min"), &ours, 0o755)?;
     Ok(Row {

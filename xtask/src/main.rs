@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use xshell::Shell;
 use xtask::{
     arch, build, compare, docker::Docker, elf, kernel, message::MessageArgs, pipeline, program::ProgramArg, report,
+    sums,
 };
 
 #[derive(Parser)]
@@ -21,6 +22,9 @@ enum Command {
     /// Build, shrink and check a program's binary: target/hello/<arch>/<program>
     Build(Build),
     /// Strip an ELF executable down to what the kernel loads
+    #[command(after_help = "Exit status: 0 written; 2 the input is refused (one line says why); \
+        70 a bug in the minimizer: its own check rejected its output (please report it with the input \
+        file); 1 anything else (e.g. OUTPUT cannot be written). Nothing is written unless it exits 0.")]
     Shrink(Shrink),
     /// Build the image archive target/hello/<arch>/<program>.image.tar and load it as <program>:<arch>
     Image(Image),
@@ -38,6 +42,9 @@ enum Command {
     Push(Push),
     /// Sizes after strip, sstrip and our minimizer, for ours and foreign programs
     Compare(Compare),
+    /// Build every program for every arch (default message) and compare each binary's
+    /// sha256 with sha256sums.txt; --update rewrites the file
+    Sums(Sums),
 }
 
 #[derive(clap::Args)]
@@ -135,6 +142,17 @@ struct Compare {
     /// Print JSON instead of the Markdown table README.md shows
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "sha256sums.txt pins the bytes of every binary, as docker-library/hello-world's CI \
+    diffs its binaries: one line `<sha256>  <arch>/<program>` per program and arch (the binary's path under \
+    target/hello, so `cd target/hello && sha256sum -c ../../sha256sums.txt` checks a build too). \
+    tests/sums.rs fails on any byte that changed.")]
+struct Sums {
+    /// Rewrite sha256sums.txt from this build and print each line that changed
+    #[arg(long)]
+    update: bool,
 }
 
 #[derive(clap::Args)]
@@ -242,6 +260,25 @@ impl Compare {
     }
 }
 
+impl Sums {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let built = sums::build_all(sh)?;
+        if !self.update {
+            sums::compare(&built)?;
+            println!("{}: all {} binaries match", sums::FILE_NAME, built.len());
+            return Ok(());
+        }
+        // A file that is missing or unreadable is rewritten whole: every line is new.
+        let changes = sums::changes(&sums::read().unwrap_or_default(), &built);
+        sums::write(&built)?;
+        for change in &changes {
+            println!("{change}");
+        }
+        println!("{}: {} binaries, {} changed", sums::FILE_NAME, built.len(), changes.len());
+        Ok(())
+    }
+}
+
 impl Push {
     fn run(self, sh: &Shell) -> Result<()> {
         let program = self.program.get()?;
@@ -299,14 +336,16 @@ fn main() -> ExitCode {
         Command::KernelTest(c) => c.run(&sh),
         Command::Push(c) => c.run(&sh),
         Command::Compare(c) => c.run(&sh),
+        Command::Sums(c) => c.run(&sh),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: the whole chain of context, outermost first.
             eprintln!("error: {e:#}");
-            // A refused input file is the caller's to fix: status 2, like sstrip.
-            if e.chain().any(|c| c.is::<elf::Refusal>()) { ExitCode::from(2) } else { ExitCode::FAILURE }
+            // The minimizer's errors carry their own status (elf/mod.rs): 2 for a
+            // refused input, 70 for our own bug. Anything else: 1.
+            elf::exit_status(&e).map_or(ExitCode::FAILURE, ExitCode::from)
         }
     }
 }

@@ -40,3 +40,8 @@ pub fn index_archive(program: &Program) -> PathBuf {
 pub fn budgets_file() -> PathBuf {
     project_root().join("budgets.toml")
 }
+
+/// The committed sha256 of every program's binary on every arch (sums.rs).
+pub fn sums_file() -> PathBuf {
+    project_root().join(crate::sums::FILE_NAME)
+}

@@ -22,8 +22,8 @@ use anyhow::{Context, Result};
 pub use plan::{Layout, Options, Plan, overlapped_body_offset};
 pub use read::{Elf, read};
 
-/// Why an input file cannot be shrunk, or why an output could not be proven sound.
-/// The command line turns it into one line and exit status 2.
+/// Why an input file cannot be shrunk: the caller's to fix. The command line says it
+/// in one line and exits with status 2; nothing is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal(pub String);
 
@@ -35,6 +35,92 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
+impl Refusal {
+    /// The bad input is the caller's to fix. (ELFkickers' sstrip exits 1 on any
+    /// failure; we set refusals apart from other errors.)
+    pub const EXIT_STATUS: u8 = 2;
+}
+
+/// Our own check rejected what we made (the writer could not follow the plan, or the
+/// verifier found the output wrong): a bug in the minimizer, whatever the input was,
+/// since every input it cannot handle must be refused before a plan is made. The
+/// command line exits with status 70 (EX_SOFTWARE); nothing is written; the fuzz
+/// target panics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bug(pub String);
+
+impl fmt::Display for Bug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "BUG in the ELF minimizer, not a fault of the input: {}. Please report it with the input file attached",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for Bug {}
+
+impl Bug {
+    /// EX_SOFTWARE from sysexits.h, "an internal software error": not a refusal (2),
+    /// not an ordinary failure (1), so that scripts and CI can tell our bug from a bad
+    /// input.
+    pub const EXIT_STATUS: u8 = 70;
+}
+
+/// The exit status for an error whose chain holds a `Bug` or a `Refusal`; None when
+/// it holds neither.
+pub fn exit_status(e: &anyhow::Error) -> Option<u8> {
+    if e.chain().any(|c| c.is::<Bug>()) {
+        Some(Bug::EXIT_STATUS)
+    } else if e.chain().any(|c| c.is::<Refusal>()) {
+        Some(Refusal::EXIT_STATUS)
+    } else {
+        None
+    }
+}
+
+/// Why `shrink` made no file: the input's fault, or ours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    Refusal(Refusal),
+    Bug(Bug),
+}
+
+impl Error {
+    /// As an error that names `file` first ("file: why"), keeping its kind for the
+    /// exit status (main.rs).
+    pub fn in_file(self, file: &Path) -> anyhow::Error {
+        match self {
+            Error::Refusal(r) => Refusal(format!("{}: {r}", file.display())).into(),
+            Error::Bug(b) => anyhow::Error::new(b).context(file.display().to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Refusal(r) => r.fmt(f),
+            Error::Bug(b) => b.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        Error::Refusal(r)
+    }
+}
+
+impl From<Bug> for Error {
+    fn from(b: Bug) -> Self {
+        Error::Bug(b)
+    }
+}
+
 /// `Err(Refusal)` with a formatted reason.
 macro_rules! refuse {
     ($($arg:tt)*) => { return Err($crate::elf::Refusal(format!($($arg)*))) };
@@ -42,22 +128,47 @@ macro_rules! refuse {
 pub(crate) use refuse;
 
 /// Shrink an ELF image in memory: the plan and the bytes it gives, proven well-formed.
-pub fn shrink(input: &[u8], options: Options) -> Result<(Plan, Vec<u8>), Refusal> {
+pub fn shrink(input: &[u8], options: Options) -> Result<(Plan, Vec<u8>), Error> {
     shrink_with(input, |elf| plan::plan(elf, options))
 }
 
 /// The in-place layout alone: what ELFkickers' sstrip makes of `input`.
-pub fn shrink_in_place(input: &[u8]) -> Result<(Plan, Vec<u8>), Refusal> {
+pub fn shrink_in_place(input: &[u8]) -> Result<(Plan, Vec<u8>), Error> {
     shrink_with(input, plan::in_place)
 }
 
-fn shrink_with(input: &[u8], planner: impl Fn(&Elf) -> Result<Plan, Refusal>) -> Result<(Plan, Vec<u8>), Refusal> {
+/// Reading, the loader rules and the planner judge the input (a `Refusal`); past
+/// them, the plan is ours, and a write or verification that fails is a `Bug`.
+fn shrink_with(input: &[u8], planner: impl Fn(&Elf) -> Result<Plan, Refusal>) -> Result<(Plan, Vec<u8>), Error> {
     let elf = read(input)?;
     rules::check(&elf)?;
     let plan = planner(&elf)?;
     let output = write::write(&elf, &plan)?;
     verify::verify(&elf, &plan, &output)?;
     Ok((plan, output))
+}
+
+/// What the fuzz target asserts of any bytes, and the corpus replay of each file
+/// (tests/shrink.rs), with and without moving the code's tail: a refusal is fine; a
+/// `Bug` is not; what is accepted shrinks again to itself. Ok(whether it was accepted
+/// without moving the tail); Err says what broke.
+pub fn check_contract(input: &[u8]) -> Result<bool, String> {
+    let mut accepted = false;
+    for move_tail in [false, true] {
+        let options = Options { move_tail };
+        let once = match shrink(input, options) {
+            Ok((_, once)) => once,
+            Err(Error::Refusal(_)) => continue,
+            Err(Error::Bug(bug)) => return Err(format!("move_tail {move_tail}: {bug}")),
+        };
+        accepted |= !move_tail;
+        match shrink(&once, options) {
+            Ok((_, twice)) if twice == once => {}
+            Ok(_) => return Err(format!("move_tail {move_tail}: shrinking is not idempotent")),
+            Err(e) => return Err(format!("move_tail {move_tail}: our own output is not taken back: {e}")),
+        }
+    }
+    Ok(accepted)
 }
 
 /// Shrink the file `input` into `output` (they may be the same path). Nothing is
@@ -68,10 +179,139 @@ pub fn shrink_file(input: &Path, output: &Path, options: Options, explain: bool)
         return Err(Refusal(format!("{}: not a regular file", input.display())).into());
     }
     let bytes = fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let (plan, shrunk) = shrink(&bytes, options).map_err(|r| Refusal(format!("{}: {r}", input.display())))?;
+    let (plan, shrunk) = shrink(&bytes, options).map_err(|e| e.in_file(input))?;
     if explain {
         eprint!("{}", plan.explain(bytes.len()));
     }
     crate::fsutil::write_atomic(output, &shrunk, 0o755)?;
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use goblin::elf::{
+        header::{EM_X86_64, ET_EXEC, Header},
+        program_header::{PF_R, PF_X, PT_LOAD, ProgramHeader},
+    };
+
+    use super::*;
+
+    /// A static x86_64 executable: the ELF header, one R+X PT_LOAD of the whole file
+    /// at 0x10000, then `code`, where the entry point is.
+    fn tiny_elf(code: &[u8]) -> Vec<u8> {
+        elf_with(code, 0)
+    }
+
+    /// The same with the segment starting at file offset `segment_at` (0, or past the
+    /// headers: as link.ld links ours, for the overlapped layout), loaded at 0x10000
+    /// plus that offset's place in its page, and holding only `code`.
+    fn elf_with(code: &[u8], segment_at: u64) -> Vec<u8> {
+        let (ehsize, phentsize) = fields::sizes(true);
+        let code_at = segment_at.max((ehsize + phentsize) as u64);
+        let address = 0x10000 + segment_at % 0x1000;
+        let mut e_ident = [0; 16];
+        e_ident[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1]);
+        let header = Header {
+            e_ident,
+            e_type: ET_EXEC,
+            e_machine: EM_X86_64,
+            e_version: 1,
+            e_entry: address + (code_at - segment_at),
+            e_phoff: ehsize as u64,
+            e_shoff: 0,
+            e_flags: 0,
+            e_ehsize: ehsize as u16,
+            e_phentsize: phentsize as u16,
+            e_phnum: 1,
+            e_shentsize: 0,
+            e_shnum: 0,
+            e_shstrndx: 0,
+        };
+        let size = code_at + code.len() as u64 - segment_at;
+        let segment = ProgramHeader {
+            p_type: PT_LOAD,
+            p_flags: PF_R | PF_X,
+            p_offset: segment_at,
+            p_vaddr: address,
+            p_paddr: address,
+            p_filesz: size,
+            p_memsz: size,
+            p_align: 0x1000,
+        };
+        let mut bytes = [fields::ehdr_bytes(&header, true, true), fields::phdr_bytes(&segment, true, true)].concat();
+        bytes.resize(code_at as usize, 0);
+        bytes.extend_from_slice(code);
+        bytes
+    }
+
+    /// push 60; pop rax; syscall: exit.
+    const EXIT: [u8; 5] = [0x6a, 0x3c, 0x58, 0x0f, 0x05];
+
+    /// `shrink` with the plan spoiled by `spoil` after the planner made it.
+    fn shrink_spoiled(input: &[u8], spoil: impl Fn(&mut Plan)) -> Result<(Plan, Vec<u8>), Error> {
+        shrink_with(input, |elf| {
+            let mut plan = plan::plan(elf, Options::default())?;
+            spoil(&mut plan);
+            Ok(plan)
+        })
+    }
+
+    #[test]
+    fn a_sound_plan_is_written() {
+        let (plan, output) = shrink(&tiny_elf(&EXIT), Options::default()).unwrap();
+        assert_eq!(output.len(), plan.len);
+        assert!(output.ends_with(&EXIT));
+    }
+
+    #[test]
+    fn a_bad_input_is_a_refusal() {
+        for input in [&b""[..], b"\x7fELF", &tiny_elf(&EXIT)[..100]] {
+            let err = shrink(input, Options::default()).unwrap_err();
+            assert!(matches!(err, Error::Refusal(_)), "{err:?}");
+        }
+    }
+
+    /// Whatever the planner gets wrong, the writer or the verifier catches it, and it
+    /// is our bug, never the input's refusal.
+    #[test]
+    fn a_wrong_plan_is_a_bug() {
+        let input = tiny_elf(&EXIT);
+        type Spoil = fn(&mut Plan);
+        let spoilers: [(&str, Spoil); 5] = [
+            ("the entry point in the headers", |p| p.headers[24] ^= 1),
+            ("a program header field", |p| p.phdrs[0].p_flags = PF_R),
+            ("the body taken one byte late", |p| p.body = p.body.start + 1..p.body.end),
+            ("a body outside the input", |p| p.body = p.body.start..p.body.end + 0x1000),
+            ("a length the writer cannot fill", |p| p.len = p.body_at),
+        ];
+        for (what, spoil) in spoilers {
+            match shrink_spoiled(&input, spoil) {
+                Err(Error::Bug(bug)) => assert!(bug.to_string().starts_with("BUG in the ELF minimizer"), "{bug}"),
+                other => panic!("{what}: want a Bug, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn each_kind_keeps_its_exit_status_and_names_the_file() {
+        let file = Path::new("/tmp/input");
+        let refused = Error::Refusal(Refusal("truncated".into())).in_file(file);
+        assert_eq!((format!("{refused:#}"), exit_status(&refused)), ("/tmp/input: truncated".into(), Some(2)));
+        let bug = Error::Bug(Bug("our own output is wrong".into())).in_file(file);
+        let text = format!("{bug:#}");
+        assert!(text.starts_with("/tmp/input: BUG in the ELF minimizer") && text.contains("report it"), "{text}");
+        assert_eq!(exit_status(&bug), Some(70));
+        assert_eq!(exit_status(&anyhow::anyhow!("cannot write")), None);
+    }
+
+    /// The body (one instruction) ends inside the program header's free tail: the
+    /// zeros cut after it must load as zeros, not as p_align's bytes (found by the
+    /// fuzzer, in the corpus since; the verifier called it a refusal then).
+    #[test]
+    fn a_body_shorter_than_p_align_keeps_its_zeros() {
+        let input = elf_with(&[0xf4, 0, 0, 0, 0, 0, 0, 0], 0x1068);
+        let (plan, output) = shrink(&input, Options::default()).unwrap();
+        assert_eq!(plan.layout, Layout::Overlapped, "{}", plan.explain(input.len()));
+        assert!(output[plan.body_at + 1..].iter().all(|&b| b == 0), "{output:x?}");
+    }
 }

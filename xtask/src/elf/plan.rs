@@ -358,6 +358,12 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     }
     let shift = segment.p_vaddr - load_address;
     let keep = trim_zeros(elf.bytes, body_from, file_end, segment.p_filesz + shift, body_at + (file_end - body_from));
+    // A body shorter than the program header's free tail (p_align) leaves some of it
+    // in the file, where the input loads the zeros just cut: zero those bytes, or
+    // they would load as p_align's.
+    if let Some(past_body) = headers.get_mut(body_at + (keep - body_from)..) {
+        past_body.fill(0);
+    }
     // The program header table must lie wholly inside the file.
     let length = |body_end: usize, tail: usize| (body_at + body_end - body_from + tail).max(headers.len());
     let len_before_tail = length(keep, 0);

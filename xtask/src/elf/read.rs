@@ -183,10 +183,32 @@ fn check_segments(elf: &Elf) -> Result<(), Refusal> {
     if elf.loads().next().is_none() {
         refuse!("no PT_LOAD segment: nothing for the kernel to load");
     }
+    check_no_overlap(elf)?;
     let entry = elf.entry_address();
     let in_code = elf.loads().any(|p| p.is_executable() && entry >= p.p_vaddr && entry - p.p_vaddr < p.p_memsz);
     if !in_code {
         refuse!("the entry point {:#x} is not inside an executable PT_LOAD segment", elf.header.e_entry);
+    }
+    Ok(())
+}
+
+/// No two PT_LOAD segments share an address: where they do, what loads there depends
+/// on the order the loader maps them in (and one's zero fill may clear the other's
+/// bytes). No linker writes that, and the verifier could not prove an output loads
+/// the same memory. (Segments may share a page, not a byte.)
+fn check_no_overlap(elf: &Elf) -> Result<(), Refusal> {
+    let mut loads: Vec<(usize, &ProgramHeader)> =
+        elf.phdrs.iter().enumerate().filter(|(_, p)| p.p_type == PT_LOAD).collect();
+    loads.sort_by_key(|(_, p)| p.p_vaddr);
+    for pair in loads.windows(2) {
+        let ((i, a), (j, b)) = (pair[0], pair[1]);
+        // No wrap: check_segments has bounded every segment's end.
+        if a.p_vaddr + a.p_memsz > b.p_vaddr {
+            refuse!(
+                "segments {i} and {j} (PT_LOAD) overlap in memory at {:#x}: what loads there depends on the loader",
+                b.p_vaddr
+            );
+        }
     }
     Ok(())
 }

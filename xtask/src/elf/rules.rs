@@ -1,11 +1,13 @@
 //! What the loaders accept, beyond the ELF format itself: the e_flags rules measured
 //! on Linux 6.1/6.18 kernels of each architecture and qemu-user 7.2 (the project's
-//! ELF-NOTES.md). A file that breaks one runs on some loader and not another: the
-//! shrinker refuses to write it. Each rule says why it is there.
+//! ELF-NOTES.md), and the lowest load address. A file that breaks one runs on some
+//! loader and not another: the shrinker refuses to write it. Each rule says why it is
+//! there. The input is checked before planning (a refusal) and the output again by
+//! the verifier (a bug if it fails there).
 
 use goblin::elf::header::{EM_ARM, EM_MIPS, EM_PPC64, EM_RISCV};
 
-use super::{Elf, Refusal};
+use super::{Elf, Refusal, plan::MIN_LOAD_ADDRESS, refuse};
 
 struct Rule {
     machine: u16,
@@ -39,8 +41,16 @@ const RULES: &[Rule] = &[
 
 /// The first rule `elf` breaks, as a refusal.
 pub fn check(elf: &Elf) -> Result<(), Refusal> {
-    match RULES.iter().find(|r| r.machine == elf.header.e_machine && !(r.holds)(elf)) {
-        Some(rule) => Err(Refusal(format!("e_flags {:#x}: {}", elf.header.e_flags, rule.why))),
-        None => Ok(()),
+    if let Some(rule) = RULES.iter().find(|r| r.machine == elf.header.e_machine && !(r.holds)(elf)) {
+        refuse!("e_flags {:#x}: {}", elf.header.e_flags, rule.why);
     }
+    // The output loads every byte at the input's address (verify.rs): a segment
+    // too low stays too low.
+    if let Some((n, p)) = elf.loads().enumerate().find(|(_, p)| p.p_vaddr < MIN_LOAD_ADDRESS) {
+        refuse!(
+            "segment {n} loads at {:#x}, below {MIN_LOAD_ADDRESS:#x} (vm.mmap_min_addr): the kernel refuses it",
+            p.p_vaddr
+        );
+    }
+    Ok(())
 }

@@ -3,6 +3,10 @@
 //! plan, and compare the memory image the loader builds, byte by byte, with the
 //! input's: every address the input loads from its file (past its own headers) must
 //! read the same in the output, with the same permissions.
+//!
+//! The input has passed every check of read.rs and rules.rs before it was planned for,
+//! so whatever fails here is the planner's or the writer's mistake: a `Bug`, never a
+//! refusal. A new way for an input to be unshrinkable belongs in those checks.
 
 use goblin::elf::{
     header::{EI_OSABI, SIZEOF_IDENT},
@@ -10,19 +14,19 @@ use goblin::elf::{
 };
 
 use super::{
-    Elf, Plan, Refusal, fields,
+    Bug, Elf, Plan, fields,
     isa::Isa,
-    plan::{BIG_PAGE, Layout, MIN_LOAD_ADDRESS},
+    plan::{BIG_PAGE, Layout},
     read::{self, PAGE},
-    refuse, rules, tail,
+    rules, tail,
 };
 
 /// First padding byte of e_ident (after EI_ABIVERSION); EI_OSABI (7) is free.
 const EI_PAD: usize = 9;
 
-pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
-    let out = read::read(output).map_err(|r| Refusal(format!("our own output does not read back: {r}")))?;
-    let fail = |what: &str| Refusal(format!("our own output is wrong: {what}"));
+pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
+    let out = read::read(output).map_err(|r| Bug(format!("our own output does not read back: {r}")))?;
+    let fail = |what: &str| Bug(format!("our own output is wrong: {what}"));
     let (h, i) = (&out.header, &input.header);
     if output.len() != plan.len {
         return Err(fail("its length is not the planned one"));
@@ -48,7 +52,8 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
     if !same {
         return Err(fail("identification, type, machine, entry or flags changed"));
     }
-    rules::check(&out)?;
+    // The input obeys every loader rule (shrink_with checked): so must the output.
+    rules::check(&out).map_err(|r| fail(&format!("it breaks a loader rule the input obeys: {r}")))?;
     if h.e_phoff != plan.phoff || out.phdrs.len() != plan.phdrs.len() {
         return Err(fail("the program header table is not where the plan put it"));
     }
@@ -57,13 +62,7 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Refusal> {
     if out.phdrs.iter().map(read_fields).ne(plan.phdrs.iter().map(read_fields)) {
         return Err(fail("program headers differ from the plan"));
     }
-    for (n, p) in out.loads().enumerate() {
-        if p.p_vaddr < MIN_LOAD_ADDRESS {
-            refuse!(
-                "segment {n} loads at {:#x}, below {MIN_LOAD_ADDRESS:#x} (vm.mmap_min_addr): the kernel refuses it",
-                p.p_vaddr
-            );
-        }
+    for p in out.loads() {
         if plan.layout == Layout::Overlapped && p.p_offset % BIG_PAGE != p.p_vaddr % BIG_PAGE {
             return Err(fail("a segment's offset and address differ modulo 64 KiB"));
         }
@@ -122,14 +121,15 @@ fn loads_own_headers(input: &Elf, out: &Elf) -> bool {
 /// Every byte the input loads from its file, past its own headers and outside the
 /// `moved` code (checked on its own), the output loads at the same address with the
 /// same permissions; the segment ends where it did.
-fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<(), Refusal> {
+fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<(), Bug> {
+    let fail = |what: String| Err(Bug(format!("our own output is wrong: {what}")));
     for p in input.loads() {
         let Some(q) = out.loads().find(|q| q.p_vaddr <= p.p_vaddr && q.p_vaddr + q.p_memsz >= p.p_vaddr + p.p_memsz)
         else {
-            refuse!("our own output is wrong: the input's segment at {:#x} is not loaded whole", p.p_vaddr);
+            return fail(format!("the input's segment at {:#x} is not loaded whole", p.p_vaddr));
         };
         if q.p_flags != p.p_flags || q.p_vaddr + q.p_memsz != p.p_vaddr + p.p_memsz {
-            refuse!("our own output is wrong: the segment at {:#x} changed permissions or end", p.p_vaddr);
+            return fail(format!("the segment at {:#x} changed permissions or end", p.p_vaddr));
         }
         // The input's file bytes of this segment (bounded by the file: p_memsz may be
         // huge), past the header bytes loaders read (those are new).
@@ -141,7 +141,7 @@ fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<()
                 continue;
             }
             if loaded_byte(input, p, address) != loaded_byte(out, q, address) {
-                refuse!("our own output is wrong: it loads a different byte at {address:#x}");
+                return fail(format!("it loads a different byte at {address:#x}"));
             }
         }
     }
