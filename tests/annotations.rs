@@ -2,7 +2,7 @@
 //! write them: on the image index, in each archive's index.json descriptor, on each
 //! manifest only with `--manifest-annotations`; the same bytes on every run.
 //!
-//! Library-level: fake images from `xtask::image::image_at`, no build, no engine. The
+//! Library-level: fake images from `xtask::oci::image::image_at`, no build, no engine. The
 //! command line is checked only where it answers before building anything.
 
 mod common;
@@ -12,9 +12,11 @@ use std::{collections::BTreeMap, io::Read, process::Command};
 use serde_json::Value;
 use xshell::Shell;
 use xtask::{
-    annotations::{self, Annotations},
     arch::Arch,
-    image::{self, Image, Tagged},
+    oci::{
+        annotations::{self, Annotations},
+        image::{self, Image, Tagged},
+    },
     program::Program,
 };
 

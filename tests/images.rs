@@ -10,7 +10,7 @@ use sha2::Digest;
 
 use common::*;
 use xshell::Shell;
-use xtask::{annotations::Annotations, arch::Arch, docker::Docker, message::DEFAULT};
+use xtask::{arch::Arch, docker::Docker, message::DEFAULT, oci::annotations::Annotations};
 
 /// `docker run` the image the way a careful user would, for its own platform.
 fn run_image(docker: &Docker, arch: &Arch, image: &str) -> std::process::Output {
@@ -66,7 +66,7 @@ fn image_archives_are_the_same_every_time() {
         assert_eq!(fs::read(&path).unwrap(), first, "{}: archive differs between runs", arch.name);
         // The layer: one regular file `hello`, 0755, owned by 0:0, no time of the build.
         let image =
-            xtask::image::image(hello(), arch, &fs::read(xtask::paths::binary(hello(), arch)).unwrap()).unwrap();
+            xtask::oci::image::image(hello(), arch, &fs::read(xtask::paths::binary(hello(), arch)).unwrap()).unwrap();
         let tar_bytes = gunzip(&image.layer.bytes);
         assert_eq!(image.diff_id, format!("sha256:{:x}", sha2::Sha256::digest(&tar_bytes)), "{}: diff_id", arch.name);
         let mut layer = tar::Archive::new(tar_bytes.as_slice());
@@ -84,16 +84,16 @@ fn image_archives_are_the_same_every_time() {
 fn source_date_epoch_dates_every_file() {
     let arch = xtask::arch::Arch::find("armv7").unwrap();
     let binary = fs::read(build_default(arch)).unwrap();
-    let image = xtask::image::image_at(hello(), arch, &binary, 1_700_000_000).unwrap();
+    let image = xtask::oci::image::image_at(hello(), arch, &binary, 1_700_000_000).unwrap();
     let layer = gunzip(&image.layer.bytes);
     let times: Vec<u64> =
         tar::Archive::new(layer.as_slice()).entries().unwrap().map(|e| e.unwrap().header().mtime().unwrap()).collect();
     assert_eq!(times, [1_700_000_000]);
-    let tagged = xtask::image::Tagged { arch, image: &image, tag: "hello:armv7".into() };
-    let archive = xtask::image::archive(&tagged, &Annotations::default()).unwrap();
+    let tagged = xtask::oci::image::Tagged { arch, image: &image, tag: "hello:armv7".into() };
+    let archive = xtask::oci::image::archive(&tagged, &Annotations::default()).unwrap();
     let mut outer = tar::Archive::new(archive.as_slice());
     assert!(outer.entries().unwrap().all(|e| e.unwrap().header().mtime().unwrap() == 1_700_000_000));
-    assert_ne!(image.layer.digest, xtask::image::image_at(hello(), arch, &binary, 0).unwrap().layer.digest);
+    assert_ne!(image.layer.digest, xtask::oci::image::image_at(hello(), arch, &binary, 0).unwrap().layer.digest);
 
     // The archive a good run wrote stays as it was.
     xtask_ok(&["image", "armv7", "--no-load"]);
@@ -116,9 +116,9 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 #[test]
 fn one_platform_pulls_in_under_1024_bytes() {
     for arch in all_arches() {
-        let image = xtask::image::image(hello(), arch, &fs::read(build_default(arch)).unwrap()).unwrap();
+        let image = xtask::oci::image::image(hello(), arch, &fs::read(build_default(arch)).unwrap()).unwrap();
         let pull = image.manifest.bytes.len() + image.config.bytes.len() + image.layer.bytes.len();
-        assert!(pull < xtask::image::PULL_BYTES_CEILING, "{}: a pull moves {pull} bytes", arch.name);
+        assert!(pull < xtask::oci::image::PULL_BYTES_CEILING, "{}: a pull moves {pull} bytes", arch.name);
     }
 }
 
@@ -241,12 +241,12 @@ fn the_report_gives_the_index_bytes() {
         .iter()
         .map(|name| {
             let arch = Arch::find(name).unwrap();
-            (arch, xtask::image::image(hello(), arch, &fs::read(build_default(arch)).unwrap()).unwrap())
+            (arch, xtask::oci::image::image(hello(), arch, &fs::read(build_default(arch)).unwrap()).unwrap())
         })
         .collect();
     let annotations = Annotations::collect(&Shell::new().unwrap(), hello(), None).unwrap();
     assert!(annotations.title.is_some(), "{annotations:?}");
-    let index = xtask::image::index(images.iter().map(|(arch, image)| (*arch, image)), &annotations).unwrap();
+    let index = xtask::oci::image::index(images.iter().map(|(arch, image)| (*arch, image)), &annotations).unwrap();
     let want = format!("image index over these 2 platforms: {} bytes", index.bytes.len());
     assert!(String::from_utf8_lossy(&out.stdout).contains(&want), "no `{want}` in the report");
 }

@@ -78,7 +78,7 @@ fn arch(name: &str) -> &'static Arch {
 /// The config digest of an arch's image: what `docker image inspect` shows as its Id.
 fn config_digest(arch: &Arch) -> String {
     let binary = fs::read(build_default(arch)).unwrap();
-    xtask::image::image(hello(), arch, &binary).unwrap().config.digest
+    xtask::oci::image::image(hello(), arch, &binary).unwrap().config.digest
 }
 
 #[test]
@@ -94,7 +94,7 @@ fn pushed_images_pull_and_run_and_a_second_push_uploads_nothing() {
     let blobs: Vec<String> = xtask::arch::ARCHES
         .iter()
         .flat_map(|arch| {
-            let image = xtask::image::image(hello(), arch, &fs::read(build_default(arch)).unwrap()).unwrap();
+            let image = xtask::oci::image::image(hello(), arch, &fs::read(build_default(arch)).unwrap()).unwrap();
             [image.layer.digest, image.config.digest]
         })
         .collect();
@@ -141,7 +141,7 @@ fn skopeo_reads_and_copies_our_archives() {
         xtask_ok(&["image", name, "--no-load"]);
         let archive = format!("oci-archive:{}", xtask::paths::image_archive(hello(), arch).display());
         let binary = fs::read(build_default(arch)).unwrap();
-        let image = xtask::image::image(hello(), arch, &binary).unwrap();
+        let image = xtask::oci::image::image(hello(), arch, &binary).unwrap();
         let inspect = |what: &str, tls: &[&str]| -> serde_json::Value {
             let out = Command::new("skopeo").arg("inspect").args(tls).arg(what).output().expect("skopeo runs");
             assert!(out.status.success(), "skopeo inspect {what}: {}", String::from_utf8_lossy(&out.stderr));

@@ -2,7 +2,6 @@
 //! for every architecture. The command line is in main.rs; the tests use this library
 //! too.
 
-pub mod annotations;
 pub mod arch;
 pub mod budgets;
 pub mod build;
@@ -11,13 +10,12 @@ pub mod docker;
 pub mod elf;
 pub mod fsutil;
 pub mod generate;
-pub mod image;
 pub mod kernel;
 pub mod message;
+pub mod oci;
 pub mod paths;
 pub mod pipeline;
 pub mod program;
-pub mod registry;
 pub mod report;
 pub mod sums;
 pub mod toolchain;

@@ -89,7 +89,7 @@ struct Image {
     #[arg(long)]
     no_load: bool,
     #[command(flatten)]
-    annotations: xtask::annotations::AnnotationArgs,
+    annotations: xtask::oci::annotations::AnnotationArgs,
 }
 
 #[derive(clap::Args)]
@@ -119,7 +119,7 @@ struct Index {
     #[arg(long)]
     load: bool,
     #[command(flatten)]
-    annotations: xtask::annotations::AnnotationArgs,
+    annotations: xtask::oci::annotations::AnnotationArgs,
 }
 
 #[derive(clap::Args)]
@@ -134,7 +134,7 @@ struct Push {
     #[command(flatten)]
     message: MessageArgs,
     #[command(flatten)]
-    annotations: xtask::annotations::AnnotationArgs,
+    annotations: xtask::oci::annotations::AnnotationArgs,
 }
 
 #[derive(clap::Args)]

@@ -13,10 +13,12 @@ use crate::{
     build,
     docker::Docker,
     fsutil,
-    image::{self, Image},
+    oci::{
+        image::{self, Image},
+        registry,
+    },
     paths,
     program::Program,
-    registry,
 };
 
 /// A program built for one arch: the binary's bytes and its image.
@@ -53,7 +55,7 @@ pub fn image_archive(
     arch: &'static Arch,
     message: &[u8],
     docker: Option<&Docker>,
-    annotate: &crate::annotations::AnnotationArgs,
+    annotate: &crate::oci::annotations::AnnotationArgs,
 ) -> Result<Built> {
     // Collected (git, SOURCE_DATE_EPOCH, --source) before minutes of building.
     let annotations = annotate.resolve_for(sh, program)?;
@@ -80,7 +82,7 @@ pub fn index(
     message: &[u8],
     tag: &str,
     docker: Option<&Docker>,
-    annotate: &crate::annotations::AnnotationArgs,
+    annotate: &crate::oci::annotations::AnnotationArgs,
 ) -> Result<()> {
     let (name, _) = image::split_tag(tag);
     // Collected (git, SOURCE_DATE_EPOCH, --source) before minutes of building.
@@ -120,7 +122,7 @@ pub fn push(
     reference: &str,
     arches: &[&'static Arch],
     message: &[u8],
-    annotate: &crate::annotations::AnnotationArgs,
+    annotate: &crate::oci::annotations::AnnotationArgs,
 ) -> Result<()> {
     let reference = registry::Reference::parse(reference)?;
     // Collected before the registry is reached and anything is built.

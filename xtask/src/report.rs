@@ -7,11 +7,12 @@ use sha2::{Digest, Sha256};
 use xshell::Shell;
 
 use crate::{
-    annotations::Annotations,
     arch::Arch,
     budgets,
     docker::Docker,
-    image, kernel, message, pipeline,
+    kernel, message,
+    oci::{annotations::Annotations, image},
+    pipeline,
     program::{Judge, Program},
 };
 

@@ -16,7 +16,7 @@ use serde_json::Value;
 use ureq::http::{self, HeaderMap, Method};
 use url::Url;
 
-use crate::image::Blob;
+use crate::oci::image::Blob;
 
 /// `registry/name[:tag]`, split.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Reference {
         if !is_host || rest.is_empty() {
             bail!("{}: name the registry host first", usage());
         }
-        let (name, tag) = crate::image::split_tag(rest);
+        let (name, tag) = crate::oci::image::split_tag(rest);
         let valid_name = name.split('/').all(|part| {
             !part.is_empty()
                 && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))

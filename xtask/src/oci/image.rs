@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{annotations::Annotations, arch::Arch, fsutil, paths, program::Program};
+use crate::{arch::Arch, fsutil, oci::annotations::Annotations, paths, program::Program};
 
 pub const LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 use xshell::{Shell, cmd};
 
-use crate::{image, paths, program::Program};
+use crate::{oci::image, paths, program::Program};
 
 /// The URL of the source the image was built from.
 pub const SOURCE: &str = "org.opencontainers.image.source";
