@@ -151,15 +151,17 @@ pub fn setsockopt_int(fd: usize, level: u32, name: u32, value: i32) -> isize {
 #[inline(always)]
 pub fn bind_any(fd: usize, family: u32, port: u16) -> isize {
     const _: () = assert!(offset_of!(net::sockaddr_in, sin_port) == offset_of!(net::sockaddr_in6, sin6_port));
+    /// 8-byte aligned, so that 64-bit machines zero it in whole words (MIPS would
+    /// otherwise pair unaligned stores).
+    #[repr(C, align(8))]
+    struct Aligned(net::sockaddr_in6);
     // SAFETY: all-zero bytes are a valid sockaddr_in6 (integers and a byte array).
-    let mut addr: net::sockaddr_in6 = unsafe { core::mem::zeroed() };
-    addr.sin6_family = family as _;
-    addr.sin6_port = port.to_be();
+    let mut addr: Aligned = unsafe { core::mem::zeroed() };
+    addr.0.sin6_family = family as _;
+    addr.0.sin6_port = port.to_be();
     let len = if family == AF_INET6 { size_of::<net::sockaddr_in6>() } else { size_of::<net::sockaddr_in>() };
     // SAFETY: the kernel reads `len` bytes of `addr`, no more than it holds.
-    unsafe {
-        arch::syscall3_errno::<{ linux::__NR_bind as usize }>(fd, &addr as *const net::sockaddr_in6 as usize, len)
-    }
+    unsafe { arch::syscall3_errno::<{ linux::__NR_bind as usize }>(fd, &addr as *const Aligned as usize, len) }
 }
 
 /// `listen(fd, backlog)`: 0, or -errno on every architecture. The kernel caps the
@@ -231,8 +233,11 @@ mod restorer {
 /// is 1, not a function); the asserts below hold it to linux-raw-sys's
 /// `kernel_sigaction` (on MIPS to its `sigaction`: its `kernel_sigaction` has the
 /// generic order there, which is not what the MIPS kernel reads).
+///
+/// Build one with `SigAction::handler`, install it for some signals, switch it to
+/// `ignore` and install it for others: one struct in memory, one word changed.
 #[repr(C)]
-struct SigAction {
+pub struct SigAction {
     #[cfg(target_arch = "mips64")]
     flags: u32,
     handler: usize,
@@ -261,43 +266,43 @@ const _: () = {
     assert!(offset_of!(SigAction, mask) == offset_of!(K, sa_mask));
 };
 
-/// `rt_sigaction(signal, {handler, no mask}, NULL)`.
-#[inline(always)]
-fn set_action(signal: u32, handler: usize) -> isize {
-    let action = SigAction {
-        handler,
-        // x86_64's kernel refuses to deliver a signal without SA_RESTORER (it has no
-        // other way back from a handler). Ours never return, so the handler itself
-        // serves as the restorer; set everywhere the architecture knows the flag.
-        flags: restorer::FLAG as _,
-        restorer: restorer::word(handler),
-        mask: SigSet::of(&[]),
-    };
-    // SAFETY: the kernel reads `action` (its layout checked above) and a mask of the
-    // size it expects; no old action is written.
-    unsafe {
-        arch::syscall4::<{ linux::__NR_rt_sigaction as usize }>(
-            signal as usize,
-            &action as *const SigAction as usize,
-            0,
-            size_of::<SigSet>(),
-        )
+impl SigAction {
+    /// Run `handler` on the signal. It must never return (exit from it): the handler
+    /// is its own restorer, there is nothing to return through. x86_64's kernel
+    /// refuses to deliver a signal without SA_RESTORER (it has no other way back from
+    /// a handler), so the flag is set on every architecture that knows it.
+    #[inline(always)]
+    pub fn handler(handler: extern "C" fn(i32) -> !) -> SigAction {
+        SigAction {
+            handler: handler as usize,
+            flags: restorer::FLAG as _,
+            restorer: restorer::word(handler as usize),
+            mask: SigSet::of(&[]),
+        }
     }
-}
 
-/// Ignore `signal` (SIG_IGN): SIGPIPE, so that a write to a closed connection fails
-/// with EPIPE instead of killing us; SIGCHLD, so that the kernel reaps exited
-/// children by itself and none stays a zombie.
-#[inline(always)]
-pub fn ignore_signal(signal: u32) -> isize {
-    set_action(signal, SIG_IGN)
-}
+    /// Make it SIG_IGN (the kernel reads no restorer then). For SIGPIPE, so that a
+    /// write to a closed connection fails with EPIPE instead of killing us; for
+    /// SIGCHLD, so that the kernel reaps exited children by itself: no zombies.
+    #[inline(always)]
+    pub fn ignore(&mut self) {
+        self.handler = SIG_IGN;
+    }
 
-/// Run `handler` on `signal`. It must never return (exit from it): there is no
-/// signal restorer to return through (see `set_action`).
-#[inline(always)]
-pub fn on_signal(signal: u32, handler: extern "C" fn(i32) -> !) -> isize {
-    set_action(signal, handler as usize)
+    /// `rt_sigaction(signal, self, NULL)`.
+    #[inline(always)]
+    pub fn install(&self, signal: u32) -> isize {
+        // SAFETY: the kernel reads `self` (its layout checked above) and a mask of the
+        // size it expects; no old action is written.
+        unsafe {
+            arch::syscall4::<{ linux::__NR_rt_sigaction as usize }>(
+                signal as usize,
+                self as *const SigAction as usize,
+                0,
+                size_of::<SigSet>(),
+            )
+        }
+    }
 }
 
 /// `setitimer(ITIMER_REAL, seconds, NULL)`: SIGALRM in `seconds`, whose default
