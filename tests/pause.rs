@@ -217,7 +217,7 @@ fn refuses_a_message_and_an_unknown_program() {
     let out = xtask(&["build", "--program", "nginx", "x86_64"]);
     assert_eq!(out.status.code(), Some(1));
     let line = one_error_line(&out);
-    assert!(line.contains("unknown program `nginx`: expected one of hello, pause"), "{line}");
+    assert!(line.contains("unknown program `nginx`: expected one of hello, pause, httpd"), "{line}");
 }
 
 /// The report records how long `docker stop` takes, against Docker's 10 s timeout.

@@ -103,8 +103,10 @@ pub fn build(sh: &Shell, program: &Program, arch: &Arch, message: &[u8], out: Op
     let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
     check_linked(arch, &bytes)
         .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
-    // link.ld links the read-only data first and the code last: its tail may move.
-    let (plan, shrunk) = elf::shrink(&bytes, elf::Options { move_tail: true }).map_err(|e| e.in_file(&linked))?;
+    // link.ld links the read-only data first and the code last: its tail may move,
+    // unless the program enters code by other ways than branches (signal handlers).
+    let (plan, shrunk) =
+        elf::shrink(&bytes, elf::Options { move_tail: program.tail_may_move }).map_err(|e| e.in_file(&linked))?;
     if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {
         bail!(
             "{}: the shrinker chose {:?} with the code at {:#x}, not the overlapped layout the link was made for ({headers:#x})",

@@ -23,6 +23,7 @@ const BUILDER: &str = r#"# Programs for {arch} ({platform}), built from source; 
 #
 #   DOCKER_BUILDKIT=1 docker build --platform {platform} -f Dockerfiles/{arch} -t hello:{arch} .
 #   DOCKER_BUILDKIT=1 docker build --platform {platform} -f Dockerfiles/{arch} --target pause -t pause:{arch} .
+#   DOCKER_BUILDKIT=1 docker build --platform {platform} -f Dockerfiles/{arch} --target httpd -t httpd:{arch} .
 #
 # --target PROGRAM          {programs} (default: the last stage, hello)
 # --build-arg MESSAGE=...   hello's bytes to print (default "Hello Docker World!" and a newline)
@@ -66,13 +67,22 @@ RUN --mount=type=secret,id=cacerts,target=/etc/ssl/certs/ca-certificates.crt \
     target/release/xtask build --program {program} {arch}
 "#;
 
-/// A program's image: its binary alone.
+/// A program's image: its binary alone. `{expose}` is an EXPOSE line for a program
+/// that listens, or nothing.
 const IMAGE_STAGE: &str = r#"
 FROM scratch AS {program}
 COPY --from={stage} /src/target/hello/{arch}/{program} {entrypoint}
 USER {user}
-ENTRYPOINT ["{entrypoint}"]
+{expose}ENTRYPOINT ["{entrypoint}"]
 "#;
+
+/// `EXPOSE 8080` (and further ports) for a program that listens; empty otherwise.
+fn expose(program: &Program) -> String {
+    match program.ports {
+        [] => String::new(),
+        ports => format!("EXPOSE {}\n", ports.iter().map(u16::to_string).collect::<Vec<_>>().join(" ")),
+    }
+}
 
 /// The Dockerfile of `arch`: the default program's stages last.
 pub fn dockerfile(arch: &Arch) -> String {
@@ -82,6 +92,7 @@ pub fn dockerfile(arch: &Arch) -> String {
             .replace("{program}", p.name)
             .replace("{entrypoint}", &p.entrypoint())
             .replace("{user}", p.user)
+            .replace("{expose}", &expose(p))
     };
     let mut out = BUILDER.replace("{programs}", &program::names().join(", ")) + PROGRAMS_STAGE;
     let (with_message, without): (Vec<&Program>, Vec<&Program>) = PROGRAMS.iter().partition(|p| p.takes_message());

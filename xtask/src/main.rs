@@ -11,7 +11,10 @@ use xtask::{
 };
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Build the smallest static binaries (hello, pause) and their Docker images")]
+#[command(
+    name = "cargo xtask",
+    about = "Build the smallest static binaries (hello, pause, httpd) and their Docker images"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -17,6 +17,14 @@ pub struct Program {
     pub user: &'static str,
     /// How the tests and kernel-test judge a run of it.
     pub judge: Judge,
+    /// The TCP ports it listens on as built by default: `EXPOSE` in its Dockerfile
+    /// stage, `ExposedPorts` in its image config. Empty for programs without a socket.
+    pub ports: &'static [u16],
+    /// Whether all its code is reached from the entry point by branches the shrinker
+    /// can decode: then `build` moves the code's tail into free header fields
+    /// (`shrink --move-tail`). A signal handler breaks this: the kernel enters it at an
+    /// address the program keeps as data, which may fall inside the moved tail.
+    pub tail_may_move: bool,
 }
 
 /// How a run of a program is judged, under Docker, qemu-user and real kernels.
@@ -26,6 +34,11 @@ pub enum Judge {
     PrintsMessage,
     /// It runs until SIGINT or SIGTERM, reaping orphans meanwhile, then exits 0.
     WaitsForSignal,
+    /// It serves HTTP on its port (`ports`), answering every GET with the response
+    /// fixed at build time and HEAD with its headers, until SIGINT or SIGTERM, then
+    /// exits 0. Judged by HTTP clients: exact bytes over IPv4 and IPv6, and hostile
+    /// clients (silent, oversized, reset) that must not stop others being served.
+    Serves,
 }
 
 pub const PROGRAMS: &[Program] = &[
@@ -36,6 +49,8 @@ pub const PROGRAMS: &[Program] = &[
         // nobody: no privileges needed to print.
         user: "65534:65534",
         judge: Judge::PrintsMessage,
+        ports: &[],
+        tail_may_move: true,
     },
     Program {
         name: "pause",
@@ -44,6 +59,21 @@ pub const PROGRAMS: &[Program] = &[
         // What registry.k8s.io/pause runs as.
         user: "65535:65535",
         judge: Judge::WaitsForSignal,
+        ports: &[],
+        // It takes its signals with rt_sigtimedwait: no handler.
+        tail_may_move: true,
+    },
+    Program {
+        name: "httpd",
+        image: "httpd",
+        about: "the smallest web server: one response fixed at build time, for GET and HEAD",
+        // nobody: Docker lets any user bind low ports in a container, and 8080 needs no
+        // privilege anywhere.
+        user: "65534:65534",
+        judge: Judge::Serves,
+        ports: &[8080],
+        // Its SIGTERM/SIGINT handler sits at the end of the code.
+        tail_may_move: false,
     },
 ];
 
@@ -103,6 +133,6 @@ mod tests {
         assert_eq!(Program::find("pause").unwrap().user, "65535:65535");
         assert_eq!(DEFAULT.name, "hello");
         let err = Program::find("nginx").unwrap_err().to_string();
-        assert_eq!(err, "unknown program `nginx`: expected one of hello, pause");
+        assert_eq!(err, "unknown program `nginx`: expected one of hello, pause, httpd");
     }
 }

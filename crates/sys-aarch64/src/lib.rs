@@ -1,4 +1,4 @@
-//! Linux system calls on aarch64: `svc #0` with the number in x8, arguments in x0-x3;
+//! Linux system calls on aarch64: `svc #0` with the number in x8, arguments in x0-x4;
 //! the result in x0 (-errno on error). Nothing else is clobbered.
 #![no_std]
 
@@ -25,7 +25,14 @@ syscalls! {
     syscall2(b in "x1");
     syscall3(b in "x1", c in "x2");
     syscall4(b in "x1", c in "x2", d in "x3");
+    syscall5(b in "x1", c in "x2", d in "x3", e in "x4");
 }
+
+/// `syscall2`, for calls whose success may be 0 (clone in the child, listen): errors
+/// already come back as -errno here, so nothing differs.
+pub use self::syscall2 as syscall2_errno;
+/// `syscall3`, for calls whose success is 0 (bind): see `syscall2_errno`.
+pub use self::syscall3 as syscall3_errno;
 
 /// # Safety
 /// The system call `N` without arguments must be sound.

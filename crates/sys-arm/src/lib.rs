@@ -1,5 +1,5 @@
 //! Linux system calls on 32-bit ARM (EABI), in Thumb code for armv5, armv6 and armv7:
-//! `svc #0` with the number in r7, arguments in r0-r3; the result in r0 (-errno on
+//! `svc #0` with the number in r7, arguments in r0-r4; the result in r0 (-errno on
 //! error). Nothing else is clobbered.
 //!
 //! In Thumb code LLVM reserves r7 as the frame pointer, so it cannot be an asm operand:
@@ -33,7 +33,14 @@ syscalls! {
     syscall2(b in "r1");
     syscall3(b in "r1", c in "r2");
     syscall4(b in "r1", c in "r2", d in "r3");
+    syscall5(b in "r1", c in "r2", d in "r3", e in "r4");
 }
+
+/// `syscall2`, for calls whose success may be 0 (clone in the child, listen): errors
+/// already come back as -errno here, so nothing differs.
+pub use self::syscall2 as syscall2_errno;
+/// `syscall3`, for calls whose success is 0 (bind): see `syscall2_errno`.
+pub use self::syscall3 as syscall3_errno;
 
 /// # Safety
 /// The system call `N` without arguments must be sound.

@@ -1,5 +1,5 @@
 //! Linux system calls on 32-bit x86: `int 0x80` with the number in eax, arguments in
-//! ebx, ecx, edx, esi; the result in eax (-errno on error). Nothing else is clobbered.
+//! ebx, ecx, edx, esi, edi; the result in eax (-errno on error). Nothing else is clobbered.
 //! LLVM keeps esi for itself (a base pointer), so the fourth argument is swapped in
 //! and out around the call.
 #![no_std]
@@ -41,6 +41,25 @@ pub unsafe fn syscall4<const N: usize>(a: usize, b: usize, c: usize, d: usize) -
     }
     ret
 }
+
+/// # Safety
+/// The system call `N` with these arguments must be sound (memory it reads or writes).
+#[inline(always)]
+pub unsafe fn syscall5<const N: usize>(a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret;
+    unsafe {
+        asm!("xchg esi, {d}", "int 0x80", "xchg esi, {d}", d = inout(reg) d => _,
+            inlateout("eax") N as isize => ret, in("ebx") a, in("ecx") b, in("edx") c, in("edi") e,
+            options(nostack, preserves_flags));
+    }
+    ret
+}
+
+/// `syscall2`, for calls whose success may be 0 (clone in the child, listen): errors
+/// already come back as -errno here, so nothing differs.
+pub use self::syscall2 as syscall2_errno;
+/// `syscall3`, for calls whose success is 0 (bind): see `syscall2_errno`.
+pub use self::syscall3 as syscall3_errno;
 
 /// The system call `N` (exit) with one argument; it never returns.
 #[inline(always)]

@@ -1,4 +1,4 @@
-//! Linux system calls on loongarch64: `syscall 0` with the number in a7, arguments in a0-a3;
+//! Linux system calls on loongarch64: `syscall 0` with the number in a7, arguments in a0-a4;
 //! the result in a0 (-errno on error). The kernel may clobber t0-t8.
 #![no_std]
 
@@ -26,7 +26,14 @@ syscalls! {
     syscall2(b in "$a1");
     syscall3(b in "$a1", c in "$a2");
     syscall4(b in "$a1", c in "$a2", d in "$a3");
+    syscall5(b in "$a1", c in "$a2", d in "$a3", e in "$a4");
 }
+
+/// `syscall2`, for calls whose success may be 0 (clone in the child, listen): errors
+/// already come back as -errno here, so nothing differs.
+pub use self::syscall2 as syscall2_errno;
+/// `syscall3`, for calls whose success is 0 (bind): see `syscall2_errno`.
+pub use self::syscall3 as syscall3_errno;
 
 /// # Safety
 /// The system call `N` without arguments must be sound.

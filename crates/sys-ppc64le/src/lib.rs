@@ -1,24 +1,25 @@
 //! Linux system calls on 64-bit little-endian PowerPC (ELFv2): `sc` with the number in
-//! r0, arguments in r3-r6; the result in r3. The volatile registers (r0, r4-r12, cr0,
+//! r0, arguments in r3-r7; the result in r3. The volatile registers (r0, r4-r12, cr0,
 //! ctr, xer) are clobbered. On error the kernel sets CR0[SO] and returns a *positive*
 //! errno, which could pass for a result: `isel` (POWER7 and later) makes it 0 then, in
-//! one instruction.
+//! one instruction. The `_errno` calls, for system calls whose success may be 0,
+//! negate it instead (two instructions), so that errors read as -errno as elsewhere.
 #![no_std]
 
 use core::arch::asm;
 
 macro_rules! syscalls {
-    ($($name:ident($($arg:ident in $reg:tt),*; unused $($unused:tt),*);)*) => {$(
+    ($($name:ident($($arg:ident in $reg:tt),*; unused $($unused:tt),*) $($fixup:literal),*;)*) => {$(
         /// # Safety
         /// The system call `N` with these arguments must be sound (memory it reads or writes).
         #[inline(always)]
         pub unsafe fn $name<const N: usize>(a: usize $(, $arg: usize)*) -> isize {
             let ret;
             unsafe {
-                asm!("sc", "isel 3, 0, 3, 3",
+                asm!("sc", $($fixup,)*
                     inlateout("r0") N => _, inlateout("r3") a as isize => ret,
                     $(inlateout($reg) $arg => _,)* $(out($unused) _,)*
-                    out("r7") _, out("r8") _, out("r9") _, out("r10") _, out("r11") _, out("r12") _,
+                    out("r8") _, out("r9") _, out("r10") _, out("r11") _, out("r12") _,
                     out("cr0") _, out("ctr") _, out("xer") _, options(nostack));
             }
             ret
@@ -27,11 +28,16 @@ macro_rules! syscalls {
 }
 
 // The volatile argument registers a call does not use are clobbered all the same.
+// `isel 3, 0, 3, 3`: r3 = CR0[SO] ? 0 : r3. The `_errno` ones: r4 = -r3, then
+// r3 = CR0[SO] ? r4 : r3 (r4 is clobbered anyway).
 syscalls! {
-    syscall1(; unused "r4", "r5", "r6");
-    syscall2(b in "r4"; unused "r5", "r6");
-    syscall3(b in "r4", c in "r5"; unused "r6");
-    syscall4(b in "r4", c in "r5", d in "r6"; unused);
+    syscall1(; unused "r4", "r5", "r6", "r7") "isel 3, 0, 3, 3";
+    syscall2(b in "r4"; unused "r5", "r6", "r7") "isel 3, 0, 3, 3";
+    syscall3(b in "r4", c in "r5"; unused "r6", "r7") "isel 3, 0, 3, 3";
+    syscall4(b in "r4", c in "r5", d in "r6"; unused "r7") "isel 3, 0, 3, 3";
+    syscall5(b in "r4", c in "r5", d in "r6", e in "r7"; unused) "isel 3, 0, 3, 3";
+    syscall2_errno(b in "r4"; unused "r5", "r6", "r7") "neg 4, 3", "isel 3, 4, 3, 3";
+    syscall3_errno(b in "r4", c in "r5"; unused "r6", "r7") "neg 4, 3", "isel 3, 4, 3, 3";
 }
 
 /// # Safety

@@ -1,6 +1,6 @@
 //! Linux system calls on s390x: `svc N` with a number below 256 encoded in the
 //! instruction itself (so r1 need not be loaded; a larger one goes in r1 with
-//! `svc 0`), arguments in r2-r5; the result in r2 (-errno on error).
+//! `svc 0`), arguments in r2-r6; the result in r2 (-errno on error).
 #![no_std]
 
 use core::arch::asm;
@@ -27,7 +27,14 @@ syscalls! {
     syscall2(b in "r3");
     syscall3(b in "r3", c in "r4");
     syscall4(b in "r3", c in "r4", d in "r5");
+    syscall5(b in "r3", c in "r4", d in "r5", e in "r6");
 }
+
+/// `syscall2`, for calls whose success may be 0 (clone in the child, listen): errors
+/// already come back as -errno here, so nothing differs.
+pub use self::syscall2 as syscall2_errno;
+/// `syscall3`, for calls whose success is 0 (bind): see `syscall2_errno`.
+pub use self::syscall3 as syscall3_errno;
 
 /// # Safety
 /// The system call `N` without arguments must be sound.

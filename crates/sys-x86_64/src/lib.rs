@@ -1,5 +1,5 @@
 //! Linux system calls on x86_64: `syscall` with the number in rax, arguments in rdi,
-//! rsi, rdx, r10; the result in rax (-errno on error). The instruction clobbers rcx
+//! rsi, rdx, r10, r8; the result in rax (-errno on error). The instruction clobbers rcx
 //! (return address) and r11 (flags), and preserves the flags it saved.
 #![no_std]
 
@@ -27,7 +27,14 @@ syscalls! {
     syscall2(a in "rdi", b in "rsi");
     syscall3(a in "rdi", b in "rsi", c in "rdx");
     syscall4(a in "rdi", b in "rsi", c in "rdx", d in "r10");
+    syscall5(a in "rdi", b in "rsi", c in "rdx", d in "r10", e in "r8");
 }
+
+/// `syscall2`, for calls whose success may be 0 (clone in the child, listen): errors
+/// already come back as -errno here, so nothing differs.
+pub use self::syscall2 as syscall2_errno;
+/// `syscall3`, for calls whose success is 0 (bind): see `syscall2_errno`.
+pub use self::syscall3 as syscall3_errno;
 
 /// The system call `N` (exit) with one argument; it never returns.
 #[inline(always)]

@@ -1,6 +1,8 @@
 //! The syscall crate of the architecture being built for. Each one provides the same
-//! items: `syscall0` to `syscall4` (the number as a const parameter, a result that is
-//! negative or 0 on error), `exit`, and the `start_with_stack!` entry glue.
+//! items: `syscall0` to `syscall5` (the number as a const parameter, a result that is
+//! negative or 0 on error), `syscall2_errno` and `syscall3_errno` (for calls whose
+//! success may be 0: -errno on error everywhere), `exit`, and the `start_with_stack!`
+//! entry glue.
 
 #[cfg(target_arch = "aarch64")]
 pub use sys_aarch64::*;

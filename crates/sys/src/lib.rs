@@ -16,9 +16,15 @@
 #[doc(hidden)]
 pub mod arch;
 
-use linux_raw_sys::general as linux;
+use core::mem::{MaybeUninit, offset_of, size_of};
 
-pub use linux::{SIGCHLD, SIGINT, SIGTERM, WNOHANG};
+use linux_raw_sys::{general as linux, net};
+
+pub use linux::{SIGCHLD, SIGINT, SIGPIPE, SIGTERM, WNOHANG};
+pub use net::{AF_INET, AF_INET6, IPV6_V6ONLY, SHUT_WR, SO_REUSEADDR, SOCK_STREAM, SOL_SOCKET};
+
+/// `IPPROTO_IPV6`, a plain number (linux-raw-sys has it in an enum).
+pub const IPPROTO_IPV6: u32 = net::IPPROTO_IPV6 as u32;
 
 /// `write(fd, buf, len)`: bytes written, or a result <= 0 on error.
 #[inline(always)]
@@ -96,6 +102,224 @@ pub fn wait_signal(set: &SigSet) -> isize {
             0,
             0,
             size_of::<SigSet>(),
+        )
+    }
+}
+
+/// `read(fd, buf, len)`: bytes read into the start of `buf`, 0 at end of file, or a
+/// result <= 0 on error. The bytes read are initialized from then on.
+#[inline(always)]
+pub fn read(fd: usize, buf: &mut [MaybeUninit<u8>]) -> isize {
+    // SAFETY: read(2) writes at most `buf.len()` bytes into `buf`, which we own.
+    unsafe { arch::syscall3::<{ linux::__NR_read as usize }>(fd, buf.as_mut_ptr() as usize, buf.len()) }
+}
+
+/// `close(fd)`.
+#[inline(always)]
+pub fn close(fd: usize) -> isize {
+    // SAFETY: no memory; closing a descriptor the program holds.
+    unsafe { arch::syscall1::<{ linux::__NR_close as usize }>(fd) }
+}
+
+/// `socket(domain, kind, 0)`: a new socket's descriptor, or a result <= 0 on error.
+#[inline(always)]
+pub fn socket(domain: u32, kind: u32) -> isize {
+    // SAFETY: no memory.
+    unsafe { arch::syscall3::<{ linux::__NR_socket as usize }>(domain as usize, kind as usize, 0) }
+}
+
+/// `setsockopt(fd, level, name, &value, 4)` for the options that take an int.
+#[inline(always)]
+pub fn setsockopt_int(fd: usize, level: u32, name: u32, value: i32) -> isize {
+    // SAFETY: the kernel reads the 4 bytes of `value`, which live across the call.
+    unsafe {
+        arch::syscall5::<{ linux::__NR_setsockopt as usize }>(
+            fd,
+            level as usize,
+            name as usize,
+            &value as *const i32 as usize,
+            size_of::<i32>(),
+        )
+    }
+}
+
+/// `bind(fd, addr, len)` to the wildcard address of `family` (AF_INET6's `::` or
+/// AF_INET's 0.0.0.0) on `port`: 0, or -errno on every architecture.
+///
+/// One zeroed `sockaddr_in6` serves both: a `sockaddr_in` is its first 16 bytes, with
+/// the family and the port in the same places and a zero address after them.
+#[inline(always)]
+pub fn bind_any(fd: usize, family: u32, port: u16) -> isize {
+    const _: () = assert!(offset_of!(net::sockaddr_in, sin_port) == offset_of!(net::sockaddr_in6, sin6_port));
+    /// 8-byte aligned, so that 64-bit machines zero it in whole words (MIPS would
+    /// otherwise pair unaligned stores).
+    #[repr(C, align(8))]
+    struct Aligned(net::sockaddr_in6);
+    // SAFETY: all-zero bytes are a valid sockaddr_in6 (integers and a byte array).
+    let mut addr: Aligned = unsafe { core::mem::zeroed() };
+    addr.0.sin6_family = family as _;
+    addr.0.sin6_port = port.to_be();
+    let len = if family == AF_INET6 { size_of::<net::sockaddr_in6>() } else { size_of::<net::sockaddr_in>() };
+    // SAFETY: the kernel reads `len` bytes of `addr`, no more than it holds.
+    unsafe { arch::syscall3_errno::<{ linux::__NR_bind as usize }>(fd, &addr as *const Aligned as usize, len) }
+}
+
+/// `listen(fd, backlog)`: 0, or -errno on every architecture. The kernel caps the
+/// backlog at net.core.somaxconn.
+#[inline(always)]
+pub fn listen(fd: usize, backlog: u32) -> isize {
+    // SAFETY: no memory.
+    unsafe { arch::syscall2_errno::<{ linux::__NR_listen as usize }>(fd, backlog as usize) }
+}
+
+/// `accept4(fd, NULL, NULL, 0)`: a connection's descriptor, or a result <= 0 on error.
+/// accept4 rather than accept: i686 and s390x have no direct accept (only through
+/// socketcall), while every architecture has accept4 (i686 since Linux 4.3).
+#[inline(always)]
+pub fn accept(fd: usize) -> isize {
+    // SAFETY: null address pointers: the kernel writes nothing.
+    unsafe { arch::syscall4::<{ linux::__NR_accept4 as usize }>(fd, 0, 0, 0) }
+}
+
+/// `shutdown(fd, how)`.
+#[inline(always)]
+pub fn shutdown(fd: usize, how: u32) -> isize {
+    // SAFETY: no memory.
+    unsafe { arch::syscall2::<{ linux::__NR_shutdown as usize }>(fd, how as usize) }
+}
+
+/// `fork()`, as `clone(SIGCHLD, 0)`: the child's pid in the parent, 0 in the child,
+/// -errno on error on every architecture (so an error never passes for the child).
+///
+/// clone, not fork: aarch64, riscv64 and loongarch64 have no fork. With no other flag
+/// and a null stack (the child runs on a copy of ours), the parent/child tid and TLS
+/// arguments, whose order differs between architectures, are never read. s390x alone
+/// takes the stack first and the flags second (CLONE_BACKWARDS2).
+#[inline(always)]
+pub fn fork() -> isize {
+    #[cfg(not(target_arch = "s390x"))]
+    let (a, b) = (SIGCHLD as usize, 0);
+    #[cfg(target_arch = "s390x")]
+    let (a, b) = (0, SIGCHLD as usize);
+    // SAFETY: like fork(2): the child gets a copy of our memory and returns here too.
+    unsafe { arch::syscall2_errno::<{ linux::__NR_clone as usize }>(a, b) }
+}
+
+/// `SIG_IGN`: `((__sighandler_t)1)` in <asm-generic/signal-defs.h>, the same on every
+/// architecture; linux-raw-sys has no pointer-valued macros.
+const SIG_IGN: usize = 1;
+
+/// The architectures whose kernel knows SA_RESTORER: the flag, and the restorer word
+/// in `struct sigaction`.
+#[cfg(not(any(target_arch = "riscv64", target_arch = "loongarch64", target_arch = "mips64")))]
+mod restorer {
+    pub type Word = usize;
+    pub const FLAG: u32 = super::linux::SA_RESTORER;
+    pub const fn word(handler: usize) -> Word {
+        handler
+    }
+}
+/// The others have no such word (and find their way back from a handler in the vDSO).
+#[cfg(any(target_arch = "riscv64", target_arch = "loongarch64", target_arch = "mips64"))]
+mod restorer {
+    pub type Word = ();
+    pub const FLAG: u32 = 0;
+    pub const fn word(_: usize) -> Word {}
+}
+
+/// The kernel's `struct sigaction`, as `rt_sigaction(2)` reads it: handler, flags,
+/// restorer (where the architecture has one), mask; MIPS puts a 32-bit flags word
+/// first (the IRIX layout). Our own struct, with a plain word for the handler (SIG_IGN
+/// is 1, not a function); the asserts below hold it to linux-raw-sys's
+/// `kernel_sigaction` (on MIPS to its `sigaction`: its `kernel_sigaction` has the
+/// generic order there, which is not what the MIPS kernel reads).
+///
+/// Build one with `SigAction::handler`, install it for some signals, switch it to
+/// `ignore` and install it for others: one struct in memory, one word changed.
+#[repr(C)]
+pub struct SigAction {
+    #[cfg(target_arch = "mips64")]
+    flags: u32,
+    handler: usize,
+    #[cfg(not(target_arch = "mips64"))]
+    flags: usize,
+    restorer: restorer::Word,
+    mask: SigSet,
+}
+
+#[cfg(not(target_arch = "mips64"))]
+const _: () = {
+    type K = linux::kernel_sigaction;
+    assert!(size_of::<SigAction>() == size_of::<K>());
+    assert!(offset_of!(SigAction, handler) == offset_of!(K, sa_handler_kernel));
+    assert!(offset_of!(SigAction, flags) == offset_of!(K, sa_flags));
+    #[cfg(not(any(target_arch = "riscv64", target_arch = "loongarch64")))]
+    assert!(offset_of!(SigAction, restorer) == offset_of!(K, sa_restorer));
+    assert!(offset_of!(SigAction, mask) == offset_of!(K, sa_mask));
+};
+#[cfg(target_arch = "mips64")]
+const _: () = {
+    type K = linux::sigaction;
+    assert!(size_of::<SigAction>() == size_of::<K>());
+    assert!(offset_of!(SigAction, handler) == offset_of!(K, sa_handler));
+    assert!(offset_of!(SigAction, flags) == offset_of!(K, sa_flags));
+    assert!(offset_of!(SigAction, mask) == offset_of!(K, sa_mask));
+};
+
+impl SigAction {
+    /// Run `handler` on the signal. It must never return (exit from it): the handler
+    /// is its own restorer, there is nothing to return through. x86_64's kernel
+    /// refuses to deliver a signal without SA_RESTORER (it has no other way back from
+    /// a handler), so the flag is set on every architecture that knows it.
+    #[inline(always)]
+    pub fn handler(handler: extern "C" fn(i32) -> !) -> SigAction {
+        SigAction {
+            handler: handler as usize,
+            flags: restorer::FLAG as _,
+            restorer: restorer::word(handler as usize),
+            mask: SigSet::of(&[]),
+        }
+    }
+
+    /// Make it SIG_IGN (the kernel reads no restorer then). For SIGPIPE, so that a
+    /// write to a closed connection fails with EPIPE instead of killing us; for
+    /// SIGCHLD, so that the kernel reaps exited children by itself: no zombies.
+    #[inline(always)]
+    pub fn ignore(&mut self) {
+        self.handler = SIG_IGN;
+    }
+
+    /// `rt_sigaction(signal, self, NULL)`.
+    #[inline(always)]
+    pub fn install(&self, signal: u32) -> isize {
+        // SAFETY: the kernel reads `self` (its layout checked above) and a mask of the
+        // size it expects; no old action is written.
+        unsafe {
+            arch::syscall4::<{ linux::__NR_rt_sigaction as usize }>(
+                signal as usize,
+                self as *const SigAction as usize,
+                0,
+                size_of::<SigSet>(),
+            )
+        }
+    }
+}
+
+/// `setitimer(ITIMER_REAL, seconds, NULL)`: SIGALRM in `seconds`, whose default
+/// action ends the process. Timers are not inherited by children (fork).
+#[inline(always)]
+pub fn alarm(seconds: usize) -> isize {
+    let zero = linux::__kernel_old_timeval { tv_sec: 0, tv_usec: 0 };
+    let timer = linux::__kernel_old_itimerval {
+        it_interval: zero,
+        it_value: linux::__kernel_old_timeval { tv_sec: seconds as _, tv_usec: 0 },
+    };
+    // SAFETY: the kernel reads `timer`; no old value is written.
+    unsafe {
+        arch::syscall3::<{ linux::__NR_setitimer as usize }>(
+            linux::ITIMER_REAL as usize,
+            &timer as *const linux::__kernel_old_itimerval as usize,
+            0,
         )
     }
 }

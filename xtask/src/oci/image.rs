@@ -94,6 +94,13 @@ pub fn image_at(program: &Program, arch: &Arch, binary: &[u8], mtime: u64) -> Re
     if let Some(variant) = p.variant {
         config["variant"] = json!(variant);
     }
+    // What a Dockerfile's EXPOSE records: {"8080/tcp": {}}. Only for programs that
+    // listen, so that the others' configs (and digests) stay as they were.
+    if !program.ports.is_empty() {
+        let ports: serde_json::Map<String, Value> =
+            program.ports.iter().map(|port| (format!("{port}/tcp"), json!({}))).collect();
+        config["config"]["ExposedPorts"] = Value::Object(ports);
+    }
     let config = Blob::new(serde_json::to_vec(&config)?);
     let manifest = manifest(&config, &layer, &Annotations::default())?;
     Ok(Image { layer, diff_id, config, manifest, mtime })
@@ -359,6 +366,17 @@ mod tests {
         let manifest: Value = serde_json::from_slice(&image.manifest.bytes).unwrap();
         assert_eq!(manifest["config"]["digest"], json!(image.config.digest));
         assert_eq!(manifest["layers"][0]["size"], json!(image.layer.bytes.len()));
+        assert_eq!(config["config"].get("ExposedPorts"), None, "pause listens on nothing");
+    }
+
+    #[test]
+    fn a_server_exposes_its_port() {
+        let arch = Arch::find("x86_64").unwrap();
+        let httpd = Program::find("httpd").unwrap();
+        let image = image(httpd, arch, b"\x7fELF not really").unwrap();
+        let config: Value = serde_json::from_slice(&image.config.bytes).unwrap();
+        assert_eq!(config["config"]["ExposedPorts"], json!({"8080/tcp": {}}));
+        assert_eq!(config["config"]["User"], "65534:65534");
     }
 
     fn pause_annotations() -> Annotations {
