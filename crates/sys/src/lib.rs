@@ -159,7 +159,9 @@ pub fn bind_any(fd: usize, family: u32, port: u16) -> isize {
     let mut addr: Aligned = unsafe { core::mem::zeroed() };
     addr.0.sin6_family = family as _;
     addr.0.sin6_port = port.to_be();
-    let len = if family == AF_INET6 { size_of::<net::sockaddr_in6>() } else { size_of::<net::sockaddr_in>() };
+    // The sockaddr_in6's length for both: IPv4's bind takes any length from a
+    // sockaddr_in's up (and reads only that), so no choice to make.
+    let len = size_of::<net::sockaddr_in6>();
     // SAFETY: the kernel reads `len` bytes of `addr`, no more than it holds.
     unsafe { arch::syscall3_errno::<{ linux::__NR_bind as usize }>(fd, &addr as *const Aligned as usize, len) }
 }
