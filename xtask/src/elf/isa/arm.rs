@@ -33,7 +33,7 @@ pub fn decode(thumb: bool, code: &[u8], address: u64) -> Result<Vec<Insn>, Strin
     // Instructions still to come in the IT block an IT instruction opened.
     let mut in_it_block = 0;
     while at < code.len() {
-        let here = address + at as u64;
+        let here = address.wrapping_add(at as u64);
         let len = if thumb { thumb_len(&code[at..]) } else { 4 };
         let bytes =
             code.get(at..at + len).ok_or_else(|| format!("an ARM instruction at {here:#x} runs past the end"))?;
@@ -127,9 +127,11 @@ fn a32_branch(bytes: &[u8], at: u64) -> Result<Option<Kind>, String> {
 /// ADR): ldr rt, [pc, #imm] and adr in Thumb's 16-bit forms, ldr.w with pc, A32's
 /// ldr literal. What the compiler puts there is a literal pool, data after the code.
 fn literal(thumb: bool, bytes: &[u8], at: u64) -> Option<u64> {
-    let plus = |base: u64, offset: u32, add: bool| Some(if add { base + offset as u64 } else { base - offset as u64 });
+    let plus = |base: u64, offset: u32, add: bool| {
+        Some(if add { base.wrapping_add(offset as u64) } else { base.wrapping_sub(offset as u64) })
+    };
     if thumb {
-        let base = (at + 4) & !3;
+        let base = at.wrapping_add(4) & !3;
         let hw1 = u16::from_le_bytes([bytes[0], bytes[1]]) as u32;
         match (bytes.len(), hw1 >> 11) {
             (2, 0b01001 | 0b10100) => plus(base, (hw1 & 0xff) * 4, true),
@@ -141,7 +143,9 @@ fn literal(thumb: bool, bytes: &[u8], at: u64) -> Option<u64> {
         }
     } else {
         let word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-        (word & 0x0f7f_0000 == 0x051f_0000).then(|| plus(at + 8, word & 0xfff, word & (1 << 23) != 0)).flatten()
+        (word & 0x0f7f_0000 == 0x051f_0000)
+            .then(|| plus(at.wrapping_add(8), word & 0xfff, word & (1 << 23) != 0))
+            .flatten()
     }
 }
 

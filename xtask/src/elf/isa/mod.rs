@@ -259,6 +259,22 @@ impl Isa {
     }
 }
 
+/// `shrink --move-tail`'s long help: what it does, and on which instruction sets.
+pub fn move_tail_help() -> String {
+    let (moving, not): (Vec<Isa>, Vec<Isa>) = ALL.iter().partition(|isa| isa.moves_tail().is_ok());
+    let names = |isas: &[Isa]| isas.iter().map(|isa| isa.name()).collect::<Vec<_>>().join(", ");
+    let why: Vec<String> =
+        not.iter().filter_map(|isa| isa.moves_tail().err().map(|why| format!("{}: {why}", isa.name()))).collect();
+    format!(
+        "The segment ends in code that runs only from the entry point on, with nothing executable before the \
+         entry (as crates/hello/hello.ld links it): move the code's last instructions into free header fields. \
+         On {}; not on {} ({}). --explain says what moved, or why nothing did",
+        names(&moving),
+        names(&not),
+        why.join("; ")
+    )
+}
+
 /// The bits of e_flags no loader of ELF machine `machine` reads; none where nobody
 /// measured them.
 pub fn free_e_flags(machine: u16) -> Option<FreeFlags> {
@@ -288,7 +304,7 @@ fn decode_words(
     }
     let mut out = Vec::with_capacity(code.len() / 4);
     for (n, word) in code.chunks_exact(4).enumerate() {
-        let at = address + 4 * n as u64;
+        let at = address.wrapping_add(4 * n as u64);
         let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
         let (kind, text) = classify(word, at)?;
         out.push(Insn { address: at, len: 4, kind, text });

@@ -30,7 +30,7 @@ pub fn decode(compressed: bool, code: &[u8], address: u64) -> Result<Vec<Insn>, 
     let mut out = Vec::new();
     let mut at = 0;
     while at < code.len() {
-        let here = address + at as u64;
+        let here = address.wrapping_add(at as u64);
         let rest = &code[at..];
         let short = |len: usize| format!("a RISC-V instruction at {here:#x} runs past the end ({len} bytes)");
         let (kind, len, text) = if rest[0] & 0b11 != 0b11 {
