@@ -144,10 +144,9 @@ pub fn check_structure(arch: &Arch, bytes: &[u8]) {
     let load = &elf.program_headers[0];
     assert_eq!(load.p_type, PT_LOAD, "{name}: the one program header is not PT_LOAD");
     // e_shoff = 0: no section headers. (e_shnum may be non-zero: with the program
-    // header on the ELF header's tail it holds p_flags.) On x86 and s390x e_shoff and
-    // e_flags hold the code's moved tail instead (xtask/src/elf/tail.rs).
-    use goblin::elf::header::{EM_386, EM_S390, EM_X86_64};
-    let moves_tail = matches!(arch.elf.machine, EM_X86_64 | EM_386 | EM_S390);
+    // header on the ELF header's tail it holds p_flags.) Where the ISA moves code,
+    // e_shoff may hold the code's moved tail instead (xtask/src/elf/tail.rs).
+    let moves_tail = xtask::elf::isa::Isa::of(&elf.header).is_some_and(|isa| isa.moves_tail().is_ok());
     assert!(elf.header.e_shoff == 0 || moves_tail, "{name}: section headers left");
     assert_eq!(load.p_offset, 0, "{name}: segment does not start at the file's start");
     // The file may end before the segment does (trailing zeros are left to the

@@ -74,8 +74,8 @@ struct Shrink {
     explain: bool,
     /// The segment ends in code that runs only from the entry point on, with nothing
     /// executable before the entry (as crates/hello/hello.ld links it): move the
-    /// code's last instructions into free header fields (x86 and s390x so far)
-    #[arg(long)]
+    /// code's last instructions into free header fields
+    #[arg(long, long_help = xtask::elf::isa::move_tail_help())]
     move_tail: bool,
 }
 

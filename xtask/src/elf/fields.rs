@@ -8,6 +8,8 @@
 //! ET_EXEC file, and any value works there.
 
 use goblin::elf::{header::Header, program_header::ProgramHeader};
+
+use super::isa;
 use object::{
     elf,
     endian::{Endianness, U16, U32, U64},
@@ -45,28 +47,33 @@ const FREE_PHDR_64: &[Free] = &[
 const FREE_PHDR_32: &[Free] =
     &[Free { range: 12..16, why: FREE_PHDR_64[0].why }, Free { range: 28..32, why: FREE_PHDR_64[1].why }];
 
-/// e_flags, where the loaders of this machine ignore it: x86 and s390x (Linux and
-/// qemu-user read no flags of EM_X86_64, EM_386 or EM_S390 files; ELF-NOTES.md).
-/// Other machines keep theirs: ARM, MIPS, ppc64le and RISC-V loaders read bits of it
-/// (rules.rs), and the rest carry no code in header fields yet (elf/isa.rs).
-fn free_e_flags(is_64: bool, machine: u16) -> Option<Free> {
-    use goblin::elf::header::{EM_386, EM_S390, EM_X86_64};
-    let range = if is_64 { 48..52 } else { 36..40 };
-    let why = "e_flags: no x86 or s390x loader reads them";
-    matches!(machine, EM_X86_64 | EM_386 | EM_S390).then_some(Free { range, why })
+/// The bytes of e_flags whose every bit no loader of `machine` reads (the ISA's file
+/// in isa/ says which bits, and why): where code may go.
+fn free_e_flags(is_64: bool, little_endian: bool, machine: u16) -> Option<Free> {
+    let flags = isa::free_e_flags(machine)?;
+    let at = if is_64 { 48 } else { 36 };
+    // Byte i of the field holds bits 8i.. (little-endian) or 8(3-i).. (big-endian).
+    let free = |i: usize| {
+        let shift = 8 * if little_endian { i } else { 3 - i };
+        (flags.bits >> shift) & 0xff == 0xff
+    };
+    // The longest run of free bytes (the masks in isa/ leave one run).
+    let (start, len) =
+        (0..4).flat_map(|s| (s..4).take_while(|&i| free(i)).last().map(|e| (s, e + 1 - s))).max_by_key(|&(_, l)| l)?;
+    Some(Free { range: at + start..at + start + len, why: flags.why })
 }
 
-/// Whether e_flags is free on `machine` (then it may carry code).
-pub fn e_flags_is_free(is_64: bool, machine: u16) -> bool {
-    free_e_flags(is_64, machine).is_some()
+/// The bits of e_flags no loader of `machine` reads: they may change.
+pub fn e_flags_free_bits(machine: u16) -> u32 {
+    isa::free_e_flags(machine).map_or(0, |f| f.bits)
 }
 
 /// For each byte from offset 0 to the end of the program header table at `phoff`:
 /// true when a loader reads it, as the ELF header or as one of `phnum` program
 /// headers (a byte one of them reads counts, where they overlap).
-pub fn loader_reads(is_64: bool, machine: u16, phoff: usize, phnum: usize) -> Vec<bool> {
+pub fn loader_reads(is_64: bool, little_endian: bool, machine: u16, phoff: usize, phnum: usize) -> Vec<bool> {
     let mut mask = ehdr_fixed(is_64);
-    if let Some(free) = free_e_flags(is_64, machine) {
+    if let Some(free) = free_e_flags(is_64, little_endian, machine) {
         mask[free.range].fill(false);
     }
     let phdr = phdr_fixed(is_64);
@@ -81,11 +88,19 @@ pub fn loader_reads(is_64: bool, machine: u16, phoff: usize, phnum: usize) -> Ve
 }
 
 /// The names of the free fields a header byte range lies on, for `--explain`.
-pub fn free_fields(is_64: bool, machine: u16, phoff: usize, range: std::ops::Range<usize>) -> String {
+pub fn free_fields(
+    is_64: bool,
+    little_endian: bool,
+    machine: u16,
+    phoff: usize,
+    range: std::ops::Range<usize>,
+) -> String {
     let (ehdr, phdr) = if is_64 { (FREE_EHDR_64, FREE_PHDR_64) } else { (FREE_EHDR_32, FREE_PHDR_32) };
     let shifted = phdr.iter().map(|f| (f.range.start + phoff..f.range.end + phoff, f.why));
-    let all =
-        ehdr.iter().map(|f| (f.range.clone(), f.why)).chain(free_e_flags(is_64, machine).map(|f| (f.range, f.why)));
+    let all = ehdr
+        .iter()
+        .map(|f| (f.range.clone(), f.why))
+        .chain(free_e_flags(is_64, little_endian, machine).map(|f| (f.range, f.why)));
     let names: Vec<&str> = all
         .chain(shifted)
         .filter(|(r, _)| r.start < range.end && range.start < r.end)

@@ -7,7 +7,7 @@
 //! output is parsed back and its memory image compared with the input's (verify.rs).
 
 mod fields;
-mod isa;
+pub mod isa;
 mod plan;
 mod read;
 mod rules;

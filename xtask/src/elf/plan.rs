@@ -342,7 +342,7 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     let header = output_header(elf, 0, 1);
     let placed = place_headers(&header, segment, elf.is_64, elf.little_endian, Some(body_address))?;
     let Placed { phoff, body_at, load_address, phdr, mut headers } = placed;
-    let reads = fields::loader_reads(elf.is_64, elf.header.e_machine, phoff, 1);
+    let reads = fields::loader_reads(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, 1);
     // A file shrunk before loads its own headers, and their free bytes may hold code:
     // every header byte it loads stays as it is.
     let loads_own_headers = segment.p_offset == 0 && segment.p_vaddr == load_address;
@@ -431,7 +431,7 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
                 t.listing.len(),
                 t.to - t.from,
                 t.hole.start,
-                fields::free_fields(elf.is_64, elf.header.e_machine, phoff, t.hole.clone()),
+                fields::free_fields(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, t.hole.clone()),
                 t.exit,
                 t.jump.len()
             ),
@@ -464,7 +464,8 @@ fn plan_tail(
     kept_end: u64,
 ) -> Result<Vec<TailMove>, String> {
     let machine = elf.header.e_machine;
-    let isa = Isa::of(machine).ok_or_else(|| format!("no instruction decoder for machine {machine}"))?;
+    let isa = Isa::of(&elf.header).ok_or_else(|| format!("no instruction decoder for machine {machine}"))?;
+    isa.moves_tail().map_err(|why| format!("not on {}: {why}", isa.name()))?;
     let segment = &elf.phdrs[0];
     let entry = elf.entry_address();
     let file_end = (segment.p_offset + segment.p_filesz).min(elf.bytes.len() as u64) as usize;

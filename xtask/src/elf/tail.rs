@@ -6,7 +6,7 @@
 //!
 //! Only for code the planner can see whole: every instruction from the entry point to
 //! the end of the segment decodes, none of the moved ones depends on its address
-//! (isa.rs), and no branch lands inside the moved run but on its first instruction,
+//! (isa/), and no branch lands inside the moved run but on its first instruction,
 //! where the jump now stands. Control flow that leaves no trace (indirect branches,
 //! calls, returns) rules the move out. The bytes before the entry point must be data
 //! that nothing executes: the shrinker cannot tell code from data there, so the move
@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use super::isa::{self, Insn, Isa};
+use super::isa::{Insn, Isa};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TailMove {
@@ -55,25 +55,43 @@ pub fn plan(
     holes: &[Range<usize>],
 ) -> Result<Vec<TailMove>, String> {
     let (mut code, mut end, mut holes) = (code.to_vec(), file_end, holes.to_vec());
-    let mut moves: Vec<TailMove> = Vec::new();
-    loop {
+    let mut moves: Vec<(TailMove, i64)> = Vec::new();
+    let why_not = loop {
         // Control may go to the moved runs: their instructions and exits are known.
-        let known: Vec<u64> = moves.iter().map(|m| load + m.hole.start as u64).collect();
+        let known: Vec<u64> = moves.iter().map(|(m, _)| load + m.hole.start as u64).collect();
         match plan_one(isa, &code, entry, load, end, &holes, &known) {
             Ok(m) => {
                 code.truncate((m.from - entry) as usize);
                 code.extend_from_slice(&m.jump);
-                end = m.from + m.jump.len() as u64;
+                let new_end = m.from + m.jump.len() as u64;
+                moves.push((m.clone(), end as i64 - new_end as i64));
+                end = new_end;
                 holes.retain(|h| *h != m.hole);
-                moves.push(m);
             }
-            Err(why) if moves.is_empty() => return Err(why),
-            Err(_) => return Ok(moves),
+            Err(why) => break why,
+        }
+    };
+    // A move that saves nothing, or costs, is worth it for the moves it makes room
+    // for: where a jump is as long as an instruction (4-byte ISAs), the first run into
+    // an 8-byte hole saves nothing, and the next, which takes its jump along, does;
+    // a RISC-V ecall moved loses the zero bytes the file cut after it. Keep the moves
+    // up to the one after which the file is shortest.
+    let mut total = 0;
+    let mut best = (0, 0); // (saved, moves kept)
+    for (n, (_, saved)) in moves.iter().enumerate() {
+        total += saved;
+        if total > best.0 {
+            best = (total, n + 1);
         }
     }
+    if best.1 == 0 {
+        return Err(if moves.is_empty() { why_not } else { "no move of the code's tail saves a byte".into() });
+    }
+    moves.truncate(best.1);
+    Ok(moves.into_iter().map(|(m, _)| m).collect())
 }
 
-/// The one move of the code's tail that saves most; `known`: addresses outside the
+/// The one move of the code's tail that saves most (or costs least); `known`: addresses outside the
 /// code whose instructions are known (runs moved before).
 fn plan_one(
     isa: Isa,
@@ -84,41 +102,42 @@ fn plan_one(
     holes: &[Range<usize>],
     known: &[u64],
 ) -> Result<TailMove, String> {
-    let insns = isa.decode(code, entry)?;
-    let end = entry + code.len() as u64;
-    let targets: Vec<u64> = insns.iter().filter_map(|i| i.target).collect();
+    let insns = isa.decode_until(code, entry, file_end)?;
+    let end = insns.last().map_or(entry, |i| i.address + i.len as u64);
+    let targets: Vec<u64> = insns.iter().filter_map(Insn::target).collect();
     if let Some(t) = targets.iter().find(|&&t| (t < entry || t >= end) && !known.contains(&t)) {
         return Err(format!("a branch leaves the code for {t:#x}: cannot see what may jump back into it"));
     }
+    // Data that a PC-relative instruction reads (an ARM literal pool after the code)
+    // stays where it is: a run starts past the last such address and the 8 bytes a
+    // load may take from it.
+    let data_end = insns.iter().filter_map(Insn::refers).filter(|&r| r >= entry && r < end).map(|r| r + 8).max();
     let mut best: Option<(i64, TailMove)> = None;
     // The longest run at the end that may move: position-independent instructions,
     // the last one possibly an unconditional jump, re-encoded where it goes.
     let last = insns.len().saturating_sub(1);
-    let movable = |i: usize| insns[i].movable || (i == last && insns[i].jump);
+    let movable = |i: usize| insns[i].movable() || (i == last && insns[i].jump());
     let movable_from = (0..insns.len()).rev().take_while(|&i| movable(i)).last().unwrap_or(insns.len());
     for start in movable_from..insns.len() {
         let run = &insns[start..];
         let from = run[0].address;
         // A branch may land on the first moved instruction (the jump is there now),
         // never past it.
-        if targets.iter().any(|&t| t > from && t < end) {
+        if targets.iter().any(|&t| t > from && t < end) || data_end.is_some_and(|d| from < d) {
             continue;
         }
         let (verbatim_end, exit) = match run.last() {
-            Some(i) if i.jump => (i.address, i.target.unwrap_or(end)),
+            Some(i) if i.jump() => (i.address, i.target().unwrap_or(end)),
             _ => (end, end),
         };
         let verbatim = &code[(from - entry) as usize..(verbatim_end - entry) as usize];
-        for hole in holes.iter().filter(|h| isa::aligned(isa, load + h.start as u64)) {
+        for hole in holes.iter().filter(|h| isa.aligned(load + h.start as u64)) {
             let at = load + hole.start as u64;
             let (Some(jump), Some(exit_jump)) = (isa.jump(from, at), isa.jump(at + verbatim.len() as u64, exit)) else {
                 continue;
             };
             let saved = file_end as i64 - (from + jump.len() as u64) as i64;
-            if verbatim.len() + exit_jump.len() > hole.len()
-                || saved <= 0
-                || best.as_ref().is_some_and(|(s, _)| *s >= saved)
-            {
+            if verbatim.len() + exit_jump.len() > hole.len() || best.as_ref().is_some_and(|(s, _)| *s >= saved) {
                 continue;
             }
             let moved = [verbatim, &exit_jump].concat();
@@ -140,7 +159,7 @@ pub fn check(isa: Isa, output: &[u8], load: u64, m: &TailMove, original: &[u8]) 
     let hole = load + m.hole.start as u64;
     let jump = output.get(at(m.from)..at(m.from) + m.jump.len()).ok_or("the jump lies outside the file")?;
     let first = isa.decode(jump, m.from)?;
-    if first.len() != 1 || first[0].target != Some(hole) {
+    if first.len() != 1 || first[0].target() != Some(hole) {
         return Err(format!("no jump from {:#x} to the moved code at {hole:#x}", m.from));
     }
     let moved = output.get(m.hole.start..m.hole.start + m.moved.len()).ok_or("the hole lies outside the file")?;
@@ -149,7 +168,7 @@ pub fn check(isa: Isa, output: &[u8], load: u64, m: &TailMove, original: &[u8]) 
     }
     let exit_at = hole + original.len() as u64;
     let exit = isa.decode(&moved[original.len()..], exit_at)?;
-    if exit.len() != 1 || exit[0].target != Some(m.exit) || !exit[0].jump {
+    if exit.len() != 1 || exit[0].target() != Some(m.exit) || !exit[0].jump() {
         return Err(format!("the moved code does not jump on to {:#x}", m.exit));
     }
     Ok(())
@@ -201,7 +220,7 @@ mod tests {
         // and alone it saves nothing.
         let code = [0x75, 0x03, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
         let err = plan(X64, &code, 0x1000, 0x0, 0x1007, &[HOLE]).unwrap_err();
-        assert!(err.contains("no run"), "{err}");
+        assert!(err.contains("saves a byte"), "{err}");
     }
 
     #[test]

@@ -44,11 +44,11 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
     if output[EI_PAD..SIZEOF_IDENT].iter().any(|&b| b != 0) {
         return Err(fail("e_ident padding is not zero (binfmt_misc masks compare it)"));
     }
-    // e_flags may carry code where no loader of the machine reads it.
-    let flags_free = fields::e_flags_is_free(input.is_64, i.e_machine);
+    // e_flags may carry code in the bits no loader of the machine reads.
+    let flags_read = !fields::e_flags_free_bits(i.e_machine);
     let same = (h.e_ident[..EI_OSABI] == i.e_ident[..EI_OSABI])
         && (h.e_type, h.e_machine, h.e_entry) == (i.e_type, i.e_machine, i.e_entry)
-        && (flags_free || h.e_flags == i.e_flags);
+        && (h.e_flags ^ i.e_flags) & flags_read == 0;
     if !same {
         return Err(fail("identification, type, machine, entry or flags changed"));
     }
@@ -82,12 +82,13 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
     };
     let load = out.phdrs[0].p_vaddr;
     for (n, t) in plan.tail.iter().enumerate() {
-        let isa = Isa::of(i.e_machine).ok_or_else(|| fail("code moved on a machine it cannot decode"))?;
+        let isa = Isa::of(i).ok_or_else(|| fail("code moved on a machine it cannot decode"))?;
         let p = &input.phdrs[0];
         let from = (t.from - p.p_vaddr + p.p_offset) as usize;
         let original = input.bytes.get(from..from + t.verbatim);
         let original = original.ok_or_else(|| fail("the moved code is not in the input's file"))?;
-        let reads = fields::loader_reads(out.is_64, h.e_machine, h.e_phoff as usize, out.phdrs.len());
+        let reads =
+            fields::loader_reads(out.is_64, out.little_endian, h.e_machine, h.e_phoff as usize, out.phdrs.len());
         if reads.get(t.hole.start..t.hole.start + t.moved.len()).is_none_or(|r| r.iter().any(|&read| read)) {
             return Err(fail("code moved onto header bytes a loader reads"));
         }

@@ -1,0 +1,244 @@
+//! 32-bit ARM: Thumb (2- and 4-byte instructions, what thumbv5te..thumbv7a emit) and
+//! A32. yaxpeax-arm decodes each instruction (is it one, and which registers it
+//! names); the branch classes and their targets are read here from the encodings
+//! (ARM ARM A8.8.18 B, A8.8.29 CBZ, A8.8.25 BL/BLX): yaxpeax-arm's branch offsets
+//! count from different bases in different encodings.
+
+use yaxpeax_arch::{Decoder, U8Reader};
+use yaxpeax_arm::armv7::{InstDecoder, Instruction, Opcode, Operand};
+
+use super::{FreeFlags, Insn, Kind, sign_extend};
+
+/// With an EABI version in e_flags' top byte (rules.rs: it must not be 0), Linux
+/// reads no other bit of e_flags (arch/arm/kernel/elf.c reads the rest only for old
+/// ABI files), nor does qemu-user for little-endian ARM; shared/packing's Thumb
+/// layouts keep code in the low three bytes, booted on the armmp, rpi and arm64
+/// kernels.
+pub const FREE_E_FLAGS: FreeFlags =
+    FreeFlags { bits: 0x00ff_ffff, why: "e_flags below the EABI version: no ARM loader reads them" };
+
+const PC: u8 = 15;
+
+pub fn align(thumb: bool) -> u64 {
+    if thumb { 2 } else { 4 }
+}
+
+pub fn decode(thumb: bool, code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
+    if !address.is_multiple_of(align(thumb)) {
+        return Err(format!("ARM code at a misaligned address {address:#x}"));
+    }
+    let decoder = if thumb { InstDecoder::default_thumb() } else { InstDecoder::default() };
+    let mut out: Vec<Insn> = Vec::new();
+    let mut at = 0;
+    // Instructions still to come in the IT block an IT instruction opened.
+    let mut in_it_block = 0;
+    while at < code.len() {
+        let here = address.wrapping_add(at as u64);
+        let len = if thumb { thumb_len(&code[at..]) } else { 4 };
+        let bytes =
+            code.get(at..at + len).ok_or_else(|| format!("an ARM instruction at {here:#x} runs past the end"))?;
+        let insn = decoder
+            .decode(&mut U8Reader::new(bytes))
+            .map_err(|e| format!("no ARM instruction decodes at {here:#x}: {e:?}"))?;
+        let branch = if thumb { thumb_branch(bytes, here)? } else { a32_branch(bytes, here)? };
+        let mut kind = match branch {
+            Some(kind) => kind,
+            None => classify(&insn, here, literal(thumb, bytes, here))?,
+        };
+        // An IT block runs as one with its IT instruction: it moves whole or not at all.
+        if insn.opcode == Opcode::IT {
+            in_it_block = it_block_len(&insn);
+            kind = Kind::Bound;
+        } else if in_it_block > 0 {
+            in_it_block -= 1;
+            kind = Kind::Bound;
+        }
+        out.push(Insn { address: here, len, kind, text: insn.to_string() });
+        at += len;
+    }
+    Ok(out)
+}
+
+/// A Thumb instruction is 4 bytes when its first halfword starts 0b11101, 0b11110 or
+/// 0b11111 (that halfword's high byte is the second byte: little-endian).
+fn thumb_len(code: &[u8]) -> usize {
+    match code.get(1) {
+        Some(high) if high >> 3 >= 0b11101 => 4,
+        _ => 2,
+    }
+}
+
+/// Thumb's direct branches, read from their encodings: Some(kind) for one, None for
+/// any other instruction; Err for calls (bl, blx), whose return cannot be traced.
+fn thumb_branch(bytes: &[u8], at: u64) -> Result<Option<Kind>, String> {
+    let hw1 = u16::from_le_bytes([bytes[0], bytes[1]]) as u32;
+    let to = |offset: i64, unconditional: bool| {
+        Some(Kind::Branch { target: at.wrapping_add(4).wrapping_add(offset as u64), unconditional })
+    };
+    if bytes.len() == 2 {
+        return Ok(match hw1 >> 11 {
+            // B T1: cond (below 0b1110: UDF and SVC share the space) and imm8.
+            0b11010 | 0b11011 if (hw1 >> 8) & 0xf < 0xe => to(sign_extend(hw1 & 0xff, 8) * 2, false),
+            // B T2: imm11.
+            0b11100 => to(sign_extend(hw1 & 0x7ff, 11) * 2, true),
+            // CBZ, CBNZ: i:imm5:'0', forward only.
+            _ if hw1 & 0xf500 == 0xb100 => to((((hw1 >> 9) & 1) << 6 | ((hw1 >> 3) & 0x1f) << 1) as i64, false),
+            _ => None,
+        });
+    }
+    let hw2 = u16::from_le_bytes([bytes[2], bytes[3]]) as u32;
+    if hw1 >> 11 != 0b11110 || hw2 & 0x8000 == 0 {
+        return Ok(None);
+    }
+    let s = (hw1 >> 10) & 1;
+    let (j1, j2) = ((hw2 >> 13) & 1, (hw2 >> 11) & 1);
+    Ok(match hw2 & 0xd000 {
+        // B T4: S:I1:I2:imm10:imm11:'0', I = NOT(J XOR S).
+        0x9000 => {
+            let (i1, i2) = (1 ^ j1 ^ s, 1 ^ j2 ^ s);
+            let imm = s << 24 | i1 << 23 | i2 << 22 | (hw1 & 0x3ff) << 12 | (hw2 & 0x7ff) << 1;
+            to(sign_extend(imm, 25), true)
+        }
+        // B T3: cond, S:J2:J1:imm6:imm11:'0' (conds 1110 and 1111 are other instructions).
+        0x8000 if (hw1 >> 6) & 0xf < 0xe => {
+            let imm = s << 20 | j2 << 19 | j1 << 18 | (hw1 & 0x3f) << 12 | (hw2 & 0x7ff) << 1;
+            to(sign_extend(imm, 21), false)
+        }
+        0xc000 | 0xd000 => return Err(format!("Thumb bl/blx at {at:#x}: a call, whose return cannot be traced")),
+        _ => None,
+    })
+}
+
+/// A32's B (cond 101 0 imm24); BL and BLX (immediate) are calls.
+fn a32_branch(bytes: &[u8], at: u64) -> Result<Option<Kind>, String> {
+    let word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    if (word >> 25) & 7 != 0b101 {
+        return Ok(None);
+    }
+    let cond = word >> 28;
+    if cond == 0xf || word & (1 << 24) != 0 {
+        return Err(format!("A32 bl/blx at {at:#x}: a call, whose return cannot be traced"));
+    }
+    let target = at.wrapping_add(8).wrapping_add((sign_extend(word & 0xff_ffff, 24) * 4) as u64);
+    Ok(Some(Kind::Branch { target, unconditional: cond == 0xe }))
+}
+
+/// The address a PC-relative load or adr names (ARM ARM A8.8.64 LDR literal, A8.8.12
+/// ADR): ldr rt, [pc, #imm] and adr in Thumb's 16-bit forms, ldr.w with pc, A32's
+/// ldr literal. What the compiler puts there is a literal pool, data after the code.
+fn literal(thumb: bool, bytes: &[u8], at: u64) -> Option<u64> {
+    let plus = |base: u64, offset: u32, add: bool| {
+        Some(if add { base.wrapping_add(offset as u64) } else { base.wrapping_sub(offset as u64) })
+    };
+    if thumb {
+        let base = at.wrapping_add(4) & !3;
+        let hw1 = u16::from_le_bytes([bytes[0], bytes[1]]) as u32;
+        match (bytes.len(), hw1 >> 11) {
+            (2, 0b01001 | 0b10100) => plus(base, (hw1 & 0xff) * 4, true),
+            (4, _) if hw1 & 0xff7f == 0xf85f => {
+                let hw2 = u16::from_le_bytes([bytes[2], bytes[3]]) as u32;
+                plus(base, hw2 & 0xfff, hw1 & 0x80 != 0)
+            }
+            _ => None,
+        }
+    } else {
+        let word = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        (word & 0x0f7f_0000 == 0x051f_0000)
+            .then(|| plus(at.wrapping_add(8), word & 0xfff, word & (1 << 23) != 0))
+            .flatten()
+    }
+}
+
+/// Any instruction but a direct branch: one that writes the PC (a branch through a
+/// register, a return) cannot be traced; one that reads it (adr, ldr literal, add
+/// with pc) depends on where it sits, and names `literal` where that is known.
+fn classify(insn: &Instruction, at: u64, literal: Option<u64>) -> Result<Kind, String> {
+    let writes_pc = match insn.operands[0] {
+        Operand::Reg(r) => r.number() == PC,
+        _ => false,
+    } || insn.operands.iter().any(|o| matches!(o, Operand::RegList(list) if list & (1 << PC) != 0))
+        || matches!(insn.opcode, Opcode::BX | Opcode::BLX | Opcode::BXJ | Opcode::TBB | Opcode::TBH);
+    if writes_pc && !matches!(insn.opcode, Opcode::STR | Opcode::STM(..) | Opcode::PUSH | Opcode::CMP | Opcode::TST) {
+        return Err(format!("ARM `{insn}` at {at:#x}: it sets the PC, where to cannot be traced"));
+    }
+    // Registers hide in shifted and indexed operands too: their text names the PC.
+    let reads_pc = insn.opcode == Opcode::ADR || insn.to_string().contains("pc");
+    Ok(if reads_pc {
+        Kind::PcRelative { refers: literal }
+    } else if insn.opcode == Opcode::UDF {
+        Kind::Trap
+    } else {
+        Kind::Plain
+    })
+}
+
+/// How many instructions an IT instruction makes conditional: 4 less the trailing
+/// zeros of its mask.
+fn it_block_len(insn: &Instruction) -> u32 {
+    match insn.operands[1] {
+        Operand::Imm32(mask) if mask & 0xf != 0 => 4 - (mask & 0xf).trailing_zeros(),
+        _ => 4,
+    }
+}
+
+/// Thumb: `b` T2 (2 KiB either way); A32: `b` (32 MiB either way).
+pub fn jump(thumb: bool, from: u64, to: u64) -> Option<Vec<u8>> {
+    let pc = from.wrapping_add(if thumb { 4 } else { 8 });
+    if thumb {
+        let halfwords = super::offset(pc, to, 2, 11)? as u16;
+        Some((0xe000 | (halfwords & 0x7ff)).to_le_bytes().to_vec())
+    } else {
+        let words = super::offset(pc, to, 4, 24)? as u32;
+        Some((0xea00_0000 | (words & 0xff_ffff)).to_le_bytes().to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Isa, Kind};
+
+    const THUMB: Isa = Isa::Arm { thumb: true };
+
+    fn kinds(isa: Isa, halfwords: &[u16]) -> Result<Vec<(u64, Kind)>, String> {
+        let code: Vec<u8> = halfwords.iter().flat_map(|h| h.to_le_bytes()).collect();
+        Ok(isa.decode(&code, 0x1000)?.iter().map(|i| (i.address, i.kind)).collect())
+    }
+
+    #[test]
+    fn thumb_lengths_branches_and_pc_reads() {
+        // movs r0,#1; ldr r1,[pc,#4]; adr r2,#8; svc 0; bne -8; b.w +0x100; cbz r0,+4; b -2
+        let code = [0x2001, 0x4901, 0xa202, 0xdf00, 0xd1fa, 0xf000, 0xb880, 0xb110, 0xe7fe];
+        assert_eq!(
+            kinds(THUMB, &code).unwrap(),
+            [
+                (0x1000, Kind::Plain),
+                (0x1002, Kind::PcRelative { refers: Some(0x1008) }),
+                (0x1004, Kind::PcRelative { refers: Some(0x1010) }),
+                (0x1006, Kind::Plain),
+                (0x1008, Kind::Branch { target: 0x1000, unconditional: false }),
+                (0x100a, Kind::Branch { target: 0x110e, unconditional: true }),
+                (0x100e, Kind::Branch { target: 0x1016, unconditional: false }),
+                (0x1010, Kind::Branch { target: 0x1010, unconditional: true }),
+            ]
+        );
+        // ite eq; moveq r0,#1; movne r0,#0; then free again.
+        let it = kinds(THUMB, &[0xbf0c, 0x2001, 0x2000, 0x2001]).unwrap();
+        assert_eq!(
+            it.iter().map(|(_, k)| *k).collect::<Vec<_>>(),
+            [Kind::Bound, Kind::Bound, Kind::Bound, Kind::Plain]
+        );
+        // bx lr, pop {r7,pc}, bl, mov pc,r0, and a cut-off 32-bit instruction.
+        for code in [&[0x4770u16][..], &[0xbd80], &[0xf000, 0xf800], &[0x4687], &[0xf000]] {
+            assert!(kinds(THUMB, code).is_err(), "{code:04x?}");
+        }
+    }
+
+    #[test]
+    fn a32_branches() {
+        let isa = Isa::Arm { thumb: false };
+        // b -8 (to itself); bl: a call.
+        let b: Vec<u8> = 0xeaff_fffeu32.to_le_bytes().to_vec();
+        assert_eq!(isa.decode(&b, 0x1000).unwrap()[0].kind, Kind::Branch { target: 0x1000, unconditional: true });
+        assert!(isa.decode(&0xebff_fffeu32.to_le_bytes(), 0x1000).is_err());
+    }
+}

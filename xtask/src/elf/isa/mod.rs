@@ -1,0 +1,374 @@
+//! What the minimizer knows of each instruction set, one file per ISA: how long its
+//! instructions are and how to tell them apart, which are branches or depend on where
+//! they sit, how to encode a jump and how far it reaches, where instructions may
+//! start, and which bits of e_flags no loader of that machine reads (the ELF-generic
+//! header facts stay in fields.rs).
+//!
+//! Enough to move a run of instructions to another address and prove that nothing in
+//! them depends on where they sit (tail.rs). Adding an ISA: a file here, a variant of
+//! `Isa`, and its arm in each match below.
+
+mod aarch64;
+mod arm;
+mod loongarch;
+mod mips64;
+mod ppc64;
+mod riscv;
+mod s390x;
+mod x86;
+
+use goblin::elf::header::{
+    EI_CLASS, EI_DATA, ELFCLASS64, ELFDATA2LSB, EM_386, EM_AARCH64, EM_ARM, EM_MIPS, EM_PPC64, EM_RISCV, EM_S390,
+    EM_X86_64, Header,
+};
+
+/// EM_LOONGARCH (goblin 0.10 does not name it).
+pub const EM_LOONGARCH: u16 = 258;
+
+/// One decoded instruction.
+#[derive(Debug, Clone)]
+pub struct Insn {
+    pub address: u64,
+    pub len: usize,
+    pub kind: Kind,
+    /// For `--explain`: the instruction as an assembler would write it.
+    pub text: String,
+}
+
+/// What an instruction does to the flow of control and how it depends on its address.
+/// Control flow that leaves no trace of where it goes (indirect branches, calls,
+/// returns) is no kind: decoding fails on it, since then nobody can say what jumps
+/// into a given run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Runs the same at any address and goes on to the next instruction.
+    Plain,
+    /// Reads the entry address the ABI leaves in a register (ppc64le's r12, from
+    /// which the TOC prologue computes r2): the same wherever it sits; moving the
+    /// entry point means re-encoding it.
+    EntryRelative,
+    /// Reads the address it sits at, or one that an instruction before it left (adr,
+    /// adrp, auipc, larl, ldr literal, pcaddi, rip-relative operands, rcx after
+    /// syscall): moving it means re-encoding it. `refers`: the address it names,
+    /// where the instruction alone says it (adr, ldr literal, larl, rip-relative; not
+    /// the page-relative halves of pairs such as auipc, adrp, pcalau12i): the data
+    /// there, an ARM literal pool after the code say, must not move.
+    PcRelative { refers: Option<u64> },
+    /// A direct branch to `target`; `unconditional`: a plain jump, which a jump
+    /// re-encoded at another address replaces.
+    Branch { target: u64, unconditional: bool },
+    /// Runs only as one with an instruction next to it: a MIPS branch's delay slot,
+    /// a Thumb IT instruction and the block it makes conditional. The group moves
+    /// whole or not at all.
+    Bound,
+    /// Raises an exception and does not go on (ud2, udf, break).
+    Trap,
+}
+
+impl Insn {
+    /// Runs the same at any address and then goes on to the next instruction.
+    pub fn movable(&self) -> bool {
+        matches!(self.kind, Kind::Plain | Kind::EntryRelative)
+    }
+
+    /// A direct branch's target.
+    pub fn target(&self) -> Option<u64> {
+        match self.kind {
+            Kind::Branch { target, .. } => Some(target),
+            _ => None,
+        }
+    }
+
+    /// An unconditional direct jump.
+    pub fn jump(&self) -> bool {
+        matches!(self.kind, Kind::Branch { unconditional: true, .. })
+    }
+
+    /// The address a PC-relative operand names, where known.
+    pub fn refers(&self) -> Option<u64> {
+        match self.kind {
+            Kind::PcRelative { refers } => refers,
+            _ => None,
+        }
+    }
+}
+
+/// Bits of e_flags that no loader of a machine reads, and why: measured on Linux
+/// 6.1/6.18 and qemu-user 7.2 (ELF-NOTES.md; the code-in-header layouts of
+/// shared/packing ran on each real kernel).
+#[derive(Debug, Clone, Copy)]
+pub struct FreeFlags {
+    pub bits: u32,
+    pub why: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    X86 {
+        bitness: u32,
+    },
+    S390x,
+    /// 32-bit ARM: Thumb (2- and 4-byte instructions) or A32.
+    Arm {
+        thumb: bool,
+    },
+    Aarch64,
+    /// RV64 with or without the C extension (2-byte instructions).
+    Riscv64 {
+        compressed: bool,
+    },
+    Ppc64le,
+    Mips64el,
+    LoongArch64,
+}
+
+/// Every instruction set the minimizer decodes: help text and tests read this list.
+pub const ALL: &[Isa] = &[
+    Isa::X86 { bitness: 64 },
+    Isa::X86 { bitness: 32 },
+    Isa::Aarch64,
+    Isa::Arm { thumb: true },
+    Isa::Arm { thumb: false },
+    Isa::Riscv64 { compressed: true },
+    Isa::Riscv64 { compressed: false },
+    Isa::Ppc64le,
+    Isa::S390x,
+    Isa::Mips64el,
+    Isa::LoongArch64,
+];
+
+impl Isa {
+    /// The instruction set the code of a file with ELF header `h` is in, if the
+    /// minimizer knows it: by machine, class and byte order, and on ARM by the entry
+    /// point's bit 0 (Thumb), on RISC-V by EF_RISCV_RVC (compressed instructions).
+    pub fn of(h: &Header) -> Option<Isa> {
+        let is_64 = h.e_ident[EI_CLASS] == ELFCLASS64;
+        let little_endian = h.e_ident[EI_DATA] == ELFDATA2LSB;
+        let isa = match (h.e_machine, is_64) {
+            (EM_X86_64, true) => Isa::X86 { bitness: 64 },
+            (EM_386, false) => Isa::X86 { bitness: 32 },
+            (EM_S390, true) => Isa::S390x,
+            (EM_ARM, false) => Isa::Arm { thumb: h.e_entry & 1 == 1 },
+            (EM_AARCH64, true) => Isa::Aarch64,
+            (EM_RISCV, true) => Isa::Riscv64 { compressed: h.e_flags & riscv::EF_RISCV_RVC != 0 },
+            (EM_PPC64, true) => Isa::Ppc64le,
+            (EM_MIPS, true) => Isa::Mips64el,
+            (EM_LOONGARCH, true) => Isa::LoongArch64,
+            _ => return None,
+        };
+        // Each decoder reads one byte order: the machine's usual one.
+        (little_endian == isa.little_endian()).then_some(isa)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::X86 { bitness: 64 } => "x86-64",
+            Isa::X86 { .. } => "i386",
+            Isa::S390x => "s390x",
+            Isa::Arm { thumb: true } => "Thumb",
+            Isa::Arm { thumb: false } => "A32",
+            Isa::Aarch64 => "AArch64",
+            Isa::Riscv64 { compressed: true } => "RV64GC",
+            Isa::Riscv64 { compressed: false } => "RV64G",
+            Isa::Ppc64le => "ppc64le",
+            Isa::Mips64el => "mips64el",
+            Isa::LoongArch64 => "LoongArch64",
+        }
+    }
+
+    fn little_endian(self) -> bool {
+        self != Isa::S390x
+    }
+
+    /// Every instruction of `code`, which starts at `address` and must end on an
+    /// instruction boundary. Err: a byte sequence that is no instruction the decoder
+    /// knows (never a panic: any bytes may come in), or control flow that leaves no
+    /// trace of where it goes.
+    pub fn decode(self, code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
+        match self {
+            Isa::X86 { bitness } => x86::decode(bitness, code, address),
+            Isa::S390x => s390x::decode(code, address),
+            Isa::Arm { thumb } => arm::decode(thumb, code, address),
+            Isa::Aarch64 => aarch64::decode(code, address),
+            Isa::Riscv64 { compressed } => riscv::decode(compressed, code, address),
+            Isa::Ppc64le => ppc64::decode(code, address),
+            Isa::Mips64el => mips64::decode(code, address),
+            Isa::LoongArch64 => loongarch::decode(code, address),
+        }
+    }
+
+    /// The instructions of `code` (at `address`) that start before `stop`: a segment
+    /// may go on past its code in bytes that are no instructions (POWER's traceback
+    /// table, zero padding), which the shrinker cuts from the file anyway. The code
+    /// ends at the first instruction boundary at or past `stop`: the shortest prefix
+    /// that decodes whole (a cut inside an instruction leaves it short, which no
+    /// decoder takes).
+    pub fn decode_until(self, code: &[u8], address: u64, stop: u64) -> Result<Vec<Insn>, String> {
+        /// The longest instruction of any ISA here (x86's limit).
+        const LONGEST: usize = 15;
+        let at_least = usize::try_from(stop.saturating_sub(address)).map_or(code.len(), |n| n.min(code.len()));
+        let mut first_error = None;
+        for len in at_least..=(at_least + LONGEST).min(code.len()) {
+            match self.decode(&code[..len], address) {
+                Ok(insns) => return Ok(insns),
+                Err(why) => {
+                    first_error.get_or_insert(why);
+                }
+            }
+        }
+        Err(first_error.unwrap_or_else(|| "no code".into()))
+    }
+
+    /// An unconditional jump at `from` to `to`, as short as it encodes; None when it
+    /// does not reach, either address is misaligned, or the ISA has no jump the tail
+    /// move can use (`moves_tail`).
+    pub fn jump(self, from: u64, to: u64) -> Option<Vec<u8>> {
+        if !self.aligned(from) || !self.aligned(to) {
+            return None;
+        }
+        match self {
+            Isa::X86 { bitness } => x86::jump(bitness, from, to),
+            Isa::S390x => s390x::jump(from, to),
+            Isa::Arm { thumb } => arm::jump(thumb, from, to),
+            Isa::Aarch64 => aarch64::jump(from, to),
+            Isa::Riscv64 { compressed } => riscv::jump(compressed, from, to),
+            Isa::Ppc64le => ppc64::jump(from, to),
+            Isa::Mips64el => None,
+            Isa::LoongArch64 => loongarch::jump(from, to),
+        }
+    }
+
+    /// Whether the code's tail may move on this ISA, or why not.
+    pub fn moves_tail(self) -> Result<(), &'static str> {
+        match self {
+            Isa::Mips64el => Err(mips64::NO_TAIL_MOVE),
+            _ => Ok(()),
+        }
+    }
+
+    /// Instructions may start at `address`.
+    pub fn aligned(self, address: u64) -> bool {
+        let align = match self {
+            Isa::X86 { .. } => 1,
+            Isa::S390x => 2,
+            Isa::Arm { thumb } => arm::align(thumb),
+            Isa::Riscv64 { compressed } => riscv::align(compressed),
+            Isa::Aarch64 | Isa::Ppc64le | Isa::Mips64el | Isa::LoongArch64 => 4,
+        };
+        address.is_multiple_of(align)
+    }
+}
+
+/// `shrink --move-tail`'s long help: what it does, and on which instruction sets.
+pub fn move_tail_help() -> String {
+    let (moving, not): (Vec<Isa>, Vec<Isa>) = ALL.iter().partition(|isa| isa.moves_tail().is_ok());
+    let names = |isas: &[Isa]| isas.iter().map(|isa| isa.name()).collect::<Vec<_>>().join(", ");
+    let why: Vec<String> =
+        not.iter().filter_map(|isa| isa.moves_tail().err().map(|why| format!("{}: {why}", isa.name()))).collect();
+    format!(
+        "The segment ends in code that runs only from the entry point on, with nothing executable before the \
+         entry (as crates/hello/hello.ld links it): move the code's last instructions into free header fields. \
+         On {}; not on {} ({}). --explain says what moved, or why nothing did",
+        names(&moving),
+        names(&not),
+        why.join("; ")
+    )
+}
+
+/// The bits of e_flags no loader of ELF machine `machine` reads; none where nobody
+/// measured them.
+pub fn free_e_flags(machine: u16) -> Option<FreeFlags> {
+    match machine {
+        EM_X86_64 | EM_386 => Some(x86::FREE_E_FLAGS),
+        EM_S390 => Some(s390x::FREE_E_FLAGS),
+        EM_ARM => Some(arm::FREE_E_FLAGS),
+        EM_AARCH64 => Some(aarch64::FREE_E_FLAGS),
+        EM_RISCV => Some(riscv::FREE_E_FLAGS),
+        EM_PPC64 => Some(ppc64::FREE_E_FLAGS),
+        EM_LOONGARCH => Some(loongarch::FREE_E_FLAGS),
+        _ => None, // MIPS among them: see mips64.rs
+    }
+}
+
+/// `code` as little-endian 32-bit words from `address`, each classified by
+/// `classify(word, its address)`: the fixed-width ISAs (AArch64, POWER, MIPS,
+/// LoongArch).
+fn decode_words(
+    name: &str,
+    code: &[u8],
+    address: u64,
+    mut classify: impl FnMut(u32, u64) -> Result<(Kind, String), String>,
+) -> Result<Vec<Insn>, String> {
+    if !code.len().is_multiple_of(4) || !address.is_multiple_of(4) {
+        return Err(format!("{name} code at {address:#x} is not whole aligned 4-byte words"));
+    }
+    let mut out = Vec::with_capacity(code.len() / 4);
+    for (n, word) in code.chunks_exact(4).enumerate() {
+        let at = address.wrapping_add(4 * n as u64);
+        let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        let (kind, text) = classify(word, at)?;
+        out.push(Insn { address: at, len: 4, kind, text });
+    }
+    Ok(out)
+}
+
+/// `target - from` as a signed offset, if it is a multiple of `scale` whose quotient
+/// fits `bits` signed bits.
+fn offset(from: u64, to: u64, scale: i64, bits: u32) -> Option<i64> {
+    let delta = to.wrapping_sub(from) as i64;
+    let units = delta / scale;
+    let half = 1i64 << (bits - 1);
+    (delta % scale == 0 && (-half..half).contains(&units)).then_some(units)
+}
+
+/// `value`'s low `bits` bits as a signed number.
+fn sign_extend(value: u32, bits: u32) -> i64 {
+    let shift = 64 - bits;
+    ((value as i64) << shift) >> shift
+}
+
+/// An instruction's bytes in hex, for listings of ISAs the decoder has no names for.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_isa_is_named_and_refuses_garbage_without_panicking() {
+        // Bytes a fuzzer would send: all-ones, all-zeros, odd lengths.
+        for &isa in ALL {
+            assert!(!isa.name().is_empty());
+            for code in [&[0xff; 7][..], &[0; 6], &[0xff; 16], &[0x5a, 0xa5, 0x0f, 0xf0, 0x33]] {
+                let _ = isa.decode(code, 0x10001);
+                let _ = isa.decode(code, 0x10000);
+            }
+            // (i386's rel32 wraps around its 4 GiB: every address is in reach.)
+            if isa != (Isa::X86 { bitness: 32 }) {
+                assert_eq!(isa.jump(0x10000, 0x1_0000_0000_0000), None, "{}", isa.name());
+            }
+        }
+    }
+
+    #[test]
+    fn a_jump_decodes_back_to_its_target() {
+        for &isa in ALL.iter().filter(|i| i.moves_tail().is_ok()) {
+            for (from, to) in [(0x10080, 0x10028), (0x10028, 0x10090), (0x10050, 0x10050)] {
+                let jump = isa.jump(from, to).unwrap_or_else(|| panic!("{}: no jump {from:#x} -> {to:#x}", isa.name()));
+                let insns = isa.decode(&jump, from).unwrap();
+                assert_eq!(insns.len(), 1, "{}", isa.name());
+                assert_eq!((insns[0].target(), insns[0].jump()), (Some(to), true), "{}: {jump:02x?}", isa.name());
+            }
+        }
+    }
+
+    #[test]
+    fn offsets_fit_or_not() {
+        assert_eq!(offset(0x1000, 0x0ff8, 4, 8), Some(-2));
+        assert_eq!(offset(0x1000, 0x1002, 4, 8), None);
+        assert_eq!(offset(0x1000, 0x1000 + 4 * 128, 4, 8), None);
+        assert_eq!(sign_extend(0x80, 8), -128);
+    }
+}

@@ -1,0 +1,103 @@
+//! POWER (ppc64le), by hand: every instruction is one 32-bit word, and its primary
+//! opcode (the top 6 bits) says whether it branches (Power ISA 3.0 book I, 2.4).
+//! POWER10's 8-byte prefixed instructions (primary opcode 1) are refused: POWER8 code
+//! has none, and some of them are PC-relative.
+
+use super::{FreeFlags, Insn, Kind, decode_words, sign_extend};
+
+/// The ELFv2 ABI bits (`e_flags & 3`, which must read 2: rules.rs) are the only ones
+/// a ppc64le loader reads.
+pub const FREE_E_FLAGS: FreeFlags =
+    FreeFlags { bits: !3, why: "e_flags above the ABI bits: no ppc64le loader reads them" };
+
+pub fn decode(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
+    decode_words("ppc64le", code, address, |word, at| {
+        let kind = classify(word, at)?;
+        Ok((kind, format!("{} {word:08x}", name(word))))
+    })
+}
+
+fn classify(word: u32, at: u64) -> Result<Kind, String> {
+    let (primary, rt, ra) = (word >> 26, (word >> 21) & 31, (word >> 16) & 31);
+    let (absolute, link) = (word & 2 != 0, word & 1 != 0);
+    let untraceable = |what: &str| Err(format!("ppc64le {what} {word:08x} at {at:#x}: its target cannot be traced"));
+    match primary {
+        0 | 1 => Err(format!("ppc64le word {word:08x} at {at:#x}: illegal or a prefix the shrinker does not trace")),
+        // b, ba: I-form, 24-bit word offset; bl, bla: calls.
+        18 if link => untraceable("call"),
+        18 => {
+            let offset = sign_extend(word & 0x03ff_fffc, 26);
+            Ok(Kind::Branch { target: target(at, offset, absolute), unconditional: true })
+        }
+        // bc: B-form, 14-bit word offset; BO 1x1xx branches always. bcl: a call (or
+        // the `bcl 20,31` idiom that reads the PC into LR).
+        16 if link => untraceable("call"),
+        16 => {
+            let offset = sign_extend(word & 0xfffc, 16);
+            Ok(Kind::Branch { target: target(at, offset, absolute), unconditional: rt & 0b10100 == 0b10100 })
+        }
+        // XL-form: bclr (blr), bcctr, bctar branch through a register; addpcis reads
+        // the PC; the rest are condition-register logic and isync.
+        19 => match (word >> 1) & 0x3ff {
+            16 | 528 | 560 => untraceable("branch through a register"),
+            2 => Ok(Kind::PcRelative { refers: None }),
+            _ => Ok(Kind::Plain),
+        },
+        // addis r2, r12, hi: the ELFv2 global entry's TOC set-up from r12, which holds
+        // the entry address.
+        15 if rt == 2 && ra == 12 => Ok(Kind::EntryRelative),
+        _ => Ok(Kind::Plain),
+    }
+}
+
+fn target(at: u64, offset: i64, absolute: bool) -> u64 {
+    if absolute { offset as u64 } else { at.wrapping_add(offset as u64) }
+}
+
+fn name(word: u32) -> &'static str {
+    match word >> 26 {
+        18 => "b",
+        16 => "bc",
+        17 => "sc",
+        19 => "xl",
+        15 => "addis",
+        14 => "addi",
+        _ => "insn",
+    }
+}
+
+/// `b`: a 24-bit word offset, 32 MiB either way.
+pub fn jump(from: u64, to: u64) -> Option<Vec<u8>> {
+    let words = super::offset(from, to, 4, 24)?;
+    Some((0x4800_0000 | ((words as u32) << 2 & 0x03ff_fffc)).to_le_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Isa, Kind};
+
+    #[test]
+    fn ppc64le_branches_the_toc_prologue_and_calls() {
+        // addis r2,r12,1; addi r2,r2,-32616; sc; beq 0x1008 (bc 12,2,-4); b -12
+        let words: [u32; 5] = [0x3c4c_0001, 0x3842_8098, 0x4400_0002, 0x4182_fffc, 0x4bff_fff4];
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let insns = Isa::Ppc64le.decode(&code, 0x1000).unwrap();
+        let kinds: Vec<_> = insns.iter().map(|i| i.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                Kind::EntryRelative,
+                Kind::Plain,
+                Kind::Plain,
+                Kind::Branch { target: 0x1008, unconditional: false },
+                Kind::Branch { target: 0x1004, unconditional: true },
+            ]
+        );
+        assert!(insns[0].movable());
+        // blr, bl, bcl 20,31 and a prefix word are refused.
+        for word in [0x4e80_0020u32, 0x4800_0005, 0x429f_0005, 0x0400_0000] {
+            assert!(Isa::Ppc64le.decode(&word.to_le_bytes(), 0x1000).is_err(), "{word:08x}");
+        }
+        assert_eq!(Isa::Ppc64le.jump(0x10074, 0x10028), Some(0x4bff_ffb4u32.to_le_bytes().to_vec()));
+    }
+}

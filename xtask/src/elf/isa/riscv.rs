@@ -1,0 +1,146 @@
+//! RISC-V RV64GC, decoded by riscv-isa (compressed instructions too). Only direct
+//! branches (jal x0, branches, c.j, c.beqz/c.bnez) and auipc depend on where an
+//! instruction sits; jal with a link, jalr and c.jr/c.jalr are calls and branches
+//! through registers, which the minimizer cannot trace.
+
+use std::{str::FromStr, sync::OnceLock};
+
+use riscv_isa::{Compressed, Instruction, Target};
+
+use super::{FreeFlags, Insn, Kind};
+
+/// EF_RISCV_RVC: the file may hold compressed instructions.
+pub const EF_RISCV_RVC: u32 = 0x1;
+
+/// qemu-user reads the RVE bit (0x8, rules.rs keeps it clear); no loader reads the
+/// others (ELF-NOTES.md).
+pub const FREE_E_FLAGS: FreeFlags = FreeFlags { bits: !0x8, why: "e_flags but RVE: no RISC-V loader reads them" };
+
+fn target() -> &'static Target {
+    static TARGET: OnceLock<Target> = OnceLock::new();
+    TARGET.get_or_init(|| Target::from_str("RV64IMAFDC_Zicsr_Zifencei").expect("a valid RISC-V target string"))
+}
+
+/// 2-byte instructions (compressed), else 4.
+pub fn align(compressed: bool) -> u64 {
+    if compressed { 2 } else { 4 }
+}
+
+pub fn decode(compressed: bool, code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < code.len() {
+        let here = address.wrapping_add(at as u64);
+        let rest = &code[at..];
+        let short = |len: usize| format!("a RISC-V instruction at {here:#x} runs past the end ({len} bytes)");
+        let (kind, len, text) = if rest[0] & 0b11 != 0b11 {
+            if !compressed {
+                return Err(format!("a compressed RISC-V instruction at {here:#x} in a file without RVC"));
+            }
+            let half = rest.get(..2).ok_or_else(|| short(2))?;
+            let c = riscv_isa::decode_compressed(u16::from_le_bytes([half[0], half[1]]), target());
+            (classify_compressed(c, here)?, 2, c.to_string())
+        } else {
+            let word = rest.get(..4).ok_or_else(|| short(4))?;
+            let i = riscv_isa::decode_full(u32::from_le_bytes([word[0], word[1], word[2], word[3]]), target());
+            (classify(i, here)?, 4, i.to_string())
+        };
+        out.push(Insn { address: here, len, kind, text });
+        at += len;
+    }
+    Ok(out)
+}
+
+fn classify(i: Instruction, at: u64) -> Result<Kind, String> {
+    let branch = |offset: i32, unconditional: bool| {
+        Ok(Kind::Branch { target: at.wrapping_add(offset as i64 as u64), unconditional })
+    };
+    match i {
+        Instruction::JAL { rd: 0, offset } => branch(offset, true),
+        Instruction::BEQ { offset, .. }
+        | Instruction::BNE { offset, .. }
+        | Instruction::BLT { offset, .. }
+        | Instruction::BGE { offset, .. }
+        | Instruction::BLTU { offset, .. }
+        | Instruction::BGEU { offset, .. } => branch(offset, false),
+        // The high part of an address that the instruction after it completes.
+        Instruction::AUIPC { .. } => Ok(Kind::PcRelative { refers: None }),
+        Instruction::EBREAK => Ok(Kind::Trap),
+        Instruction::UNIMP => Err(format!("no RISC-V instruction the decoder knows at {at:#x}")),
+        Instruction::JAL { .. } | Instruction::JALR { .. } | Instruction::MRET | Instruction::SRET => {
+            Err(format!("RISC-V {i} at {at:#x}: a call or a branch through a register, which cannot be traced"))
+        }
+        _ => Ok(Kind::Plain),
+    }
+}
+
+fn classify_compressed(c: Compressed, at: u64) -> Result<Kind, String> {
+    let branch = |offset: i32, unconditional: bool| {
+        Ok(Kind::Branch { target: at.wrapping_add(offset as i64 as u64), unconditional })
+    };
+    match c {
+        Compressed::C_J { offset } => branch(offset, true),
+        Compressed::C_BEQZ { offset, .. } | Compressed::C_BNEZ { offset, .. } => branch(offset, false),
+        Compressed::C_EBREAK => Ok(Kind::Trap),
+        Compressed::UNIMP => Err(format!("no RISC-V compressed instruction the decoder knows at {at:#x}")),
+        Compressed::C_JAL { .. } | Compressed::C_JR { .. } | Compressed::C_JALR { .. } => {
+            Err(format!("RISC-V {c} at {at:#x}: a call or a branch through a register, which cannot be traced"))
+        }
+        _ => Ok(Kind::Plain),
+    }
+}
+
+/// `c.j` (2 KiB either way) where compressed instructions may be, else `jal x0`
+/// (1 MiB either way).
+pub fn jump(compressed: bool, from: u64, to: u64) -> Option<Vec<u8>> {
+    if compressed && let Some(o) = super::offset(from, to, 1, 12) {
+        let o = o as u32;
+        let bit = |n: u32, at: u32| (o >> n & 1) << at;
+        let bits = bit(11, 12)
+            | bit(4, 11)
+            | (o >> 8 & 3) << 9
+            | bit(10, 8)
+            | bit(6, 7)
+            | bit(7, 6)
+            | (o >> 1 & 7) << 3
+            | bit(5, 2);
+        return Some(((0xa001 | bits) as u16).to_le_bytes().to_vec());
+    }
+    let o = super::offset(from, to, 1, 21)? as u32;
+    let imm = (o >> 20 & 1) << 31 | (o >> 1 & 0x3ff) << 21 | (o >> 11 & 1) << 20 | (o >> 12 & 0xff) << 12;
+    Some((imm | 0x6f).to_le_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Isa, Kind};
+
+    const RV64GC: Isa = Isa::Riscv64 { compressed: true };
+
+    #[test]
+    fn riscv_lengths_branches_and_auipc() {
+        // auipc a1,0; c.li a0,1; ecall; bne a0,a2,-6; c.j -8; c.bnez a0,-2
+        let code = [0x97, 0x05, 0, 0, 0x05, 0x45, 0x73, 0, 0, 0, 0xe3, 0x1d, 0xc5, 0xfe, 0xe5, 0xbf, 0x7d, 0xfd];
+        let insns = RV64GC.decode(&code, 0x1000).unwrap();
+        let got: Vec<_> = insns.iter().map(|i| (i.address, i.kind)).collect();
+        assert_eq!(
+            got,
+            [
+                (0x1000, Kind::PcRelative { refers: None }),
+                (0x1004, Kind::Plain),
+                (0x1006, Kind::Plain),
+                (0x100a, Kind::Branch { target: 0x1004, unconditional: false }),
+                (0x100e, Kind::Branch { target: 0x1006, unconditional: true }),
+                (0x1010, Kind::Branch { target: 0x100e, unconditional: false }),
+            ]
+        );
+        // ret (c.jr ra), jal ra (a call), a cut-off word, compressed code without RVC.
+        assert!(RV64GC.decode(&[0x82, 0x80], 0x1000).is_err());
+        assert!(RV64GC.decode(&0x0000_00efu32.to_le_bytes(), 0x1000).is_err());
+        assert!(RV64GC.decode(&[0x97, 0x05], 0x1000).is_err());
+        assert!(Isa::Riscv64 { compressed: false }.decode(&[0x05, 0x45], 0x1000).is_err());
+        // Far jumps take jal x0.
+        assert_eq!(RV64GC.jump(0x10000, 0x10800).map(|j| j.len()), Some(4));
+        assert_eq!(RV64GC.jump(0x10000, 0x107fe).map(|j| j.len()), Some(2));
+    }
+}

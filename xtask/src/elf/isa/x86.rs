@@ -1,0 +1,118 @@
+//! x86, both modes, decoded by iced-x86.
+
+use iced_x86::{Code, Decoder, DecoderOptions, FlowControl, InstructionInfoFactory, OpAccess, OpKind, Register};
+
+use super::{FreeFlags, Insn, Kind};
+
+/// Linux and qemu-user read no flags of EM_X86_64 or EM_386 files (ELF-NOTES.md).
+pub const FREE_E_FLAGS: FreeFlags = FreeFlags { bits: !0, why: "e_flags: no x86 loader reads them" };
+
+pub fn decode(bitness: u32, code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
+    let mut decoder = Decoder::with_ip(bitness, code, address, DecoderOptions::NONE);
+    let mut info = InstructionInfoFactory::new();
+    let mut out = Vec::new();
+    let mut after_syscall = false;
+    while decoder.can_decode() {
+        let insn = decoder.decode();
+        let at = insn.ip();
+        if insn.is_invalid() {
+            return Err(format!("no x86 instruction decodes at {at:#x}"));
+        }
+        let text = format!("{insn}");
+        // SYSCALL leaves its return address in rcx (and the flags in r11): whatever
+        // reads them after one depends on where the SYSCALL sat.
+        let reads_syscall_state = after_syscall
+            && info.info(&insn).used_registers().iter().any(|r| {
+                matches!(r.register().full_register(), Register::RCX | Register::R11)
+                    && !matches!(r.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::None)
+            });
+        after_syscall |= insn.code() == Code::Syscall;
+        // iced counts SYSCALL as a call; Linux returns from it, and from INT, to the
+        // next instruction.
+        let flow = if insn.code() == Code::Syscall { FlowControl::Next } else { insn.flow_control() };
+        let near = matches!(insn.op0_kind(), OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64);
+        let kind = match flow {
+            FlowControl::Next | FlowControl::Interrupt if insn.is_ip_rel_memory_operand() => {
+                Kind::PcRelative { refers: Some(insn.ip_rel_memory_address()) }
+            }
+            FlowControl::Next | FlowControl::Interrupt if reads_syscall_state => Kind::PcRelative { refers: None },
+            FlowControl::Next | FlowControl::Interrupt => Kind::Plain,
+            FlowControl::UnconditionalBranch if near => {
+                Kind::Branch { target: insn.near_branch_target(), unconditional: true }
+            }
+            FlowControl::ConditionalBranch if near => {
+                Kind::Branch { target: insn.near_branch_target(), unconditional: false }
+            }
+            FlowControl::Exception => Kind::Trap,
+            other => return Err(format!("{text} at {at:#x}: {other:?} control flow, its target cannot be traced")),
+        };
+        out.push(Insn { address: at, len: insn.len(), kind, text });
+    }
+    Ok(out)
+}
+
+/// `jmp rel8`, or `jmp rel32` (in 64-bit mode only within 2 GiB).
+pub fn jump(bitness: u32, from: u64, to: u64) -> Option<Vec<u8>> {
+    let rel8 = to.wrapping_sub(from.wrapping_add(2)) as i64;
+    if (-128..=127).contains(&rel8) {
+        return Some(vec![0xeb, rel8 as i8 as u8]);
+    }
+    let rel32 = to.wrapping_sub(from.wrapping_add(5)) as i64;
+    let fits = if bitness == 64 { i32::try_from(rel32).is_ok() } else { true };
+    fits.then(|| [&[0xe9][..], &(rel32 as i32).to_le_bytes()].concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Isa;
+
+    const X64: Isa = Isa::X86 { bitness: 64 };
+
+    fn kinds(isa: Isa, code: &[u8]) -> Vec<(u64, bool, Option<u64>, bool)> {
+        isa.decode(code, 0x1000).unwrap().iter().map(|i| (i.address, i.movable(), i.target(), i.jump())).collect()
+    }
+
+    #[test]
+    fn x86_instructions_are_told_apart() {
+        // push 1; pop rax; syscall; lea rsi, [rip+0]; jmp -2
+        let code = [0x6a, 0x01, 0x58, 0x0f, 0x05, 0x48, 0x8d, 0x35, 0, 0, 0, 0, 0xeb, 0xfe];
+        assert_eq!(
+            kinds(X64, &code),
+            [
+                (0x1000, true, None, false),
+                (0x1002, true, None, false),
+                (0x1003, true, None, false),  // syscall returns to the next instruction
+                (0x1005, false, None, false), // rip-relative: depends on its address
+                (0x100c, false, Some(0x100c), true),
+            ]
+        );
+        // jne: a branch, but not one that can be re-encoded as a plain jump.
+        assert_eq!(kinds(X64, &[0x75, 0x00]), [(0x1000, false, Some(0x1002), false)]);
+    }
+
+    #[test]
+    fn what_reads_rcx_after_a_syscall_stays() {
+        // syscall; mov rax, rcx; mov rcx, rax
+        let insns = X64.decode(&[0x0f, 0x05, 0x48, 0x89, 0xc8, 0x48, 0x89, 0xc1], 0x1000).unwrap();
+        assert_eq!(insns.iter().map(|i| i.movable()).collect::<Vec<_>>(), [true, false, true]);
+    }
+
+    #[test]
+    fn untraceable_flow_and_bad_bytes_are_refused() {
+        assert!(X64.decode(&[0xc3], 0x1000).unwrap_err().contains("Return"));
+        assert!(X64.decode(&[0xff, 0xe0], 0x1000).unwrap_err().contains("IndirectBranch")); // jmp rax
+        assert!(X64.decode(&[0xe8, 0, 0, 0, 0], 0x1000).unwrap_err().contains("Call"));
+        // A truncated instruction (mov eax, imm32 missing its last byte).
+        assert!(X64.decode(&[0xb8, 1, 0, 0], 0x1000).is_err());
+    }
+
+    #[test]
+    fn jumps_take_the_short_form_when_they_can() {
+        assert_eq!(X64.jump(0x10092, 0x10028), Some(vec![0xeb, 0x94]));
+        assert_eq!(X64.jump(0x1000, 0x2000), Some(vec![0xe9, 0xfb, 0x0f, 0, 0]));
+        assert_eq!(X64.jump(0x1000, 0x1_0000_1000), None);
+        let back = X64.jump(0x10028, 0x10094).unwrap();
+        let insn = &X64.decode(&back, 0x10028).unwrap()[0];
+        assert_eq!(insn.target(), Some(0x10094));
+    }
+}
