@@ -291,3 +291,37 @@ kill -TERM $pid; wait $pid; echo "exit=$?"; exit $status"#;
     want.extend_from_slice(b"exit=0\n");
     assert_eq!(text(&out.stdout), text(&want));
 }
+
+/// `cargo xtask bench --quick` runs both servers and prints every row with numbers
+/// above zero, so the command cannot rot (the real run takes a minute: not a test).
+/// Needs ab and nginx (setup.sh).
+#[test]
+fn bench_quick_measures_every_row_for_both_servers() {
+    let out = xtask(&["bench", "--quick", "--json"]);
+    assert!(out.status.success(), "bench --quick failed:\n{}", text(&out.stderr));
+    let bench: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bench --json prints JSON");
+    let rows = bench["rows"].as_array().unwrap();
+    let metrics: Vec<&str> = rows.iter().map(|r| r["metric"].as_str().unwrap()).collect();
+    let mut want = Vec::new();
+    for prefix in ["requests/s", "p50 latency", "p99 latency"] {
+        for clients in ["1 client", "50 clients", "500 clients"] {
+            want.push(format!("{prefix}, {clients}"));
+        }
+    }
+    want.push("RSS per open connection".to_string());
+    assert_eq!(metrics, want);
+    for row in rows {
+        for column in ["httpd", "nginx", "ratio"] {
+            let value = row[column].as_f64().unwrap_or(f64::NAN);
+            assert!(value > 0.0 && value.is_finite(), "{}: {column} is {value}", row["metric"]);
+        }
+    }
+    assert!(bench["goal_throughput"].is_boolean() && bench["goal_p99"].is_boolean());
+    // And the table form: a row per metric.
+    let out = xtask(&["bench", "--quick"]);
+    assert!(out.status.success(), "bench --quick failed:\n{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for metric in &want {
+        assert!(table.lines().any(|l| l.starts_with(&format!("| {metric} |"))), "no {metric} row in:\n{table}");
+    }
+}
