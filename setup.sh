@@ -13,10 +13,13 @@ need_root() { [ "$(id -u)" = 0 ] || { echo "setup.sh: run as root (it installs D
 # backports' qemu-utils 10 installed, it is removed (it conflicts with 7.2, see below).
 # docker-registry and skopeo: the push tests' registry and independent OCI reader;
 # llvm-22 (llvm-strip), musl-tools and golang-go: `cargo xtask compare` and its test.
+# curl and apache2-utils (ab): httpd's tests and load runs; nginx-light: `cargo xtask
+# bench` measures httpd against it (its own nginx, in the foreground: the service is unused).
 PACKAGES=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22
           qemu-user-static binfmt-support docker.io debootstrap ca-certificates
           qemu-system-x86 qemu-system-arm qemu-system-ppc qemu-system-misc qemu-system-mips
-          qemu-system-data docker-registry skopeo llvm-22 musl-tools golang-go zstd)
+          qemu-system-data docker-registry skopeo llvm-22 musl-tools golang-go zstd
+          curl apache2-utils nginx-light)
 
 step "Debian packages: ${PACKAGES[*]}"
 if dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv '^install ok installed$' \

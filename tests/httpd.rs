@@ -12,53 +12,24 @@ use std::{
     fs,
     io::{ErrorKind, Read, Write},
     net::{Ipv6Addr, TcpListener, TcpStream},
-    os::fd::AsRawFd,
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Child, Command, Stdio},
     sync::{Arc, Barrier},
     thread::{self, sleep},
     time::{Duration, Instant},
 };
 
-use common::*;
+use common::{http::*, *};
 use xtask::{arch::Arch, budgets, program::Program};
 
 fn httpd() -> &'static Program {
     Program::find("httpd").unwrap()
 }
 
-/// What the server answers a GET with, as built by default (crates/httpd/build.rs).
-fn expected_get() -> Vec<u8> {
-    let body = fs::read(xtask::paths::project_root().join("crates/httpd/body.default")).unwrap();
-    let mut response = expected_head(body.len()).into_bytes();
-    response.extend_from_slice(&body);
-    response
-}
-
-fn expected_head(body_len: usize) -> String {
-    format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {body_len}\r\n\
-         Connection: close\r\n\r\n"
-    )
-}
-
-const NOT_ALLOWED: &[u8] =
-    b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-const TOO_LARGE: &[u8] =
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-
 /// How long a connection may live (TIMEOUT_SECONDS in crates/httpd/src/main.rs).
 const CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Generous: a stop must take well under Docker's 10 s kill timeout.
 const STOP_BOUND: Duration = Duration::from_secs(5);
-/// Any single answer, even from qemu-user with ten other arches busy.
-const ANSWER_BOUND: Duration = Duration::from_secs(10);
-
-/// A TCP port nobody listens on now, on IPv6 and IPv4 (a dual-stack probe).
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv6Addr::UNSPECIFIED, 0)).unwrap().local_addr().unwrap().port()
-}
-
 /// Build httpd for `arch` listening on `port`, into its own file.
 fn build_with_port(arch: &Arch, port: u16) -> PathBuf {
     let out = xtask::paths::out_root().join("httpd-test").join(arch.name).join("httpd");
@@ -126,67 +97,13 @@ impl Drop for Server {
     }
 }
 
-fn curl(args: &[&str]) -> Output {
-    let max_time = ANSWER_BOUND.as_secs().to_string();
-    Command::new("curl")
-        .args(["--silent", "--show-error", "--http1.1", "--max-time", &max_time])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("curl runs (apt-get install curl)")
-}
-
-/// `curl` that must succeed (exit 0: no reset, no timeout); its stdout.
-fn curl_ok(name: &str, args: &[&str]) -> Vec<u8> {
-    let out = curl(args);
-    assert!(out.status.success(), "{name}: curl {args:?}: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
-    out.stdout
-}
-
-fn connect(port: u16) -> TcpStream {
-    let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(ANSWER_BOUND)).unwrap();
-    stream
-}
-
-/// Send `request` on a new connection and read the answer until the server closes.
-/// A reset (or a timeout) fails: the whole point is that clients never see one.
-fn exchange(name: &str, port: u16, request: &[u8]) -> Vec<u8> {
-    let mut stream = connect(port);
-    stream.write_all(request).unwrap_or_else(|e| panic!("{name}: writing the request: {e}"));
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).unwrap_or_else(|e| panic!("{name}: reading the answer: {e} after {answer:?}"));
-    answer
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Close with SO_LINGER 0: the kernel sends a reset instead of a FIN.
-fn reset(stream: TcpStream) {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
-    // SAFETY: a valid socket and a linger struct of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            &linger as *const libc::linger as *const libc::c_void,
-            size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "setsockopt(SO_LINGER)");
-    drop(stream);
-}
-
 /// Everything one arch's server must do, on its own port.
 fn check_arch(arch: &'static Arch, port: u16) {
     let name = arch.name;
     let binary = build_with_port(arch, port);
     let get = expected_get();
-    let body_len = fs::read(xtask::paths::project_root().join("crates/httpd/body.default")).unwrap().len();
-    let head = expected_head(body_len);
+    let head = expected_head(body().len());
+    let at = local(port);
 
     // The port taken: exit 1 at once (not a server on some other port, not a hang).
     let holder = TcpListener::bind((Ipv6Addr::UNSPECIFIED, port)).unwrap();
@@ -197,7 +114,7 @@ fn check_arch(arch: &'static Arch, port: u16) {
     let mut server = Server::start(&binary, port, name);
     // A client that connects and sends nothing, held open meanwhile: nothing below
     // may wait for it.
-    let silent = connect(port);
+    let silent = connect(at);
     let silent_since = Instant::now();
     silent.set_read_timeout(Some(CONNECTION_TIMEOUT * 3)).unwrap();
 
@@ -211,14 +128,14 @@ fn check_arch(arch: &'static Arch, port: u16) {
         // HEAD: the same headers, no body (curl stops at the headers, so ask raw too).
         assert_eq!(text(&curl_ok(name, &["--head", &url])), head, "{name}: HEAD over {host}");
     }
-    let raw_head = exchange(name, port, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
+    let raw_head = exchange(name, at, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(text(&raw_head), head, "{name}: HEAD sends the headers and no body");
     // HTTP/1.0, and bare LF line ends (RFC 9112 lets a server accept them).
-    assert_eq!(text(&exchange(name, port, b"GET / HTTP/1.0\r\n\r\n")), text(&get), "{name}: HTTP/1.0 GET");
-    assert_eq!(text(&exchange(name, port, b"GET / HTTP/1.0\n\n")), text(&get), "{name}: GET with LF line ends");
+    assert_eq!(text(&exchange(name, at, b"GET / HTTP/1.0\r\n\r\n")), text(&get), "{name}: HTTP/1.0 GET");
+    assert_eq!(text(&exchange(name, at, b"GET / HTTP/1.0\n\n")), text(&get), "{name}: GET with LF line ends");
     // A request sent a byte at a time is read whole all the same.
     {
-        let mut stream = connect(port);
+        let mut stream = connect(at);
         for byte in b"GET / HTTP/1.1\r\nHost: slow\r\n\r\n" {
             stream.write_all(&[*byte]).unwrap();
             stream.flush().unwrap();
@@ -235,33 +152,25 @@ fn check_arch(arch: &'static Arch, port: u16) {
     assert_eq!(text(&post), text(NOT_ALLOWED), "{name}: POST");
     for method in ["PUT", "DELETE", "OPTIONS", "HEADX", "get"] {
         let request = format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert_eq!(text(&exchange(name, port, request.as_bytes())), text(NOT_ALLOWED), "{name}: {method}");
+        assert_eq!(text(&exchange(name, at, request.as_bytes())), text(NOT_ALLOWED), "{name}: {method}");
     }
     let mut big_post = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 262144\r\n\r\n".to_vec();
     big_post.resize(big_post.len() + 262144, b'x');
-    assert_eq!(text(&exchange(name, port, &big_post)), text(NOT_ALLOWED), "{name}: POST with 256 KiB unread");
+    assert_eq!(text(&exchange(name, at, &big_post)), text(NOT_ALLOWED), "{name}: POST with 256 KiB unread");
 
     // Headers that do not end within 8 KiB: 431, and no reset though most is unread.
-    let mut huge = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
-    huge.resize(huge.len() + 16 * 1024, b'a');
-    huge.extend_from_slice(b"\r\n\r\n");
-    assert_eq!(text(&exchange(name, port, &huge)), text(TOO_LARGE), "{name}: 16 KiB of headers");
+    oversized_headers(name, at);
     let mut endless = b"GET / HTTP/1.1\r\nX: ".to_vec();
     endless.resize(8192, b'a');
-    assert_eq!(text(&exchange(name, port, &endless)), text(TOO_LARGE), "{name}: 8 KiB, no end of headers");
+    assert_eq!(text(&exchange(name, at, &endless)), text(TOO_LARGE), "{name}: 8 KiB, no end of headers");
     // Just under the limit is fine: the headers end at byte 8192.
     let mut largest = b"GET / HTTP/1.1\r\nX: ".to_vec();
     largest.resize(8192 - 4, b'a');
     largest.extend_from_slice(b"\r\n\r\n");
-    assert_eq!(text(&exchange(name, port, &largest)), text(&get), "{name}: headers of exactly 8 KiB");
+    assert_eq!(text(&exchange(name, at, &largest)), text(&get), "{name}: headers of exactly 8 KiB");
 
     // A client that resets mid-request: the server goes on.
-    for _ in 0..3 {
-        let mut stream = connect(port);
-        stream.write_all(b"GET / HT").unwrap();
-        reset(stream);
-    }
-    reset(connect(port)); // and one that resets before sending anything
+    resets(at);
     sleep(Duration::from_millis(100));
     server.assert_running("clients reset their connections");
     assert_eq!(text(&curl_ok(name, &["--include", &url])), text(&get), "{name}: GET after resets");
@@ -381,4 +290,38 @@ kill -TERM $pid; wait $pid; echo "exit=$?"; exit $status"#;
     let mut want = expected_get();
     want.extend_from_slice(b"exit=0\n");
     assert_eq!(text(&out.stdout), text(&want));
+}
+
+/// `cargo xtask bench --quick` runs both servers and prints every row with numbers
+/// above zero, so the command cannot rot (the real run takes a minute: not a test).
+/// Needs ab and nginx (setup.sh).
+#[test]
+fn bench_quick_measures_every_row_for_both_servers() {
+    let out = xtask(&["bench", "--quick", "--json"]);
+    assert!(out.status.success(), "bench --quick failed:\n{}", text(&out.stderr));
+    let bench: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bench --json prints JSON");
+    let rows = bench["rows"].as_array().unwrap();
+    let metrics: Vec<&str> = rows.iter().map(|r| r["metric"].as_str().unwrap()).collect();
+    let mut want = Vec::new();
+    for prefix in ["requests/s", "p50 latency", "p99 latency"] {
+        for clients in ["1 client", "50 clients", "500 clients"] {
+            want.push(format!("{prefix}, {clients}"));
+        }
+    }
+    want.push("RSS per open connection".to_string());
+    assert_eq!(metrics, want);
+    for row in rows {
+        for column in ["httpd", "nginx", "ratio"] {
+            let value = row[column].as_f64().unwrap_or(f64::NAN);
+            assert!(value > 0.0 && value.is_finite(), "{}: {column} is {value}", row["metric"]);
+        }
+    }
+    assert!(bench["goal_throughput"].is_boolean() && bench["goal_p99"].is_boolean());
+    // And the table form: a row per metric.
+    let out = xtask(&["bench", "--quick"]);
+    assert!(out.status.success(), "bench --quick failed:\n{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for metric in &want {
+        assert!(table.lines().any(|l| l.starts_with(&format!("| {metric} |"))), "no {metric} row in:\n{table}");
+    }
 }

@@ -201,11 +201,7 @@ fn images_stop_at_once_reap_orphans_and_hold_the_dockerfile_bytes() {
         docker_cmd(&docker, &["rm", "-f", &container]);
 
         // The Dockerfile's pause stage: the very bytes of the xtask's.
-        let from_dockerfile = format!("pause-dockerfile:{name}");
-        xtask_ok(&["docker-build", "--program", "pause", name, "--tag", &from_dockerfile]);
-        let binary = fs::read(xtask::paths::binary(pause(), arch)).unwrap();
-        let copied = file_in_image(&docker, &from_dockerfile, "/pause");
-        assert_eq!(copied, binary, "{name}: Dockerfile and xtask bytes differ");
+        check_dockerfile_bytes(&docker, pause(), arch);
     }
 }
 

@@ -2,6 +2,8 @@
 //! binaries (natively or through qemu-user's binfmt entries), reading ELF files back.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod http;
+
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
@@ -38,6 +40,19 @@ pub fn file_in_image(docker: &xtask::docker::Docker, image: &str, path: &str) ->
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
     bytes
+}
+
+/// `docker build -f Dockerfiles/<arch> --target <program>` (through `xtask docker-build`)
+/// must give the very bytes of `xtask build --program <program> <arch>`. The image's tag,
+/// `<image>-dockerfile:<arch>`.
+pub fn check_dockerfile_bytes(docker: &xtask::docker::Docker, program: &Program, arch: &Arch) -> String {
+    let image = format!("{}-dockerfile:{}", program.image, arch.name);
+    eprintln!("docker build of {image} (the first one installs the builder: minutes)");
+    xtask_ok(&["docker-build", "--program", program.name, arch.name, "--tag", &image]);
+    let binary = std::fs::read(build_program(program, arch)).unwrap();
+    let copied = file_in_image(docker, &image, &program.entrypoint());
+    assert_eq!(copied, binary, "{}: {}'s Dockerfile and xtask bytes differ", arch.name, program.name);
+    image
 }
 
 /// The part of README.md between `<!-- {name}:begin -->` and `<!-- {name}:end -->`.

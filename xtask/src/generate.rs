@@ -145,6 +145,11 @@ const TASKS: &[(&str, &str, &[&str])] = &[
     ),
     ("report", "hello's size table: binary, overhead, budget, image and pull bytes", &["xtask", "report"]),
     (
+        "bench",
+        "httpd against nginx-light on this machine: requests/s and p50/p99 at 1, 50, 500 clients, RSS per connection",
+        &["xtask", "bench"],
+    ),
+    (
         "compare",
         "Sizes after strip, sstrip and our minimizer, for ours and foreign static programs",
         &["xtask", "compare"],

@@ -3,6 +3,7 @@
 //! too.
 
 pub mod arch;
+pub mod bench;
 pub mod budgets;
 pub mod build;
 pub mod compare;

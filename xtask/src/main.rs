@@ -6,8 +6,8 @@ use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use xshell::Shell;
 use xtask::{
-    arch, build, compare, docker::Docker, elf, kernel, message::MessageArgs, pipeline, program::ProgramArg, report,
-    sums,
+    arch, bench, build, compare, docker::Docker, elf, kernel, message::MessageArgs, pipeline, program::ProgramArg,
+    report, sums,
 };
 
 #[derive(Parser)]
@@ -48,6 +48,9 @@ enum Command {
     /// Build every program for every arch (default message) and compare each binary's
     /// sha256 with sha256sums.txt; --update rewrites the file
     Sums(Sums),
+    /// httpd against nginx (nginx-light) on this machine: requests/s and p50/p99 latency
+    /// at 1, 50 and 500 clients without keep-alive (ab), RSS per open connection
+    Bench(Bench),
 }
 
 #[derive(clap::Args)]
@@ -156,6 +159,31 @@ struct Sums {
     /// Rewrite sha256sums.txt from this build and print each line that changed
     #[arg(long)]
     update: bool,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Needs ab (apache2-utils) and nginx (nginx-light): setup.sh installs both. \
+    httpd is built for this machine's arch on a free port (target/hello/bench/httpd); nginx runs in the \
+    foreground from a generated config in a temporary directory, serving the same bytes. Takes about a \
+    minute (--quick: seconds, numbers too small to mean much).")]
+struct Bench {
+    /// Small request counts: checks that everything runs, measures little
+    #[arg(long)]
+    quick: bool,
+    /// JSON instead of a table
+    #[arg(long)]
+    json: bool,
+}
+
+impl Bench {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let result = bench::run(sh, bench::Options { quick: self.quick })?;
+        match self.json {
+            true => println!("{}", serde_json::to_string_pretty(&result)?),
+            false => print!("{}", bench::markdown(&result)),
+        }
+        Ok(())
+    }
 }
 
 #[derive(clap::Args)]
@@ -340,6 +368,7 @@ fn main() -> ExitCode {
         Command::Push(c) => c.run(&sh),
         Command::Compare(c) => c.run(&sh),
         Command::Sums(c) => c.run(&sh),
+        Command::Bench(c) => c.run(&sh),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
