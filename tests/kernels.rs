@@ -2,7 +2,8 @@
 //! for riscv64, unstable's for loongarch64) under qemu-system with hello as /init, and
 //! from a busybox shell as an ordinary process, and must exit 0 with the message on
 //! the console; pause runs as PID 1 of a PID namespace, adopts and reaps an orphan,
-//! and exits 0 on SIGTERM.
+//! and exits 0 on SIGTERM; httpd serves its exact body to busybox wget over loopback
+//! (IPv4 and IPv6) and exits 0 on SIGTERM.
 //! Needs qemu-system-* (setup.sh) and Debian's package registry for the kernels.
 
 mod common;
@@ -13,7 +14,7 @@ use common::*;
 use xtask::{
     arch::Arch,
     kernel,
-    program::{Judge, PROGRAMS, Program},
+    program::{PROGRAMS, Program},
 };
 
 #[test]
@@ -23,8 +24,7 @@ fn every_kernel_runs_every_binary_it_should() {
     assert!(out.status.success(), "kernel-test failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     // Every start of every program on every kernel passed, and was made.
     let mut boots = 0;
-    // httpd does not boot on real kernels yet (kernel::starts says why): follow-up.
-    for program in PROGRAMS.iter().filter(|p| p.judge != Judge::Serves) {
+    for program in PROGRAMS {
         for arch in all_arches() {
             let mut started = 0;
             for k in kernel::kernels_for(arch) {
@@ -42,7 +42,7 @@ fn every_kernel_runs_every_binary_it_should() {
     // The matrix's size and time are printed (a figure, not a limit).
     assert!(stdout.contains(&format!("{boots} boots in ")), "no boot count in:\n{stdout}");
     // Every kernel runs its own arch's binary from the shell.
-    let (hello, pause) = (Program::find("hello").unwrap(), Program::find("pause").unwrap());
+    let [hello, pause, httpd] = ["hello", "pause", "httpd"].map(|name| Program::find(name).unwrap());
     for k in kernel::KERNELS {
         let own = Arch::find(k.runs[0]).unwrap();
         assert!(
@@ -53,6 +53,8 @@ fn every_kernel_runs_every_binary_it_should() {
         // pause runs as PID 1 of a PID namespace on every kernel.
         let pidns = kernel::starts(k, pause, own).contains(&kernel::Start::InPidNamespace);
         assert!(pidns, "{}: pause never in a PID namespace", k.name);
+        // httpd serves over loopback on every kernel.
+        assert!(kernel::starts(k, httpd, own).contains(&kernel::Start::Serving), "{}: httpd never serves", k.name);
     }
     // A 64-bit shell starts a 32-bit binary in compat mode on amd64 and arm64.
     for (k, compat) in [("amd64", "i686"), ("arm64", "armv7")] {

@@ -113,7 +113,8 @@ pub fn rows(
 
 fn kernel_runs(sh: &Shell, program: &Program, arch: &Arch, binary: &[u8]) -> Result<Vec<KernelRun>> {
     let expect = String::from_utf8_lossy(message::DEFAULT);
-    // The first way kernel-test starts it there: hello as /init, pause in a PID namespace.
+    // The first way kernel-test starts it there: hello as /init, pause in a PID namespace,
+    // httpd serving on loopback.
     kernel::kernels_for(arch)
         .filter_map(|k| Some((k, *kernel::starts(k, program, arch).first()?)))
         .map(|(k, start)| {

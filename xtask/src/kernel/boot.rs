@@ -45,6 +45,10 @@ pub enum Start {
     /// it was reparented and then reaped, and ends the binary with SIGTERM: what a
     /// pod's sandbox does with pause.
     InPidNamespace,
+    /// A busybox script brings up loopback, starts the binary in the background as a
+    /// server, fetches `/` with busybox `wget` over IPv4 and IPv6 and compares the body
+    /// with the expected bytes (`cmp`), then ends the server with SIGTERM: httpd.
+    Serving,
 }
 
 /// The script that runs the binary under busybox: init exits 0 only if it did.
@@ -85,9 +89,51 @@ echo "{program} exited with $status"
 exit $status
 "#;
 
+/// The body httpd serves as built by default (what kernel-test builds): the server
+/// test's /expected.
+pub const SERVED_BODY: &[u8] = include_bytes!("../../../crates/httpd/body.default");
+
+/// The httpd test, as /init under busybox. Each check prints one line the verdict looks
+/// for; a failed one prints a line with FAIL and what was served instead. init exits
+/// with the server's status after SIGTERM. `{port}` is the port, `{port_hex}` the same
+/// as /proc/net/tcp writes it.
+const SERVING_INIT: &str = r#"#!/busybox sh
+b=/busybox
+# /dev for the /dev/null a background job's stdin comes from.
+$b mkdir -p /proc /dev && $b mount -t proc proc /proc && $b mount -t devtmpfs dev /dev
+# Poll `$@` for up to 20 s.
+until_true() { i=0; while ! "$@"; do i=$((i+1)); [ $i -gt 100 ] && return 1; $b sleep 0.2; done; }
+# Nothing configures the network in an initramfs: loopback comes up down.
+$b ip link set lo up && echo "lo is up" || echo "FAIL: cannot bring lo up"
+/{program} &
+pid=$!
+# Listening once the port is in state LISTEN (0A) in /proc/net/tcp6 (the dual-stack
+# socket) or /proc/net/tcp (a kernel without IPv6).
+listening() { $b cat /proc/net/tcp6 /proc/net/tcp 2>/dev/null | $b grep -q ':{port_hex} [0-9A-F]*:0000 0A'; }
+until_true listening && echo "{program} listens on {port}" || echo "FAIL: {program} never listened on {port}"
+# The body must be /expected byte for byte: cmp on files, since the shell's $(...)
+# would drop trailing newlines. On a mismatch, what came instead. (`timeout`, not
+# wget's own -T: busybox 1.35's wget -T crashes.)
+get() {
+    $b rm -f /got
+    if $b timeout 30 $b wget -q -O /got "$1" && $b cmp -s /got /expected; then
+        echo "$2: the expected body"
+    else
+        echo "FAIL: $2: not the expected body from $1"; $b hexdump -C /got 2>&1 | $b head -n 8
+    fi
+}
+get http://127.0.0.1:{port}/ IPv4
+get 'http://[::1]:{port}/' IPv6
+$b kill -TERM $pid
+wait $pid
+status=$?
+echo "{program} exited with $status"
+exit $status
+"#;
+
 /// Boot `kernel` with `program`'s `binary` started as `start` says; pass if the console
-/// shows what the program must show (`expect`: hello's message) and the kernel reports
-/// init's clean exit.
+/// shows what the program must show (`expect`: hello's message; httpd must serve
+/// `SERVED_BODY`) and the kernel reports init's clean exit.
 pub fn boot(
     sh: &Shell,
     kernel: &'static Kernel,
@@ -107,12 +153,25 @@ pub fn boot(
         Start::AsInit => None,
         Start::FromShell => Some(SHELL_INIT.replace("{program}", program.name)),
         Start::InPidNamespace => Some(NAMESPACE_INIT.replace("{program}", program.name)),
+        Start::Serving => {
+            let port = *program.ports.first().with_context(|| format!("{} has no port to serve on", program.name))?;
+            Some(
+                SERVING_INIT
+                    .replace("{program}", program.name)
+                    .replace("{port_hex}", &format!("{port:04X}"))
+                    .replace("{port}", &port.to_string()),
+            )
+        }
     };
     let cpio = match &script {
         None => newc_cpio(&[("init", binary)]),
         Some(script) => {
             let busybox = fs::read(busybox(sh, kernel)?)?;
-            newc_cpio(&[("init", script.as_bytes()), ("busybox", &busybox), (program.name, binary)])
+            let mut files = vec![("init", script.as_bytes()), ("busybox", &busybox[..]), (program.name, binary)];
+            if start == Start::Serving {
+                files.push(("expected", SERVED_BODY));
+            }
+            newc_cpio(&files)
         }
     };
     fs::write(&initrd, cpio)?;
@@ -173,7 +232,14 @@ fn shown(console: &str, program: &Program, start: Start, expect: &str) -> bool {
                 && script_saw_it
         }
         (Judge::WaitsForSignal, _) => false,
-        // Never started on a real kernel yet (see `table::starts`).
+        (Judge::Serves, Start::Serving) => {
+            let listens = format!("{} listens on ", program.name);
+            ["lo is up", &listens, "IPv4: the expected body", "IPv6: the expected body"]
+                .iter()
+                .all(|l| console.contains(l))
+                && !console.contains("FAIL")
+                && script_saw_it
+        }
         (Judge::Serves, _) => false,
     }
 }
@@ -196,5 +262,17 @@ mod tests {
         assert_eq!(verdict(line), Some(&b"Attempted to kill init! exitcode=0x00000100"[..]));
         assert_eq!(verdict(&line[..line.len() - 4]), None, "status cut short");
         assert_eq!(verdict(b"Hello Docker World!\n"), None);
+    }
+
+    #[test]
+    fn httpd_passes_only_with_every_check_and_no_fail() {
+        let httpd = Program::find("httpd").unwrap();
+        let good = "lo is up\nhttpd listens on 8080\nIPv4: the expected body\nIPv6: the expected body\n\
+                    httpd exited with 0\n";
+        assert!(shown(good, httpd, Start::Serving, ""));
+        assert!(!shown(&good.replace("IPv6: the", "FAIL: IPv6: not the"), httpd, Start::Serving, ""));
+        assert!(!shown(&good.replace("exited with 0", "exited with 1"), httpd, Start::Serving, ""));
+        assert!(!shown(&format!("{good}FAIL: httpd never listened on 8080\n"), httpd, Start::Serving, ""));
+        assert!(!shown(good, httpd, Start::FromShell, ""));
     }
 }

@@ -94,12 +94,13 @@ pub fn test(
 }
 
 /// How a boot is named in kernel-test's output: the kernel, and how it started the
-/// binary (`amd64`, `amd64+sh`, `amd64+pidns`).
+/// binary (`amd64`, `amd64+sh`, `amd64+pidns`, `amd64+http`).
 pub fn on(kernel: &Kernel, start: Start) -> String {
     match start {
         Start::AsInit => kernel.name.to_string(),
         Start::FromShell => format!("{}+sh", kernel.name),
         Start::InPidNamespace => format!("{}+pidns", kernel.name),
+        Start::Serving => format!("{}+http", kernel.name),
     }
 }
 

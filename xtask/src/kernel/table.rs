@@ -223,28 +223,27 @@ pub fn kernels_for(arch: &Arch) -> impl Iterator<Item = &'static Kernel> + '_ {
 /// is proven on every kernel and in compat mode. (Other 32-bit ARM binaries on a
 /// 32-bit kernel take the same exec path as its own.)
 ///
-/// pause: in a PID namespace where hello starts from a shell, and an arch that never
-/// does (armv5) on its first kernel: every arch once, every kernel at least once.
+/// pause and httpd: where hello starts from a shell, and an arch that never does
+/// (armv5) on its first kernel: every arch once, every kernel at least once. pause in a
+/// PID namespace; httpd as a server on loopback, fetched over IPv4 and IPv6. No kernel
+/// is left out and no check skipped: every one here has both (bookworm's and trixie's
+/// configs say CONFIG_IPV6=y; sid's loong64 ships no config, and served over ::1).
 pub fn starts(kernel: &Kernel, program: &Program, arch: &Arch) -> Vec<Start> {
     let from_shell = |k: &Kernel| {
         let is_64 = |name: &str| Arch::find(name).is_ok_and(|a| a.elf.is_64);
         let own = k.runs[0] == arch.name;
         own || (k.runs.get(1) == Some(&arch.name) && is_64(k.runs[0]) && !arch.elf.is_64)
     };
+    // Once per kernel and once per arch, as above.
+    let once = || {
+        let first = kernels_for(arch).next().is_some_and(|k| std::ptr::eq(k, kernel));
+        from_shell(kernel) || (first && !KERNELS.iter().any(|k| k.runs.contains(&arch.name) && from_shell(k)))
+    };
     match program.judge {
         Judge::PrintsMessage if from_shell(kernel) => vec![Start::AsInit, Start::FromShell],
         Judge::PrintsMessage => vec![Start::AsInit],
-        Judge::WaitsForSignal => {
-            let first = kernels_for(arch).next().is_some_and(|k| std::ptr::eq(k, kernel));
-            match from_shell(kernel) || (first && !KERNELS.iter().any(|k| k.runs.contains(&arch.name) && from_shell(k)))
-            {
-                true => vec![Start::InPidNamespace],
-                false => vec![],
-            }
-        }
-        // Not booted yet: a server on a real kernel needs the initramfs to bring up
-        // loopback and carry an HTTP client (busybox's `ip` and `wget`). Under
-        // qemu-user and Docker, tests/httpd.rs judges it on the host's kernel.
-        Judge::Serves => vec![],
+        Judge::WaitsForSignal if once() => vec![Start::InPidNamespace],
+        Judge::Serves if once() => vec![Start::Serving],
+        Judge::WaitsForSignal | Judge::Serves => vec![],
     }
 }
