@@ -36,12 +36,6 @@ syscalls! {
     syscall5(b in "r1", c in "r2", d in "r3", e in "r4");
 }
 
-/// `syscall2`, for calls whose success may be 0 (clone in the child, listen): errors
-/// already come back as -errno here, so nothing differs.
-pub use self::syscall2 as syscall2_errno;
-/// `syscall3`, for calls whose success is 0 (bind): see `syscall2_errno`.
-pub use self::syscall3 as syscall3_errno;
-
 /// # Safety
 /// The system call `N` without arguments must be sound.
 #[inline(always)]

@@ -55,12 +55,6 @@ pub unsafe fn syscall5<const N: usize>(a: usize, b: usize, c: usize, d: usize, e
     ret
 }
 
-/// `syscall2`, for calls whose success may be 0 (clone in the child, listen): errors
-/// already come back as -errno here, so nothing differs.
-pub use self::syscall2 as syscall2_errno;
-/// `syscall3`, for calls whose success is 0 (bind): see `syscall2_errno`.
-pub use self::syscall3 as syscall3_errno;
-
 /// The system call `N` (exit) with one argument; it never returns.
 #[inline(always)]
 pub fn exit<const N: usize>(status: usize) -> ! {

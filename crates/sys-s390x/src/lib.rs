@@ -30,12 +30,6 @@ syscalls! {
     syscall5(b in "r3", c in "r4", d in "r5", e in "r6");
 }
 
-/// `syscall2`, for calls whose success may be 0 (clone in the child, listen): errors
-/// already come back as -errno here, so nothing differs.
-pub use self::syscall2 as syscall2_errno;
-/// `syscall3`, for calls whose success is 0 (bind): see `syscall2_errno`.
-pub use self::syscall3 as syscall3_errno;
-
 /// # Safety
 /// The system call `N` without arguments must be sound.
 #[inline(always)]

@@ -1,8 +1,8 @@
 //! The syscall crate of the architecture being built for. Each one provides the same
 //! items: `syscall0` to `syscall5` (the number as a const parameter, a result that is
-//! negative or 0 on error), `syscall2_errno` and `syscall3_errno` (for calls whose
-//! success may be 0: -errno on error everywhere), `exit`, and the `start_with_stack!`
-//! entry glue.
+//! negative or 0 on error), `exit`, and the `start_with_stack!` entry glue. PowerPC's
+//! and MIPS's also give `syscall2_errno` and `syscall3_errno` (-errno on error, for
+//! calls whose success may be 0); for the others this module makes them the plain ones.
 
 #[cfg(target_arch = "aarch64")]
 pub use sys_aarch64::*;
@@ -22,3 +22,9 @@ pub use sys_riscv64::*;
 pub use sys_s390x::*;
 #[cfg(target_arch = "x86_64")]
 pub use sys_x86_64::*;
+
+// `syscall2_errno`/`syscall3_errno`, for calls whose success may be 0 (clone in the
+// child, listen, bind): where errors already come back as -errno, they are the plain
+// calls. PowerPC and MIPS, which flag errors apart, define their own.
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "mips64")))]
+pub use self::{syscall2 as syscall2_errno, syscall3 as syscall3_errno};
