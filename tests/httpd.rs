@@ -236,12 +236,7 @@ fn serves_exact_bytes_and_survives_hostile_clients_on_every_arch() {
     let mut failures = Vec::new();
     for (name, t) in threads {
         if let Err(panic) = t.join() {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            failures.push(format!("{name}: {message}"));
+            failures.push(format!("{name}: {}", panic_message(&*panic)));
         }
     }
     assert!(failures.is_empty(), "{} arches failed:\n{}", failures.len(), failures.join("\n"));

@@ -247,12 +247,7 @@ fn images_serve_exact_bytes_under_load_and_hostile_clients_and_stop_at_once() {
                 t.stop.as_secs_f64()
             ),
             Err(panic) => {
-                let message = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                failures.push(format!("{name}: {message}"));
+                failures.push(format!("{name}: {}", panic_message(&*panic)));
             }
         }
     }

@@ -191,3 +191,13 @@ struct Parsed {
     little_endian: bool,
     entry: u64,
 }
+
+/// What a thread's panic said (`panic!`'s formatted or literal message), for a test
+/// that runs one thread per arch and reports every arch that failed.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
