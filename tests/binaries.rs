@@ -18,16 +18,54 @@ fn prints_the_default_message_and_exits_0() {
     }
 }
 
+/// ENOSPC and EBADF, the errors of `>/dev/full` and `>&-`.
+const ENOSPC: isize = 28;
+const EBADF: isize = 9;
+
+/// The status a user sees when hello's write of `len` bytes fails with `errno`, as
+/// `sys::write_status` documents it: the shortfall `written - len` mod 256 where that
+/// is never 0 for any failure at this length, else 1. PowerPC's and MIPS's calls give
+/// 0 for every error (the kernel flags errors apart); the others give -errno, for
+/// errno up to 133 and the kernel's internal 512 to 531.
+fn failure_status(arch: &xtask::arch::Arch, len: usize, errno: isize) -> i32 {
+    let flagged = matches!(arch.elf.machine, goblin::elf::header::EM_PPC64 | goblin::elf::header::EM_MIPS);
+    let (result, worst) = if flagged { (0, 0) } else { (-errno, 133) };
+    let never_zero = len < 256 && len + worst < 256;
+    if never_zero { (result - len as isize).rem_euclid(256) as i32 } else { 1 }
+}
+
+/// Whether hello at `binary` (built with a message of `len` bytes) exits with the
+/// status its failed writes must give, on /dev/full and with stdout closed.
+fn check_failed_writes(arch: &xtask::arch::Arch, binary: &std::path::Path, len: usize, what: &str) {
+    let full = fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let out = run(binary, Stdio::from(full));
+    let want = failure_status(arch, len, ENOSPC);
+    assert_ne!(want, 0);
+    assert_eq!(out.status.code(), Some(want), "{}: {what}: >/dev/full must fail (ENOSPC)", arch.name);
+    let out = run_stdout_closed(binary);
+    let want = failure_status(arch, len, EBADF);
+    assert_eq!(out.status.code(), Some(want), "{}: {what}: >&- must fail (EBADF)", arch.name);
+}
+
 #[test]
 fn exits_non_zero_when_the_message_is_not_written() {
     for arch in all_arches() {
-        let binary = build_default(arch);
-        let full = fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
-        let out = run(&binary, Stdio::from(full));
-        assert_eq!(out.status.code(), Some(1), "{}: >/dev/full must fail (ENOSPC)", arch.name);
-        let out = run_stdout_closed(&binary);
-        assert_eq!(out.status.code(), Some(1), "{}: >&- must fail (EBADF)", arch.name);
+        check_failed_writes(arch, &build_default(arch), DEFAULT.len(), "the default message");
     }
+}
+
+#[test]
+fn the_failure_statuses_of_the_default_message_are_the_documented_ones() {
+    let x86_64 = xtask::arch::Arch::find("x86_64").unwrap();
+    let ppc64le = xtask::arch::Arch::find("ppc64le").unwrap();
+    assert_eq!(DEFAULT.len(), 20, "README and sys::write_status quote the statuses of a 20-byte message");
+    assert_eq!(failure_status(x86_64, 20, ENOSPC), 208);
+    assert_eq!(failure_status(x86_64, 20, EBADF), 227);
+    assert_eq!(failure_status(ppc64le, 20, ENOSPC), 236);
+    assert_eq!(failure_status(x86_64, 122, ENOSPC), 106);
+    assert_eq!(failure_status(x86_64, 123, ENOSPC), 1);
+    assert_eq!(failure_status(ppc64le, 255, ENOSPC), 1);
+    assert_eq!(failure_status(ppc64le, 256, ENOSPC), 1);
 }
 
 #[test]
@@ -68,9 +106,11 @@ fn arm_binaries_carry_their_cpu_architecture() {
 #[test]
 fn prints_any_message_exactly() {
     let dir = tempfile::tempdir().unwrap();
-    let messages: [(&str, Vec<u8>); 3] = [
+    let messages: [(&str, Vec<u8>); 4] = [
         ("lines, UTF-8 and a NUL", "Zeile 1\nłódź ✓ 你好\0tail without newline".as_bytes().to_vec()),
         ("one byte", b"x".to_vec()),
+        // 228 + ENOSPC (28) = 256: the shortfall would exit 0 on /dev/full.
+        ("228 bytes", vec![b'z'; 228]),
         ("4096 bytes", (0..4096u32).map(|i| b"0123456789abcdef\n"[(i % 17) as usize]).collect()),
     ];
     for arch in all_arches() {
@@ -82,6 +122,7 @@ fn prints_any_message_exactly() {
             let out = run(&out_path, Stdio::piped());
             assert_eq!(&out.stdout, message, "{}: {what}", arch.name);
             assert_eq!(out.status.code(), Some(0), "{}: {what}: exit status", arch.name);
+            check_failed_writes(arch, &out_path, message.len(), what);
         }
     }
 }

@@ -28,3 +28,15 @@ pub use sys_x86_64::*;
 // calls. PowerPC and MIPS, which flag errors apart, define their own.
 #[cfg(not(any(target_arch = "powerpc64", target_arch = "mips64")))]
 pub use self::{syscall2 as syscall2_errno, syscall3 as syscall3_errno};
+
+/// Every result a failed `syscall0` to `syscall5` can give here: -errno for each errno
+/// Linux defines (EPERM, 1, to EHWPOISON, 133), and for its kernel-internal codes
+/// (ERESTARTSYS, 512, to 531), which should never reach a program but have, on rare
+/// driver paths.
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "mips64")))]
+pub const ERROR_RESULTS: &[core::ops::RangeInclusive<isize>] =
+    &[-(linux_raw_sys::errno::EHWPOISON as isize)..=-1, -531..=-512];
+/// PowerPC and MIPS: 0, whatever the errno (the kernel flags errors apart, and the
+/// plain calls fold every error to 0).
+#[cfg(any(target_arch = "powerpc64", target_arch = "mips64"))]
+pub const ERROR_RESULTS: &[core::ops::RangeInclusive<isize>] = &[0..=0];

@@ -33,6 +33,45 @@ pub fn write(fd: usize, buf: &[u8]) -> isize {
     unsafe { arch::syscall3::<{ linux::__NR_write as usize }>(fd, buf.as_ptr() as usize, buf.len()) }
 }
 
+/// The exit status that reports a `write` of `LEN` bytes which returned `written`: 0
+/// when all of them were written, and never 0 (mod 256, as the kernel keeps it) when
+/// not.
+///
+/// Where `LEN` allows, it is the shortfall `written - LEN`, which costs 3 to 12 bytes
+/// less than a comparison. The shortfall of a short count is 1 to `LEN`, non-zero mod
+/// 256 when `LEN` < 256; that of an error is non-zero when no result in
+/// `arch::ERROR_RESULTS` is `LEN` mod 256. So `/dev/full` (ENOSPC, 28) with a 20-byte
+/// message exits 208, and a closed stdout (EBADF, 9) 227; on PowerPC and MIPS both
+/// exit 236 (256 - 20). For any other `LEN` (123 bytes and more, 256 and more on
+/// PowerPC and MIPS) it is 1.
+#[inline(always)]
+pub fn write_status<const LEN: usize>(written: isize) -> usize {
+    if const { shortfall_is_never_zero(LEN) } {
+        written.wrapping_sub(LEN as isize) as usize
+    } else {
+        (written != LEN as isize) as usize
+    }
+}
+
+/// Whether `written - len` is non-zero mod 256 for every failed write of `len` bytes.
+pub const fn shortfall_is_never_zero(len: usize) -> bool {
+    if len == 0 || len > 255 {
+        return false;
+    }
+    let mut i = 0;
+    while i < arch::ERROR_RESULTS.len() {
+        let mut result = *arch::ERROR_RESULTS[i].start();
+        while result <= *arch::ERROR_RESULTS[i].end() {
+            if (result - len as isize) % 256 == 0 {
+                return false;
+            }
+            result += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// `exit(status)`: ends the process (one thread: ours never start another).
 #[inline(always)]
 pub fn exit(status: usize) -> ! {

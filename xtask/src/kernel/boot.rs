@@ -51,8 +51,23 @@ pub enum Start {
     Serving,
 }
 
-/// The script that runs the binary under busybox: init exits 0 only if it did.
-const SHELL_INIT: &str = "#!/busybox sh\n/{program}\nstatus=$?\necho \"{program} exited with $status\"\nexit $status\n";
+/// The script that runs the binary under busybox: init exits 0 only if it did. First
+/// it runs it on /dev/full (ENOSPC) and with stdout closed (EBADF), whose statuses the
+/// verdict wants non-zero: what a failed write must give, on the real kernel too.
+const SHELL_INIT: &str = r#"#!/busybox sh
+/busybox mkdir -p /dev && /busybox mount -t devtmpfs dev /dev
+/{program} >/dev/full
+echo "{program} on /dev/full exited with $?"
+/{program} >&-
+echo "{program} on a closed stdout exited with $?"
+/{program}
+status=$?
+echo "{program} exited with $status"
+exit $status
+"#;
+
+/// The lines SHELL_INIT prints for the runs whose write must fail.
+const FAILED_WRITES: [&str; 2] = ["on /dev/full", "on a closed stdout"];
 
 /// The pause test, as /init under busybox. Each check prints one line the verdict
 /// looks for, and init exits with pause's status. Under TCG a guest second is slow and
@@ -223,7 +238,15 @@ fn shown(console: &str, program: &Program, start: Start, expect: &str) -> bool {
         // message's final newline lost. The exit status (0 only when write() took the
         // whole message) says it was all written; the console must show the rest.
         (Judge::PrintsMessage, Start::AsInit) => console.contains(expect.trim_end_matches('\n')),
-        (Judge::PrintsMessage, _) => console.contains(expect) && script_saw_it,
+        (Judge::PrintsMessage, _) => {
+            console.contains(expect)
+                && script_saw_it
+                && FAILED_WRITES.iter().all(|run| {
+                    let line = format!("{} {run} exited with ", program.name);
+                    console.split_once(&line).and_then(|(_, rest)| rest.lines().next()).and_then(|s| s.parse::<u8>().ok())
+                        .is_some_and(|status| status != 0)
+                })
+        }
         (Judge::WaitsForSignal, Start::InPidNamespace) => {
             ["orphan adopted by pause", "orphan reaped by pause"].iter().all(|l| console.contains(l))
                 && !console.contains("FAIL")
@@ -262,6 +285,18 @@ mod tests {
         assert_eq!(verdict(line), Some(&b"Attempted to kill init! exitcode=0x00000100"[..]));
         assert_eq!(verdict(&line[..line.len() - 4]), None, "status cut short");
         assert_eq!(verdict(b"Hello Docker World!\n"), None);
+    }
+
+    #[test]
+    fn hello_from_a_shell_passes_only_when_its_failed_writes_exit_non_zero() {
+        let hello = Program::find("hello").unwrap();
+        let good = "hello on /dev/full exited with 208\nhello on a closed stdout exited with 227\n\
+                    Hi\nhello exited with 0\n";
+        assert!(shown(good, hello, Start::FromShell, "Hi\n"));
+        assert!(!shown(&good.replace("with 208", "with 0"), hello, Start::FromShell, "Hi\n"));
+        assert!(!shown(&good.replace("with 227", "with 0"), hello, Start::FromShell, "Hi\n"));
+        assert!(!shown(&good.replace("hello on /dev/full exited with 208\n", ""), hello, Start::FromShell, "Hi\n"));
+        assert!(!shown(&good.replace("exited with 0", "exited with 1"), hello, Start::FromShell, "Hi\n"));
     }
 
     #[test]
