@@ -193,3 +193,15 @@ fn readme_size_table_is_current() {
         assert!(table.lines().any(|l| l.trim() == want), "README.md's size table lacks {want}");
     }
 }
+
+#[test]
+fn readme_techniques_table_is_current() {
+    let sh = xshell::Shell::new().unwrap();
+    let rows = xtask::techniques::measure(&sh, &all_arches().collect::<Vec<_>>()).unwrap();
+    let measured = xtask::techniques::markdown(&rows);
+    assert_eq!(
+        readme_section("techniques").trim(),
+        measured.trim(),
+        "README.md's techniques table is not what `cargo xtask techniques` measures now: paste its output"
+    );
+}

@@ -184,7 +184,7 @@ pub const ARCHES: &[Arch] = &[
         // an address is `lui` + `daddiu`, not six instructions (16 bytes in hello).
         // compiler_builtins does not build with it; rustc warns that the feature is
         // unstable, and passes it on to LLVM.
-        program_rustflags: &["-Ctarget-feature=+sym32"],
+        program_rustflags: &[SYM32],
         omit_frame_pointer: false,
         arm_cpu_arch: None,
     },
@@ -207,7 +207,10 @@ pub const ARCHES: &[Arch] = &[
 // and `mov rax, r9` per pass costs more than `push 61; pop rax` per pass. Measured
 // per arch (pause: x86_64 -16, i686 -6, ARM -4, aarch64 -4, loongarch64 -4; riscv64
 // +4, so not there; ppc64le, s390x and mips64el unchanged).
-const NO_MACHINE_LICM: &str = "-Cllvm-args=-disable-machine-licm";
+pub const NO_MACHINE_LICM: &str = "-Cllvm-args=-disable-machine-licm";
+
+/// MIPS n64 with 32-bit symbols (see the mips64el row).
+pub const SYM32: &str = "-Ctarget-feature=+sym32";
 
 // For the Linux (musl) targets used without their libc: link with rust-lld directly,
 // like the bare targets, and without musl's C runtime start files.

@@ -45,10 +45,34 @@ pub struct Built {
     pub linked: PathBuf,
 }
 
+/// A build without some of the size techniques, to measure what each saves (`cargo
+/// xtask techniques`). The default is the product: every technique on.
+#[derive(Debug, Clone, Default)]
+pub struct Variant {
+    /// Flags of `Arch::program_rustflags` left out.
+    pub without_flags: Vec<&'static str>,
+    /// `--cfg` names given to the program's crate (hello's `exit_by_comparison`).
+    pub cfgs: Vec<&'static str>,
+    /// Keep the code where the linker put it: no move into header fields.
+    pub code_stays: bool,
+}
+
 /// Build `program` for `arch` (hello printing `message`; other programs take none);
 /// write the shrunk binary to `out` (default target/hello/<arch>/<program>) and the
 /// linked ELF beside it as `<out>.elf`.
 pub fn build(sh: &Shell, program: &Program, arch: &Arch, message: &[u8], out: Option<&Path>) -> Result<Built> {
+    build_variant(sh, program, arch, message, out, &Variant::default())
+}
+
+/// `build`, without the techniques `variant` leaves out.
+pub fn build_variant(
+    sh: &Shell,
+    program: &Program,
+    arch: &Arch,
+    message: &[u8],
+    out: Option<&Path>,
+    variant: &Variant,
+) -> Result<Built> {
     message::check(message)?;
     let toolchain = toolchain::find(sh)?;
     let root = paths::project_root();
@@ -80,7 +104,11 @@ pub fn build(sh: &Shell, program: &Program, arch: &Arch, message: &[u8], out: Op
     eprintln!("building {} for {} ({target}) with {}", program.name, arch.name, toolchain.version);
     let spec = target_spec(sh, rustc, arch)?;
     // `cargo rustc` passes these to the program's crate alone, not to core's.
-    let program_flags = arch.program_rustflags;
+    let program_flags: Vec<String> = (arch.program_rustflags.iter())
+        .filter(|f| !variant.without_flags.contains(f))
+        .map(|f| f.to_string())
+        .chain(variant.cfgs.iter().map(|c| format!("--cfg={c}")))
+        .collect();
     let _dir = sh.push_dir(&root);
     cmd!(
         sh,
@@ -101,8 +129,8 @@ pub fn build(sh: &Shell, program: &Program, arch: &Arch, message: &[u8], out: Op
         .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
     // link.ld links the read-only data first and the code last: its tail may move,
     // unless the program enters code by other ways than branches (signal handlers).
-    let (plan, shrunk) =
-        elf::shrink(&bytes, elf::Options { move_tail: program.tail_may_move }).map_err(|e| e.in_file(&linked))?;
+    let (plan, shrunk) = elf::shrink(&bytes, elf::Options { move_tail: program.tail_may_move && !variant.code_stays })
+        .map_err(|e| e.in_file(&linked))?;
     if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {
         bail!(
             "{}: the shrinker chose {:?} with the code at {:#x}, not the overlapped layout the link was made for ({headers:#x})",

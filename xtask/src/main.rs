@@ -48,6 +48,8 @@ enum Command {
     /// Build every program for every arch (default message) and compare each binary's
     /// sha256 with sha256sums.txt; --update rewrites the file
     Sums(Sums),
+    /// What each size technique saves hello on each arch: README.md's table, measured
+    Techniques(Techniques),
     /// httpd against nginx (nginx-light) on this machine: requests/s and p50/p99 latency
     /// at 1, 50 and 500 clients without keep-alive (ab), RSS per open connection
     Bench(Bench),
@@ -159,6 +161,19 @@ struct Sums {
     /// Rewrite sha256sums.txt from this build and print each line that changed
     #[arg(long)]
     update: bool,
+}
+
+#[derive(clap::Args)]
+#[command(after_help = "Builds hello with the default message once as shipped and once without each \
+    technique (about a minute for every arch), into target/hello/techniques/. Prints the Markdown table \
+    README.md holds between its techniques markers; a test checks that the README's is current.")]
+struct Techniques {
+    /// Architectures (default: all)
+    #[arg(value_name = "ARCH")]
+    arches: Vec<String>,
+    /// JSON instead of the Markdown table
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -291,6 +306,18 @@ impl Compare {
     }
 }
 
+impl Techniques {
+    fn run(self, sh: &Shell) -> Result<()> {
+        let rows = xtask::techniques::measure(sh, &arch::select(&self.arches)?)?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        } else {
+            print!("{}", xtask::techniques::markdown(&rows));
+        }
+        Ok(())
+    }
+}
+
 impl Sums {
     fn run(self, sh: &Shell) -> Result<()> {
         let built = sums::build_all(sh)?;
@@ -368,6 +395,7 @@ fn main() -> ExitCode {
         Command::Push(c) => c.run(&sh),
         Command::Compare(c) => c.run(&sh),
         Command::Sums(c) => c.run(&sh),
+        Command::Techniques(c) => c.run(&sh),
         Command::Bench(c) => c.run(&sh),
     });
     match result {

@@ -243,7 +243,10 @@ fn shown(console: &str, program: &Program, start: Start, expect: &str) -> bool {
                 && script_saw_it
                 && FAILED_WRITES.iter().all(|run| {
                     let line = format!("{} {run} exited with ", program.name);
-                    console.split_once(&line).and_then(|(_, rest)| rest.lines().next()).and_then(|s| s.parse::<u8>().ok())
+                    console
+                        .split_once(&line)
+                        .and_then(|(_, rest)| rest.lines().next())
+                        .and_then(|s| s.parse::<u8>().ok())
                         .is_some_and(|status| status != 0)
                 })
         }
