@@ -57,9 +57,14 @@ fn version_warning_and_signals_on_every_arch() {
         let binary = build_program(pause(), arch);
         let name = arch.name;
         for flag in ["-v", "-V"] {
-            let out = spawn(&binary, &["--other", flag]).wait_with_output().unwrap();
+            let out = spawn(&binary, &[flag, "--other"]).wait_with_output().unwrap();
             assert_eq!(String::from_utf8_lossy(&out.stdout), VERSION, "{name}: pause {flag}");
             assert_eq!(out.status.code(), Some(0), "{name}: pause {flag} exit status");
+        }
+        // As pause.c: only the first argument is looked at; with another first, it pauses.
+        for args in [&["--other", "-v"][..], &["-vv"], &["v"]] {
+            let (code, _, stderr) = signal_and_wait(spawn(&binary, args), "TERM");
+            assert_eq!((code, &stderr[..]), (Some(0), &b"pause: not PID 1\n"[..]), "{name}: pause {args:?} must pause");
         }
         for signal in ["TERM", "INT"] {
             let (code, took, stderr) = signal_and_wait(spawn(&binary, &[]), signal);

@@ -1,6 +1,6 @@
 //! pause: what Kubernetes' build/pause/linux/pause.c does, without libc.
 //!
-//! - `-v` (any argument, case ignored) prints the version and exits 0.
+//! - `-v` as the first argument (case ignored, as pause.c) prints the version and exits 0.
 //! - Not PID 1: a warning on stderr, and it works all the same (pause sees use outside
 //!   of pods too).
 //! - As PID 1 it reaps every child reparented to it, so a pod that shares its PID
@@ -27,7 +27,7 @@ const _: () = assert!(SIGINT < SIGCHLD && SIGTERM < SIGCHLD);
 
 #[inline(always)] // into the entry: LLVM never inlines a `-> !` function by itself
 fn main(args: Args) -> ! {
-    if args.any_is_flag(b'v') {
+    if args.first_is_flag(b'v') {
         sys::write(1, VERSION);
     } else {
         if sys::getpid() != 1 {

@@ -380,29 +380,19 @@ impl Args {
         Args { argv: unsafe { stack.add(1) } as *const *const u8 }
     }
 
-    /// Whether any argument after the program's name is `-<letter>`, the letter's
-    /// case ignored (as pause.c's strcasecmp). `letter` is lower case.
+    /// Whether the first argument after the program's name is `-<letter>`, the
+    /// letter's case ignored: pause.c's `argc > 1 && !strcasecmp(argv[1], "-v")`.
+    /// `letter` is lower case.
     #[inline(always)]
-    pub fn any_is_flag(&self, letter: u8) -> bool {
-        // Walk to argv's null pointer rather than count to argc: no counter to keep.
-        // (With argc = 0, which only kernels before 5.18 allow, the walk reads the
-        // environment's strings instead, up to its own null pointer.)
-        let mut arg = self.argv;
-        loop {
-            // SAFETY: argv[0..argc] are followed by a null pointer, and the walk stops
-            // there; argv[0] (the name) is skipped.
-            let s = unsafe {
-                arg = arg.add(1);
-                *arg
-            };
-            if s.is_null() {
-                return false;
-            }
-            // SAFETY: a NUL-terminated string, each byte read only when those before
-            // it are not NUL (&& stops at the first miss).
-            if unsafe { *s == b'-' && *s.add(1) | 0x20 == letter && *s.add(2) == 0 } {
-                return true;
-            }
+    pub fn first_is_flag(&self, letter: u8) -> bool {
+        // SAFETY: argv[0..argc] are followed by a null pointer, so argv[1] can be read
+        // (null when argc is 1; with argc = 0, which only kernels before 5.18 allow, it
+        // is the first environment string or null). A NUL-terminated string's bytes
+        // are each read only when those before it are not NUL (&& stops at the first
+        // miss).
+        unsafe {
+            let s = *self.argv.add(1);
+            !s.is_null() && *s == b'-' && *s.add(1) | 0x20 == letter && *s.add(2) == 0
         }
     }
 }
