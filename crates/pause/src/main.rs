@@ -28,12 +28,11 @@ const _: () = assert!(SIGINT < SIGCHLD && SIGTERM < SIGCHLD);
 #[inline(always)] // into the entry: LLVM never inlines a `-> !` function by itself
 fn main(args: Args) -> ! {
     if args.first_is_flag(b'v') {
-        sys::write(1, VERSION);
+        sys::write_best_effort(1, VERSION);
     } else {
         if sys::getpid() != 1 {
-            sys::write(2, NOT_PID_1);
+            sys::write_best_effort(2, NOT_PID_1);
         }
-        // Cannot fail: SIG_BLOCK, a set in memory we own, the kernel's own set size.
         sys::block(&SIGNALS);
         loop {
             // First, and after every wake: children that exited before we blocked

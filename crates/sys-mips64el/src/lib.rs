@@ -21,16 +21,18 @@
 use core::arch::asm;
 
 macro_rules! syscalls {
-    ($($name:ident($($arg:ident in $reg:tt),*) $($fixup:literal),*;)*) => {$(
+    ($($name:ident($($param:ident),*: $($arg:ident in $reg:tt),*; $($clobbered:ident in $creg:tt),*)
+        save $save:tt, clobber [$($clobber:tt),*] $($fixup:literal),*;)*) => {$(
         /// # Safety
         /// The system call `N` with these arguments must be sound (memory it reads or writes).
         #[inline(always)]
-        pub unsafe fn $name<const N: usize>($($arg: usize),*) -> isize {
+        pub unsafe fn $name<const N: usize>($($param: usize),*) -> isize {
             let ret;
             unsafe {
-                asm!(".set noat", "move $8, $1", "syscall", $($fixup,)* "move $1, $8", ".set at",
-                    inlateout("$2") N as isize => ret, $(in($reg) $arg,)*
-                    out("$3") _, out("$7") _, out("$8") _, out("$10") _, out("$11") _, out("$12") _,
+                asm!(".set noat", concat!("move ", $save, ", $1"), "syscall", $($fixup,)*
+                    concat!("move $1, ", $save), ".set at",
+                    inlateout("$2") N as isize => ret, $(in($reg) $arg,)* $(inlateout($creg) $clobbered => _,)*
+                    $(out($clobber) _,)* out("$3") _, out("$10") _, out("$11") _, out("$12") _,
                     out("$13") _, out("$14") _, out("$15") _, out("$24") _, out("$25") _,
                     options(nostack));
             }
@@ -39,43 +41,25 @@ macro_rules! syscalls {
     )*};
 }
 
+// The kernel writes $7 (the error flag): an argument there is clobbered, and without
+// one $7 is. $1 is kept in $8, or in $9 where $8 is the fifth argument.
+// `movn $2, $0, $7`: 0 on error. The `_errno` ones: $3 = -$2, then $2 = $3 on error.
+// The `_raw` ones leave the result as the kernel gave it (a positive errno on error).
 syscalls! {
-    syscall0() "movn $2, $0, $7";
-    syscall1(a in "$4") "movn $2, $0, $7";
-    syscall2(a in "$4", b in "$5") "movn $2, $0, $7";
-    syscall3(a in "$4", b in "$5", c in "$6") "movn $2, $0, $7";
-    syscall2_errno(a in "$4", b in "$5") "dsubu $3, $0, $2", "movn $2, $3, $7";
-    syscall3_errno(a in "$4", b in "$5", c in "$6") "dsubu $3, $0, $2", "movn $2, $3, $7";
-}
-
-/// # Safety
-/// The system call `N` with these arguments must be sound (memory it reads or writes).
-#[inline(always)]
-pub unsafe fn syscall4<const N: usize>(a: usize, b: usize, c: usize, d: usize) -> isize {
-    let ret;
-    unsafe {
-        asm!(".set noat", "move $8, $1", "syscall", "movn $2, $0, $7", "move $1, $8", ".set at",
-            inlateout("$2") N as isize => ret, in("$4") a, in("$5") b, in("$6") c, inlateout("$7") d => _,
-            out("$3") _, out("$8") _, out("$10") _, out("$11") _, out("$12") _,
-            out("$13") _, out("$14") _, out("$15") _, out("$24") _, out("$25") _,
-            options(nostack));
-    }
-    ret
-}
-
-/// # Safety
-/// The system call `N` with these arguments must be sound (memory it reads or writes).
-#[inline(always)]
-pub unsafe fn syscall5<const N: usize>(a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
-    let ret;
-    unsafe {
-        asm!(".set noat", "move $9, $1", "syscall", "movn $2, $0, $7", "move $1, $9", ".set at",
-            inlateout("$2") N as isize => ret, in("$4") a, in("$5") b, in("$6") c, inlateout("$7") d => _,
-            in("$8") e, out("$3") _, out("$9") _, out("$10") _, out("$11") _, out("$12") _,
-            out("$13") _, out("$14") _, out("$15") _, out("$24") _, out("$25") _,
-            options(nostack));
-    }
-    ret
+    syscall0(: ;) save "$8", clobber ["$7", "$8"] "movn $2, $0, $7";
+    syscall1(a: a in "$4";) save "$8", clobber ["$7", "$8"] "movn $2, $0, $7";
+    syscall2(a, b: a in "$4", b in "$5";) save "$8", clobber ["$7", "$8"] "movn $2, $0, $7";
+    syscall3(a, b, c: a in "$4", b in "$5", c in "$6";) save "$8", clobber ["$7", "$8"] "movn $2, $0, $7";
+    syscall4(a, b, c, d: a in "$4", b in "$5", c in "$6"; d in "$7") save "$8", clobber ["$8"] "movn $2, $0, $7";
+    syscall5(a, b, c, d, e: a in "$4", b in "$5", c in "$6", e in "$8"; d in "$7") save "$9", clobber ["$9"] "movn $2, $0, $7";
+    syscall2_errno(a, b: a in "$4", b in "$5";) save "$8", clobber ["$7", "$8"] "dsubu $3, $0, $2", "movn $2, $3, $7";
+    syscall3_errno(a, b, c: a in "$4", b in "$5", c in "$6";) save "$8", clobber ["$7", "$8"] "dsubu $3, $0, $2", "movn $2, $3, $7";
+    syscall0_raw(: ;) save "$8", clobber ["$7", "$8"];
+    syscall1_raw(a: a in "$4";) save "$8", clobber ["$7", "$8"];
+    syscall2_raw(a, b: a in "$4", b in "$5";) save "$8", clobber ["$7", "$8"];
+    syscall3_raw(a, b, c: a in "$4", b in "$5", c in "$6";) save "$8", clobber ["$7", "$8"];
+    syscall4_raw(a, b, c, d: a in "$4", b in "$5", c in "$6"; d in "$7") save "$8", clobber ["$8"];
+    syscall5_raw(a, b, c, d, e: a in "$4", b in "$5", c in "$6", e in "$8"; d in "$7") save "$9", clobber ["$9"];
 }
 
 /// The system call `N` (exit) with one argument; it never returns.

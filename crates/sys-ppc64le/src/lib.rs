@@ -9,15 +9,15 @@
 use core::arch::asm;
 
 macro_rules! syscalls {
-    ($($name:ident($($arg:ident in $reg:tt),*; unused $($unused:tt),*) $($fixup:literal),*;)*) => {$(
+    ($($name:ident($($a:ident)?; $($arg:ident in $reg:tt),*; unused $($unused:tt),*) $($fixup:literal),*;)*) => {$(
         /// # Safety
         /// The system call `N` with these arguments must be sound (memory it reads or writes).
         #[inline(always)]
-        pub unsafe fn $name<const N: usize>(a: usize $(, $arg: usize)*) -> isize {
+        pub unsafe fn $name<const N: usize>($($a: usize,)? $($arg: usize),*) -> isize {
             let ret;
             unsafe {
                 asm!("sc", $($fixup,)*
-                    inlateout("r0") N => _, inlateout("r3") a as isize => ret,
+                    inlateout("r0") N => _, $(in("r3") $a,)? lateout("r3") ret,
                     $(inlateout($reg) $arg => _,)* $(out($unused) _,)*
                     out("r8") _, out("r9") _, out("r10") _, out("r11") _, out("r12") _,
                     out("cr0") _, out("ctr") _, out("xer") _, options(nostack));
@@ -29,23 +29,24 @@ macro_rules! syscalls {
 
 // The volatile argument registers a call does not use are clobbered all the same.
 // `isel 3, 0, 3, 3`: r3 = CR0[SO] ? 0 : r3. The `_errno` ones: r4 = -r3, then
-// r3 = CR0[SO] ? r4 : r3 (r4 is clobbered anyway).
+// r3 = CR0[SO] ? r4 : r3 (r4 is clobbered anyway). The `_raw` ones leave r3 as the
+// kernel gave it (a positive errno on error). r3 is no input to `syscall0`: it needs
+// no value.
 syscalls! {
-    syscall1(; unused "r4", "r5", "r6", "r7") "isel 3, 0, 3, 3";
-    syscall2(b in "r4"; unused "r5", "r6", "r7") "isel 3, 0, 3, 3";
-    syscall3(b in "r4", c in "r5"; unused "r6", "r7") "isel 3, 0, 3, 3";
-    syscall4(b in "r4", c in "r5", d in "r6"; unused "r7") "isel 3, 0, 3, 3";
-    syscall5(b in "r4", c in "r5", d in "r6", e in "r7"; unused) "isel 3, 0, 3, 3";
-    syscall2_errno(b in "r4"; unused "r5", "r6", "r7") "neg 4, 3", "isel 3, 4, 3, 3";
-    syscall3_errno(b in "r4", c in "r5"; unused "r6", "r7") "neg 4, 3", "isel 3, 4, 3, 3";
-}
-
-/// # Safety
-/// The system call `N` without arguments must be sound.
-#[inline(always)]
-pub unsafe fn syscall0<const N: usize>() -> isize {
-    // SAFETY: the caller's; r3 carries no argument in.
-    unsafe { syscall1::<N>(0) }
+    syscall0(;; unused "r4", "r5", "r6", "r7") "isel 3, 0, 3, 3";
+    syscall1(a;; unused "r4", "r5", "r6", "r7") "isel 3, 0, 3, 3";
+    syscall2(a; b in "r4"; unused "r5", "r6", "r7") "isel 3, 0, 3, 3";
+    syscall3(a; b in "r4", c in "r5"; unused "r6", "r7") "isel 3, 0, 3, 3";
+    syscall4(a; b in "r4", c in "r5", d in "r6"; unused "r7") "isel 3, 0, 3, 3";
+    syscall5(a; b in "r4", c in "r5", d in "r6", e in "r7"; unused) "isel 3, 0, 3, 3";
+    syscall2_errno(a; b in "r4"; unused "r5", "r6", "r7") "neg 4, 3", "isel 3, 4, 3, 3";
+    syscall3_errno(a; b in "r4", c in "r5"; unused "r6", "r7") "neg 4, 3", "isel 3, 4, 3, 3";
+    syscall0_raw(;; unused "r4", "r5", "r6", "r7");
+    syscall1_raw(a;; unused "r4", "r5", "r6", "r7");
+    syscall2_raw(a; b in "r4"; unused "r5", "r6", "r7");
+    syscall3_raw(a; b in "r4", c in "r5"; unused "r6", "r7");
+    syscall4_raw(a; b in "r4", c in "r5", d in "r6"; unused "r7");
+    syscall5_raw(a; b in "r4", c in "r5", d in "r6", e in "r7"; unused);
 }
 
 /// The system call `N` (exit) with one argument; it never returns.

@@ -29,6 +29,15 @@ pub use sys_x86_64::*;
 #[cfg(not(any(target_arch = "powerpc64", target_arch = "mips64")))]
 pub use self::{syscall2 as syscall2_errno, syscall3 as syscall3_errno};
 
+// `syscall0_raw` to `syscall5_raw`, for calls that cannot fail or whose result is not
+// looked at: PowerPC's and MIPS's leave out the instruction that folds an error to 0
+// (4 bytes a call); elsewhere they are the plain calls.
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "mips64")))]
+pub use self::{
+    syscall0 as syscall0_raw, syscall1 as syscall1_raw, syscall2 as syscall2_raw, syscall3 as syscall3_raw,
+    syscall4 as syscall4_raw, syscall5 as syscall5_raw,
+};
+
 /// Every result a failed `syscall0` to `syscall5` can give here: -errno for each errno
 /// Linux defines (EPERM, 1, to EHWPOISON, 133), and for its kernel-internal codes
 /// (ERESTARTSYS, 512, to 531), which should never reach a program but have, on rare

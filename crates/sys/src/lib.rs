@@ -78,11 +78,19 @@ pub fn exit(status: usize) -> ! {
     arch::exit::<{ linux::__NR_exit as usize }>(status)
 }
 
-/// `getpid()`.
+/// `write(fd, buf, len)` for a write whose failure changes nothing (a warning on
+/// stderr): no result, and on PowerPC and MIPS no instruction to fold an error.
+#[inline(always)]
+pub fn write_best_effort(fd: usize, buf: &[u8]) {
+    // SAFETY: write(2) only reads `buf`, which is valid for its length.
+    unsafe { arch::syscall3_raw::<{ linux::__NR_write as usize }>(fd, buf.as_ptr() as usize, buf.len()) };
+}
+
+/// `getpid()`, which cannot fail.
 #[inline(always)]
 pub fn getpid() -> isize {
     // SAFETY: no arguments, no memory.
-    unsafe { arch::syscall0::<{ linux::__NR_getpid as usize }>() }
+    unsafe { arch::syscall0_raw::<{ linux::__NR_getpid as usize }>() }
 }
 
 /// `wait4(pid, NULL, options, NULL)`: the pid of a child that changed state, 0 when
@@ -116,18 +124,19 @@ impl SigSet {
 
 /// `rt_sigprocmask(SIG_BLOCK, set, NULL)`: add `set` to the blocked signals. A blocked
 /// signal stays pending until taken, even one whose action is the default and that
-/// the kernel would drop for PID 1 of a namespace.
+/// the kernel would drop for PID 1 of a namespace. It cannot fail: SIG_BLOCK, a set in
+/// memory we own, the kernel's own set size.
 #[inline(always)]
-pub fn block(set: &SigSet) -> isize {
+pub fn block(set: &SigSet) {
     // SAFETY: the kernel reads `set` (size_of SigSet bytes, as it expects); no old set.
     unsafe {
-        arch::syscall4::<{ linux::__NR_rt_sigprocmask as usize }>(
+        arch::syscall4_raw::<{ linux::__NR_rt_sigprocmask as usize }>(
             linux::SIG_BLOCK as usize,
             set as *const SigSet as usize,
             0,
             size_of::<SigSet>(),
         )
-    }
+    };
 }
 
 /// `rt_sigtimedwait(set, NULL, NULL)`: wait until a signal of `set` (blocked) is
