@@ -102,7 +102,7 @@ pub fn build(sh: &Shell, program: &Program, arch: &Arch, message: &[u8], out: Op
     // link.ld links the read-only data first and the code last: its tail may move,
     // unless the program enters code by other ways than branches (signal handlers).
     let (plan, shrunk) =
-        elf::shrink(&bytes, elf::Options { move_tail: program.tail_may_move }).map_err(|e| e.in_file(&linked))?;
+        elf::shrink(&bytes, elf::Options { pack: program.code_may_move }).map_err(|e| e.in_file(&linked))?;
     if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {
         bail!(
             "{}: the shrinker chose {:?} with the code at {:#x}, not the overlapped layout the link was made for ({headers:#x})",

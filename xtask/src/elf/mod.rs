@@ -8,10 +8,10 @@
 
 mod fields;
 pub mod isa;
+mod pack;
 mod plan;
 mod read;
 mod rules;
-mod tail;
 mod verify;
 mod write;
 
@@ -149,23 +149,23 @@ fn shrink_with(input: &[u8], planner: impl Fn(&Elf) -> Result<Plan, Refusal>) ->
 }
 
 /// What the fuzz target asserts of any bytes, and the corpus replay of each file
-/// (tests/shrink.rs), with and without moving the code's tail: a refusal is fine; a
-/// `Bug` is not; what is accepted shrinks again to itself. Ok(whether it was accepted
-/// without moving the tail); Err says what broke.
+/// (tests/shrink.rs), with and without packing the code: a refusal is fine; a `Bug`
+/// is not; what is accepted shrinks again to itself. Ok(whether it was accepted
+/// without packing); Err says what broke.
 pub fn check_contract(input: &[u8]) -> Result<bool, String> {
     let mut accepted = false;
-    for move_tail in [false, true] {
-        let options = Options { move_tail };
+    for pack in [false, true] {
+        let options = Options { pack };
         let once = match shrink(input, options) {
             Ok((_, once)) => once,
             Err(Error::Refusal(_)) => continue,
-            Err(Error::Bug(bug)) => return Err(format!("move_tail {move_tail}: {bug}")),
+            Err(Error::Bug(bug)) => return Err(format!("pack {pack}: {bug}")),
         };
-        accepted |= !move_tail;
+        accepted |= !pack;
         match shrink(&once, options) {
             Ok((_, twice)) if twice == once => {}
-            Ok(_) => return Err(format!("move_tail {move_tail}: shrinking is not idempotent")),
-            Err(e) => return Err(format!("move_tail {move_tail}: our own output is not taken back: {e}")),
+            Ok(_) => return Err(format!("pack {pack}: shrinking is not idempotent")),
+            Err(e) => return Err(format!("pack {pack}: our own output is not taken back: {e}")),
         }
     }
     Ok(accepted)

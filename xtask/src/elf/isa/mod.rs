@@ -220,8 +220,8 @@ impl Isa {
     }
 
     /// An unconditional jump at `from` to `to`, as short as it encodes; None when it
-    /// does not reach, either address is misaligned, or the ISA has no jump the tail
-    /// move can use (`moves_tail`).
+    /// does not reach, either address is misaligned, or the ISA has no jump the
+    /// packer can use (`moves_code`).
     pub fn jump(self, from: u64, to: u64) -> Option<Vec<u8>> {
         if !self.aligned(from) || !self.aligned(to) {
             return None;
@@ -238,12 +238,50 @@ impl Isa {
         }
     }
 
-    /// Whether the code's tail may move on this ISA, or why not.
-    pub fn moves_tail(self) -> Result<(), &'static str> {
+    /// Whether the packer may move code on this ISA, or why not.
+    pub fn moves_code(self) -> Result<(), &'static str> {
         match self {
-            Isa::Mips64el => Err(mips64::NO_TAIL_MOVE),
+            Isa::Mips64el => Err(mips64::NO_CODE_MOVE),
             _ => Ok(()),
         }
+    }
+
+    /// `insn` (whose bytes are `bytes`) re-encoded to sit at `to`, the same length:
+    /// a branch then goes to `target` (where its original target's copy is), a
+    /// PC-relative instruction still names the address it named. Position-independent
+    /// instructions come back unchanged. None: it does not reach, the form has no
+    /// re-encoding here, or it reads the PC in a way only its own address fixes
+    /// (auipc, adrp, rcx after syscall: they stay where they are). Every result is
+    /// decoded back and checked to name what it should.
+    pub fn relocate(self, insn: &Insn, bytes: &[u8], to: u64, target: Option<u64>) -> Option<Vec<u8>> {
+        if !self.aligned(to) || bytes.len() != insn.len {
+            return None;
+        }
+        let dest = match insn.kind {
+            Kind::Plain | Kind::EntryRelative | Kind::Trap => return Some(bytes.to_vec()),
+            Kind::Bound | Kind::PcRelative { refers: None } => return (to == insn.address).then(|| bytes.to_vec()),
+            Kind::Branch { .. } => target?,
+            Kind::PcRelative { refers: Some(r) } => r,
+        };
+        let out = match self {
+            Isa::X86 { bitness } => x86::retarget(bitness, bytes, insn.address, to, dest),
+            Isa::S390x => s390x::retarget(bytes, to, dest),
+            Isa::Aarch64 => aarch64::retarget(bytes, to, dest),
+            Isa::Riscv64 { .. } => riscv::retarget(bytes, to, dest),
+            Isa::Ppc64le => ppc64::retarget(bytes, to, dest),
+            Isa::LoongArch64 => loongarch::retarget(bytes, to, dest),
+            // ARM's literal pools and MIPS's delay slots: see `moves_code`.
+            Isa::Arm { .. } | Isa::Mips64el => None,
+        }?;
+        let back = self.decode(&out, to).ok()?;
+        let same = match (back.as_slice(), insn.kind) {
+            ([b], Kind::Branch { unconditional, .. }) => {
+                b.len == insn.len && b.kind == Kind::Branch { target: dest, unconditional }
+            }
+            ([b], Kind::PcRelative { .. }) => b.len == insn.len && b.kind == Kind::PcRelative { refers: Some(dest) },
+            _ => false,
+        };
+        same.then_some(out)
     }
 
     /// Instructions may start at `address`.
@@ -259,16 +297,18 @@ impl Isa {
     }
 }
 
-/// `shrink --move-tail`'s long help: what it does, and on which instruction sets.
-pub fn move_tail_help() -> String {
-    let (moving, not): (Vec<Isa>, Vec<Isa>) = ALL.iter().partition(|isa| isa.moves_tail().is_ok());
+/// `shrink --pack`'s long help: what it does, and on which instruction sets.
+pub fn pack_help() -> String {
+    let (moving, not): (Vec<Isa>, Vec<Isa>) = ALL.iter().partition(|isa| isa.moves_code().is_ok());
     let names = |isas: &[Isa]| isas.iter().map(|isa| isa.name()).collect::<Vec<_>>().join(", ");
     let why: Vec<String> =
-        not.iter().filter_map(|isa| isa.moves_tail().err().map(|why| format!("{}: {why}", isa.name()))).collect();
+        not.iter().filter_map(|isa| isa.moves_code().err().map(|why| format!("{}: {why}", isa.name()))).collect();
     format!(
         "The segment ends in code that runs only from the entry point on, with nothing executable before the \
-         entry (as crates/hello/hello.ld links it): move the code's last instructions into free header fields. \
-         On {}; not on {} ({}). --explain says what moved, or why nothing did",
+         entry (as crates/hello/hello.ld links it), and nothing jumps into the code from outside: split the code \
+         into runs and pack them into free header fields and the body, joined by jumps, the entry point where \
+         the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
+         was. On {}; not on {} ({}). --explain says what moved, or why nothing did",
         names(&moving),
         names(&not),
         why.join("; ")
@@ -354,7 +394,7 @@ mod tests {
 
     #[test]
     fn a_jump_decodes_back_to_its_target() {
-        for &isa in ALL.iter().filter(|i| i.moves_tail().is_ok()) {
+        for &isa in ALL.iter().filter(|i| i.moves_code().is_ok()) {
             for (from, to) in [(0x10080, 0x10028), (0x10028, 0x10090), (0x10050, 0x10050)] {
                 let jump = isa.jump(from, to).unwrap_or_else(|| panic!("{}: no jump {from:#x} -> {to:#x}", isa.name()));
                 let insns = isa.decode(&jump, from).unwrap();

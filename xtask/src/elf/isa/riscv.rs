@@ -90,6 +90,40 @@ fn classify_compressed(c: Compressed, at: u64) -> Result<Kind, String> {
     }
 }
 
+/// jal x0, the conditional branches, c.j and c.beqz/c.bnez rewritten for the
+/// instruction at `to` to reach `dest` (RISC-V unprivileged spec, 2.3 and 16.5).
+pub fn retarget(bytes: &[u8], to: u64, dest: u64) -> Option<Vec<u8>> {
+    let bit = |o: u32, n: u32, at: u32| (o >> n & 1) << at;
+    if let [a, b] = *bytes {
+        let h = u16::from_le_bytes([a, b]) as u32;
+        let out = match (h >> 13, h & 3) {
+            (0b101, 0b01) => u16::from_le_bytes(jump(true, to, dest)?.try_into().ok()?) as u32,
+            (0b110 | 0b111, 0b01) => {
+                let o = super::offset(to, dest, 1, 9)? as u32;
+                if o & 1 != 0 {
+                    return None;
+                }
+                (h & 0xe383) | bit(o, 8, 12) | (o >> 3 & 3) << 10 | (o >> 6 & 3) << 5 | (o >> 1 & 3) << 3 | bit(o, 5, 2)
+            }
+            _ => return None,
+        };
+        return Some((out as u16).to_le_bytes().to_vec());
+    }
+    let w = u32::from_le_bytes(bytes.try_into().ok()?);
+    let out = match w & 0x7f {
+        0x6f => (w & 0xfff) | (u32::from_le_bytes(jump(false, to, dest)?.try_into().ok()?) & !0xfff),
+        0x63 => {
+            let o = super::offset(to, dest, 1, 13)? as u32;
+            if o & 1 != 0 {
+                return None;
+            }
+            (w & 0x01ff_f07f) | bit(o, 12, 31) | (o >> 5 & 0x3f) << 25 | (o >> 1 & 0xf) << 8 | bit(o, 11, 7)
+        }
+        _ => return None,
+    };
+    Some(out.to_le_bytes().to_vec())
+}
+
 /// `c.j` (2 KiB either way) where compressed instructions may be, else `jal x0`
 /// (1 MiB either way).
 pub fn jump(compressed: bool, from: u64, to: u64) -> Option<Vec<u8>> {
