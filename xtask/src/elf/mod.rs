@@ -292,6 +292,41 @@ mod tests {
         }
     }
 
+    /// A packed plan spoiled after the planner made it: the writer follows it, the
+    /// verifier rejects it as our bug.
+    #[test]
+    fn a_wrong_packing_is_a_bug() {
+        // write(1, 0x10068, 0): mov edi, 1; mov esi, 0x10068; xor edx, edx; push 1;
+        // pop rax; syscall; then exit.
+        let code = [
+            &[0xbf, 1, 0, 0, 0, 0xbe, 0x68, 0, 1, 0, 0x31, 0xd2, 0x6a, 1, 0x58, 0x0f, 0x05][..],
+            &EXIT,
+        ]
+        .concat();
+        let input = elf_with(&code, 0x1068);
+        let pack = Options { pack: true };
+        let (plan, _) = shrink(&input, pack).unwrap();
+        let packing = plan.packing.as_ref().expect("packed");
+        assert!(packing.runs.len() > 1 && packing.entry != 0x10068, "{}", plan.explain(input.len()));
+        type Spoil = fn(&mut Plan);
+        let spoilers: [(&str, Spoil); 4] = [
+            ("an instruction's byte", |p| p.packing.as_mut().unwrap().runs[0].bytes[0] ^= 1),
+            ("a jump's target", |p| *p.packing.as_mut().unwrap().runs[0].bytes.last_mut().unwrap() ^= 2),
+            ("a run dropped", |p| {
+                p.packing.as_mut().unwrap().runs.pop();
+            }),
+            ("a run on the message", |p| p.packing.as_mut().unwrap().runs[0].at = 0x10068),
+        ];
+        for (what, spoil) in spoilers {
+            let result = shrink_with(&input, |elf| {
+                let mut plan = plan::plan(elf, pack)?;
+                spoil(&mut plan);
+                Ok(plan)
+            });
+            assert!(matches!(result, Err(Error::Bug(_))), "{what}: want a Bug, got {result:?}");
+        }
+    }
+
     #[test]
     fn each_kind_keeps_its_exit_status_and_names_the_file() {
         let file = Path::new("/tmp/input");

@@ -349,3 +349,97 @@ fn build(input: &Input, insns: &[Insn], code: &[u8], holes: &[Range<usize>], ste
     let code_end = insns.last().map_or(input.entry, |i| i.address + i.len as u64);
     Ok(Packing { isa, entry: starts.first().copied().unwrap_or(input.entry), runs, code: input.entry..code_end, body_end: body })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const X64: Isa = Isa::X86 { bitness: 64 };
+    /// Holes of an ELF64 header at load address 0x10000: e_version, e_shoff and
+    /// e_flags, p_paddr (the program header at 0x38).
+    const HOLES: [Range<usize>; 3] = [0x14..0x18, 0x28..0x34, 0x50..0x58];
+
+    fn pack(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
+        let entry = 0x1007c;
+        plan(&Input { isa: X64, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes })
+    }
+
+    /// The instructions the packed code runs from its entry, jumps it inserted
+    /// followed, as (bytes, address); at most `limit` of them.
+    fn trace(p: &Packing, limit: usize) -> Vec<(Vec<u8>, u64)> {
+        let byte_at = |a: u64| p.runs.iter().find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&a));
+        let (mut at, mut out) = (p.entry, Vec::new());
+        while let Some(run) = byte_at(at).filter(|_| out.len() < limit) {
+            let rest = &run.bytes[(at - run.at) as usize..];
+            let insn = X64.decode_until(rest, at, at + 1).unwrap().remove(0);
+            let inserted = at >= run.at + run.code_len as u64;
+            match insn.target() {
+                Some(t) if inserted => at = t,
+                _ => {
+                    out.push((rest[..insn.len].to_vec(), at));
+                    at += insn.len as u64;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn straight_code_spreads_over_the_holes_and_ends_without_a_jump() {
+        // x86_64 hello: write(1, msg, 20); exit(result != 20).
+        let code = [
+            0x6a, 0x01, 0x58, 0x6a, 0x14, 0x5a, 0xbe, 0x68, 0x00, 0x01, 0x00, 0x48, 0x89, 0xc7, 0x0f, 0x05, 0x31,
+            0xff, 0x48, 0x83, 0xf8, 0x14, 0x40, 0x0f, 0x95, 0xc7, 0x6a, 0x3c, 0x58, 0x0f, 0x05,
+        ];
+        let p = pack(&code, &HOLES).unwrap();
+        // The same instructions run, in the same order, the exit syscall last.
+        let ran: Vec<u8> = trace(&p, 100).into_iter().flat_map(|(b, _)| b).collect();
+        assert_eq!(ran, code);
+        let last = p.runs.last().unwrap();
+        assert_eq!((last.jump_to, last.to), (None, 0x1007c + code.len() as u64));
+        // Every hole holds a run, and the body is what is left: shorter than the code.
+        assert!(p.runs.iter().filter(|r| r.place != Place::Body).count() == HOLES.len(), "{p:#?}");
+        assert!(p.body_end - 0x1007c < code.len() as u64 - 16, "{p:#?}");
+        // The same input, the same plan.
+        assert_eq!(pack(&code, &HOLES).unwrap(), p);
+    }
+
+    #[test]
+    fn a_loop_that_moves_branches_to_its_new_place() {
+        // mov ecx, 3; dec ecx; jnz -4 (to dec); push 60; pop rax; syscall: the loop
+        // moves into a hole, where its jnz must go back to the moved dec.
+        let code = [0xb9, 0x03, 0, 0, 0, 0xff, 0xc9, 0x75, 0xfc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        let p = pack(&code, &HOLES).unwrap();
+        let ran = trace(&p, 8);
+        let (dec, jnz) = (ran.iter().find(|(b, _)| b[0] == 0xff).unwrap(), ran.iter().find(|(b, _)| b[0] == 0x75).unwrap());
+        let back = X64.decode(&jnz.0, jnz.1).unwrap()[0].target();
+        assert_eq!(back, Some(dec.1), "{p:#?}");
+        assert_ne!(dec.1, 0x10081, "the loop moved: {p:#?}");
+    }
+
+    #[test]
+    fn a_branch_to_moved_code_is_re_encoded() {
+        // dec ecx (the loop's head, 2 bytes); a 10-byte mov; jnz back to dec; exit.
+        // Only the 4-byte hole e_version takes the head (with its 2-byte jump on): the
+        // jnz left in the body must now reach the head's copy there.
+        let code = [
+            &[0xff, 0xc9, 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 0x75, 0xf2][..],
+            &[0x6a, 0x3c, 0x58, 0x0f, 0x05],
+        ]
+        .concat();
+        let p = pack(&code, &[0x14..0x18]).unwrap();
+        let ran = trace(&p, 6);
+        let (dec, jnz) = (&ran[0], ran.iter().find(|(b, _)| b[0] == 0x75).unwrap());
+        assert_eq!(dec.1, 0x10014, "{p:#?}");
+        assert_eq!(X64.decode(&jnz.0, jnz.1).unwrap()[0].target(), Some(0x10014), "{p:#?}");
+        assert!(p.runs.iter().any(|r| r.reencoded == 1), "{p:#?}");
+    }
+
+    #[test]
+    fn code_that_leaves_or_cannot_be_traced_stays() {
+        assert!(pack(&[0xeb, 0x10], &HOLES).unwrap_err().contains("leaves the code"));
+        assert!(pack(&[0xc3], &HOLES).unwrap_err().contains("Return"));
+        // Nothing to gain: one instruction, no room.
+        assert!(pack(&[0x0f, 0x05], &[0x14..0x15]).unwrap_err().contains("saves"));
+    }
+}

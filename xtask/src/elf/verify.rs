@@ -63,7 +63,10 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
         return Err(fail("the program header table is not where the plan put it"));
     }
     // What loaders read of each program header; p_paddr and p_align are free.
-    let read_fields = |p: &ProgramHeader| (p.p_type, p.p_flags, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz);
+    // (p_flags above R, W and X is free too: packed code may lie there.)
+    let read_fields = |p: &ProgramHeader| {
+        (p.p_type, p.p_flags & fields::P_FLAGS_READ, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz)
+    };
     if out.phdrs.iter().map(read_fields).ne(plan.phdrs.iter().map(read_fields)) {
         return Err(fail("program headers differ from the plan"));
     }
@@ -223,7 +226,7 @@ fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<()
         else {
             return fail(format!("the input's segment at {:#x} is not loaded whole", p.p_vaddr));
         };
-        if q.p_flags != p.p_flags || q.p_vaddr + q.p_memsz != p.p_vaddr + p.p_memsz {
+        if (q.p_flags ^ p.p_flags) & fields::P_FLAGS_READ != 0 || q.p_vaddr + q.p_memsz != p.p_vaddr + p.p_memsz {
             return fail(format!("the segment at {:#x} changed permissions or end", p.p_vaddr));
         }
         // The input's file bytes of this segment (bounded by the file: p_memsz may be
