@@ -171,7 +171,11 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                 (Kind::PcRelative { refers: Some(r) }, Kind::PcRelative { refers: Some(s) }) => {
                     r == s && isa.relocate(c, &cb, o.address, None).as_deref() == Some(&ob[..])
                 }
-                (Kind::PcRelative { refers: None } | Kind::Bound, _) => cb == ob && c.address == o.address,
+                (Kind::PcRelative { refers: None }, _) => {
+                    let same_page = isa.page_relative(&ob) && c.address >> 12 == o.address >> 12;
+                    cb == ob && (c.address == o.address || same_page)
+                }
+                (Kind::Bound, _) => cb == ob && c.address == o.address,
                 (Kind::EntryRelative, _) => cb == ob && out.header.e_entry == input.header.e_entry,
                 _ => cb == ob,
             };

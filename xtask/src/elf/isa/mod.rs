@@ -251,15 +251,20 @@ impl Isa {
     /// PC-relative instruction still names the address it named. Position-independent
     /// instructions come back unchanged. None: it does not reach, the form has no
     /// re-encoding here, or it reads the PC in a way only its own address fixes
-    /// (auipc, adrp, rcx after syscall: they stay where they are). Every result is
-    /// decoded back and checked to name what it should.
+    /// (auipc, rcx after syscall: they stay where they are; adrp and pcalau12i name
+    /// their 4 KiB page, and move within it unchanged). Every result is decoded back
+    /// and checked to name what it should.
     pub fn relocate(self, insn: &Insn, bytes: &[u8], to: u64, target: Option<u64>) -> Option<Vec<u8>> {
         if !self.aligned(to) || bytes.len() != insn.len {
             return None;
         }
         let dest = match insn.kind {
             Kind::Plain | Kind::EntryRelative | Kind::Trap => return Some(bytes.to_vec()),
-            Kind::Bound | Kind::PcRelative { refers: None } => return (to == insn.address).then(|| bytes.to_vec()),
+            Kind::Bound => return (to == insn.address).then(|| bytes.to_vec()),
+            Kind::PcRelative { refers: None } => {
+                let same_page = self.page_relative(bytes) && to >> 12 == insn.address >> 12;
+                return (to == insn.address || same_page).then(|| bytes.to_vec());
+            }
             Kind::Branch { .. } => target?,
             Kind::PcRelative { refers: Some(r) } => r,
         };
@@ -282,6 +287,18 @@ impl Isa {
             _ => false,
         };
         same.then_some(out)
+    }
+
+    /// `bytes` are one instruction that reads only the 4 KiB page it sits in, not its
+    /// own address: AArch64's adrp, LoongArch's pcalau12i. It may move within that
+    /// page unchanged.
+    pub fn page_relative(self, bytes: &[u8]) -> bool {
+        let Ok(word) = <[u8; 4]>::try_from(bytes).map(u32::from_le_bytes) else { return false };
+        match self {
+            Isa::Aarch64 => word & 0x9f00_0000 == 0x9000_0000,
+            Isa::LoongArch64 => word >> 25 == 0b000_1101,
+            _ => false,
+        }
     }
 
     /// Instructions may start at `address`.
