@@ -15,9 +15,10 @@
 //!   packed file, whatever follows it may run. That saves a jump that never runs.
 //!
 //! Branches and PC-relative operands in moved code are re-encoded for their new
-//! addresses, in the same length (isa/ decodes each result back); what cannot be
-//! re-encoded (auipc, adrp, what reads rcx after a syscall, ppc64le's TOC set-up if
-//! the entry would move) stays where it was. The search (`plan`) goes instruction by
+//! addresses, in the same length (isa/ decodes each result back), and so are pairs
+//! that compute one address together (RISC-V's auipc and addi); what cannot be
+//! re-encoded (a lone auipc, what reads rcx after a syscall, adrp off its page,
+//! ppc64le's TOC set-up if the entry would move) stays where it was. The search (`plan`) goes instruction by
 //! instruction, trying for each either the body, right behind what the body holds,
 //! or a run from it into an unused hole; every state is kept for hello-sized code
 //! (exact), the one with the shortest body per (instruction, holes used, where the
@@ -130,13 +131,20 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
         return Err(format!("an instruction reads data at {r:#x}, inside the code"));
     }
     let fixed_entry = insns.iter().any(|i| i.kind == super::isa::Kind::EntryRelative);
+    // Pairs that compute an address together (auipc/addi) move anywhere: both are
+    // re-encoded once their places are known.
+    let pairs = isa.pairs(&insns, code, input.entry);
+    let mut paired = vec![false; insns.len()];
+    for &(first, second, _) in &pairs {
+        (paired[first], paired[second]) = (true, true);
+    }
     let holes: Vec<Range<usize>> = input.holes.iter().take(31).cloned().collect();
     let mut pinned: Vec<bool> = vec![false; insns.len()];
     // Branches are re-encoded once every instruction has its place; one that does
     // not reach from there stays where it was, and the search runs again.
     for _ in 0..=insns.len() {
-        let steps = search(input, &insns, &holes, fixed_entry, &pinned)?;
-        match build(input, &insns, code, &holes, &steps) {
+        let steps = search(input, &insns, &holes, fixed_entry, &pinned, &paired)?;
+        match build(input, &insns, code, &holes, &steps, &pairs) {
             Ok(packing) => {
                 let kept = input.file_end.min(end);
                 return if packing.body_end < kept {
@@ -159,6 +167,7 @@ fn search(
     holes: &[Range<usize>],
     fixed_entry: bool,
     pinned: &[bool],
+    paired: &[bool],
 ) -> Result<Vec<Step>, String> {
     let isa = input.isa;
     let exact = insns.len() <= EXACT_UP_TO;
@@ -172,6 +181,7 @@ fn search(
             return at == insn.address;
         }
         match insn.kind {
+            _ if paired[i] => isa.aligned(at),
             super::isa::Kind::Branch { .. } => isa.aligned(at),
             _ => relocates(isa, input, insn, at),
         }
@@ -279,8 +289,15 @@ fn offer(
 }
 
 /// The runs the steps make, every instruction re-encoded at its place. Err(n): the
-/// branch that is instruction `n` does not reach its target's copy.
-fn build(input: &Input, insns: &[Insn], code: &[u8], holes: &[Range<usize>], steps: &[Step]) -> Result<Packing, usize> {
+/// branch (or pair) that is instruction `n` does not reach its target's copy.
+fn build(
+    input: &Input,
+    insns: &[Insn],
+    code: &[u8],
+    holes: &[Range<usize>],
+    steps: &[Step],
+    pairs: &[(usize, usize, u64)],
+) -> Result<Packing, usize> {
     let isa = input.isa;
     // Merge consecutive body steps into runs: (first, last, hole).
     let mut groups: Vec<(usize, usize, Option<usize>)> = Vec::new();
@@ -315,17 +332,28 @@ fn build(input: &Input, insns: &[Insn], code: &[u8], holes: &[Range<usize>], ste
         }
     }
     let map = |address: u64| insns.iter().position(|i| i.address == address).map(|k| at[k]);
+    let original = |i: usize| {
+        let from = (insns[i].address - input.entry) as usize;
+        &code[from..from + insns[i].len]
+    };
+    let mut pair_bytes = BTreeMap::new();
+    for &(first, second, value) in pairs {
+        let (a, b) = isa.encode_pair(original(first), original(second), at[first], value).ok_or(first)?;
+        pair_bytes.insert(first, a);
+        pair_bytes.insert(second, b);
+    }
     let mut runs = Vec::new();
     for (g, &(first, last, hole)) in groups.iter().enumerate() {
         let mut bytes = Vec::new();
         let mut reencoded = 0;
         for i in first..last {
             let insn = &insns[i];
-            let from = (insn.address - input.entry) as usize;
-            let original = &code[from..from + insn.len];
             let target = insn.target().and_then(map);
-            let moved = isa.relocate(insn, original, at[i], target).ok_or(i)?;
-            reencoded += usize::from(moved != original);
+            let moved = match pair_bytes.get(&i) {
+                Some(bytes) => bytes.clone(),
+                None => isa.relocate(insn, original(i), at[i], target).ok_or(i)?,
+            };
+            reencoded += usize::from(moved != original(i));
             bytes.extend(moved);
         }
         let code_len = bytes.len();
@@ -433,6 +461,24 @@ mod tests {
         assert_eq!(dec.1, 0x10014, "{p:#?}");
         assert_eq!(X64.decode(&jnz.0, jnz.1).unwrap()[0].target(), Some(0x10014), "{p:#?}");
         assert!(p.runs.iter().any(|r| r.reencoded == 1), "{p:#?}");
+    }
+
+    #[test]
+    fn an_auipc_pair_moves_re_encoded() {
+        // auipc a1, 0; c.li a0, 1; addi a1, a1, -20 (a1 = the auipc's address - 20);
+        // ecall. Only with the pair re-encoded may the auipc leave the entry: then
+        // auipc, c.li and a c.j fill p_paddr, and the body keeps 8 bytes.
+        let rv = Isa::Riscv64 { compressed: true };
+        let code = [0x97, 0x05, 0, 0, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x73, 0, 0, 0];
+        let (entry, load) = (0x1007c, 0x10000);
+        let input = Input { isa: rv, code: &code, entry, file_end: entry + 14, load, holes: &[0x50..0x58] };
+        let p = plan(&input).unwrap();
+        assert_eq!((p.entry, p.body_end), (0x10050, entry + 8), "{p:#?}");
+        let (hole, body) = (&p.runs[0], &p.runs[1]);
+        // The pair still computes the address it did, from the auipc's new place.
+        assert_eq!(rv.pair_value(&hole.bytes[..4], &body.bytes[..4], 0x10050), Some(entry - 20));
+        // (The auipc's high part is still 0; the addi's low part took the change.)
+        assert_eq!(body.reencoded, 1, "{p:#?}");
     }
 
     #[test]

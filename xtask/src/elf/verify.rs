@@ -159,10 +159,20 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         Err("inserted jumps go round in a loop".into())
     };
     let byte_of = |i: &Insn, elf_bytes: &[u8], base: u64| elf_bytes[(i.address - base) as usize..][..i.len].to_vec();
+    // Pairs that compute an address together (auipc/addi): re-encoded as one.
+    let pairs = isa.pairs(&insns, &original, entry);
+    let pair_of = |n: usize| pairs.iter().find(|&&(a, b, _)| a == n || b == n);
     for (n, (c, o)) in copies.iter().enumerate() {
         let (ob, cb) = (byte_of(o, &original, entry), plan_bytes_at(p, c));
         let same_shape = c.len == o.len
             && match (o.kind, c.kind) {
+                _ if pair_of(n).is_some() => pair_of(n).is_some_and(|&(a, b, value)| {
+                    let ((ca, oa), (cb, ob)) = (&copies[a], &copies[b]);
+                    let (first, second) = (plan_bytes_at(p, ca), plan_bytes_at(p, cb));
+                    let (orig_first, orig_second) = (byte_of(oa, &original, entry), byte_of(ob, &original, entry));
+                    isa.pair_value(&first, &second, ca.address) == Some(value)
+                        && isa.encode_pair(&first, &second, oa.address, value) == Some((orig_first, orig_second))
+                }),
                 (Kind::Branch { target, unconditional }, Kind::Branch { target: t, unconditional: u }) => {
                     u == unconditional
                         && map.get(&target).is_some_and(|&want| resolve(t).is_ok_and(|got| got == want))

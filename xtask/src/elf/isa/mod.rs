@@ -289,6 +289,34 @@ impl Isa {
         same.then_some(out)
     }
 
+    /// Pairs of instructions that compute one PC-relative address together, where
+    /// the ISA's file knows them: (first, second, the address), indices into
+    /// `insns`, whose bytes `code` start at `base`. RISC-V's auipc/addi.
+    pub fn pairs(self, insns: &[Insn], code: &[u8], base: u64) -> Vec<(usize, usize, u64)> {
+        match self {
+            Isa::Riscv64 { .. } => riscv::pairs(insns, code, base),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A pair's two instructions re-encoded, the first at `first_at`, to compute
+    /// `value` still; None where it does not reach.
+    pub fn encode_pair(self, first: &[u8], second: &[u8], first_at: u64, value: u64) -> Option<(Vec<u8>, Vec<u8>)> {
+        match self {
+            Isa::Riscv64 { .. } => riscv::encode_pair(first, second, first_at, value),
+            _ => None,
+        }
+    }
+
+    /// The address a pair's two instructions (`first` at `first_at`) compute.
+    pub fn pair_value(self, first: &[u8], second: &[u8], first_at: u64) -> Option<u64> {
+        let word = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(u32::from_le_bytes);
+        match self {
+            Isa::Riscv64 { .. } => riscv::pair_value(word(first)?, word(second)?, first_at),
+            _ => None,
+        }
+    }
+
     /// `bytes` are one instruction that reads only the 4 KiB page it sits in, not its
     /// own address: AArch64's adrp, LoongArch's pcalau12i. It may move within that
     /// page unchanged.

@@ -90,6 +90,58 @@ fn classify_compressed(c: Compressed, at: u64) -> Result<Kind, String> {
     }
 }
 
+/// The address `auipc rd, hi` at `hi_at` and `addi rd, rd, lo` compute together; None
+/// when the words are not such a pair (the same rd, x5 or above: the ABI's fixed
+/// registers may be read implicitly).
+pub fn pair_value(hi: u32, lo: u32, hi_at: u64) -> Option<u64> {
+    let rd = (hi >> 7) & 31;
+    let is_auipc = hi & 0x7f == 0x17 && rd >= 5;
+    let is_addi = lo & 0x707f == 0x13 && (lo >> 7) & 31 == rd && (lo >> 15) & 31 == rd;
+    (is_auipc && is_addi).then(|| {
+        let high = (hi & 0xffff_f000) as i32 as i64;
+        let low = (lo as i32 >> 20) as i64;
+        hi_at.wrapping_add((high + low) as u64)
+    })
+}
+
+/// The pairs (auipc index, addi index) in `insns` (whose bytes `code` start at
+/// `base`): an auipc, then the first later instruction that names its register, when
+/// that is `addi rd, rd, lo`, with nothing between them that branches or is branched
+/// to. The pair computes one address, which stays the same wherever the auipc goes
+/// if both are re-encoded (`encode_pair`).
+pub fn pairs(insns: &[Insn], code: &[u8], base: u64) -> Vec<(usize, usize, u64)> {
+    let word = |i: &Insn| {
+        let at = i.address.checked_sub(base)? as usize;
+        code.get(at..at + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).filter(|_| i.len == 4)
+    };
+    let targets: Vec<u64> = insns.iter().filter_map(Insn::target).collect();
+    let mut out = Vec::new();
+    for (h, hi) in insns.iter().enumerate() {
+        let Some(hw) = word(hi).filter(|w| w & 0x7f == 0x17) else { continue };
+        let name = format!("x{}", (hw >> 7) & 31);
+        let names = |i: &Insn| i.text.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| t == name);
+        let Some(l) = (h + 1..insns.len()).find(|&k| names(&insns[k]) || insns[k].target().is_some()) else {
+            continue;
+        };
+        let entered = targets.iter().any(|&t| t > hi.address && t <= insns[l].address);
+        if let (false, Some(value)) = (entered, word(&insns[l]).and_then(|lw| pair_value(hw, lw, hi.address))) {
+            out.push((h, l, value));
+        }
+    }
+    out
+}
+
+/// The auipc/addi pair `hi`, `lo` re-encoded for the auipc at `hi_at` to compute
+/// `value` still.
+pub fn encode_pair(hi: &[u8], lo: &[u8], hi_at: u64, value: u64) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (hw, lw) = (u32::from_le_bytes(hi.try_into().ok()?), u32::from_le_bytes(lo.try_into().ok()?));
+    let delta = i32::try_from(value.wrapping_sub(hi_at) as i64).ok()?;
+    let high = delta.wrapping_add(0x800) & !0xfff;
+    let low = delta.wrapping_sub(high);
+    let (hw, lw) = ((hw & 0xfff) | high as u32, (lw & 0x000f_ffff) | (low as u32) << 20);
+    (pair_value(hw, lw, hi_at) == Some(value)).then(|| (hw.to_le_bytes().to_vec(), lw.to_le_bytes().to_vec()))
+}
+
 /// jal x0, the conditional branches, c.j and c.beqz/c.bnez rewritten for the
 /// instruction at `to` to reach `dest` (RISC-V unprivileged spec, 2.3 and 16.5).
 pub fn retarget(bytes: &[u8], to: u64, dest: u64) -> Option<Vec<u8>> {
