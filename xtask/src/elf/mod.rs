@@ -179,10 +179,16 @@ pub fn shrink_file(input: &Path, output: &Path, options: Options, explain: bool)
         return Err(Refusal(format!("{}: not a regular file", input.display())).into());
     }
     let bytes = fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let (plan, shrunk) = shrink(&bytes, options).map_err(|e| e.in_file(input))?;
-    if explain {
-        eprint!("{}", plan.explain(bytes.len()));
-    }
+    // --explain prints the plan before a byte is written, even one the verifier
+    // then rejects.
+    let planner = |elf: &Elf| {
+        let plan = plan::plan(elf, options)?;
+        if explain {
+            eprint!("{}", plan.explain(bytes.len()));
+        }
+        Ok(plan)
+    };
+    let (plan, shrunk) = shrink_with(&bytes, planner).map_err(|e| e.in_file(input))?;
     crate::fsutil::write_atomic(output, &shrunk, 0o755)?;
     Ok(plan)
 }
