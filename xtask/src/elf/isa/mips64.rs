@@ -6,9 +6,9 @@
 
 use super::{Insn, Kind, decode_words, sign_extend};
 
-/// The tail move needs a jump in the place of the moved code and one after it, and a
-/// MIPS jump needs a delay slot filled beside it: a move of whole 8-byte pairs into
-/// free header fields of 8 bytes at most saves nothing.
+/// The packer joins runs by jumps, and a MIPS jump needs its delay slot filled beside
+/// it (a nop, or an instruction moved into it): the packer does neither yet, and the
+/// branch-and-delay-slot pairs of the code would have to move whole.
 pub const NO_CODE_MOVE: &str = "a MIPS jump needs its delay slot filled: the packer does not do that";
 
 // No FREE_E_FLAGS: the kernel reads the ABI, NaN and FP-mode bits of e_flags (rules.rs

@@ -4,8 +4,8 @@
 //! start, and which bits of e_flags no loader of that machine reads (the ELF-generic
 //! header facts stay in fields.rs).
 //!
-//! Enough to move a run of instructions to another address and prove that nothing in
-//! them depends on where they sit (tail.rs). Adding an ISA: a file here, a variant of
+//! Enough to move runs of instructions to other addresses, re-encoding what depends on
+//! where it sits (pack.rs), and to prove the result (verify.rs). Adding an ISA: a file here, a variant of
 //! `Isa`, and its arm in each match below.
 
 mod aarch64;
