@@ -175,10 +175,7 @@ pub fn check_structure(arch: &Arch, bytes: &[u8]) {
     assert!(load.is_executable() && load.is_read(), "{name}: segment not R+X");
     assert!(!load.is_write(), "{name}: code segment is writable");
     let entry = elf.entry & !1; // ARM Thumb entry points have bit 0 set
-    assert!(
-        entry >= load.p_vaddr && entry < load.p_vaddr + len,
-        "{name}: entry {entry:#x} outside the segment"
-    );
+    assert!(entry >= load.p_vaddr && entry < load.p_vaddr + len, "{name}: entry {entry:#x} outside the segment");
     let dynamic = |p: &ProgramHeader| matches!(p.p_type, PT_INTERP | PT_DYNAMIC);
     assert!(!elf.program_headers.iter().any(dynamic), "{name}: not static");
 }

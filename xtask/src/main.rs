@@ -237,8 +237,7 @@ impl Build {
 impl Shrink {
     fn run(self) -> Result<()> {
         let before = std::fs::metadata(&self.input).map(|m| m.len()).unwrap_or(0);
-        let plan =
-            elf::shrink_file(&self.input, &self.output, elf::Options { pack: self.pack }, self.explain)?;
+        let plan = elf::shrink_file(&self.input, &self.output, elf::Options { pack: self.pack }, self.explain)?;
         println!("{}: {before} -> {} bytes", self.output.display(), plan.len);
         Ok(())
     }

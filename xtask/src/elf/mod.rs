@@ -304,11 +304,8 @@ mod tests {
     fn a_wrong_packing_is_a_bug() {
         // write(1, 0x10068, 0): mov edi, 1; mov esi, 0x10068; xor edx, edx; push 1;
         // pop rax; syscall; then exit.
-        let code = [
-            &[0xbf, 1, 0, 0, 0, 0xbe, 0x68, 0, 1, 0, 0x31, 0xd2, 0x6a, 1, 0x58, 0x0f, 0x05][..],
-            &EXIT,
-        ]
-        .concat();
+        let code =
+            [&[0xbf, 1, 0, 0, 0, 0xbe, 0x68, 0, 1, 0, 0x31, 0xd2, 0x6a, 1, 0x58, 0x0f, 0x05][..], &EXIT].concat();
         let input = elf_with(&code, 0x1068);
         let pack = Options { pack: true };
         let (plan, _) = shrink(&input, pack).unwrap();

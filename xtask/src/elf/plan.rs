@@ -24,9 +24,9 @@ use goblin::elf::{
 use super::{
     Elf, Refusal, fields,
     isa::Isa,
+    pack::{self, Packing, Place},
     read::PAGE,
     refuse,
-    pack::{self, Packing, Place},
 };
 
 /// The page size the overlapped layout keeps file offsets congruent to: arm64 and

@@ -16,9 +16,9 @@ use goblin::elf::{
 use super::{
     Bug, Elf, Plan, fields,
     isa::{Insn, Isa, Kind},
+    pack::{Packing, Place},
     plan::{BIG_PAGE, Layout},
     read::{self, PAGE},
-    pack::{Packing, Place},
     rules,
 };
 
@@ -35,8 +35,13 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
     // e_shoff is zero, unless the plan put code there (a packed run, or the free
     // header bytes of an input shrunk before, kept as they were).
     let runs = plan.packing.iter().flat_map(|p| &p.runs);
-    let holes: Vec<_> =
-        runs.filter_map(|r| matches!(r.place, Place::Hole(_)).then(|| r.at.wrapping_sub(plan.load_address())..r.at.wrapping_sub(plan.load_address()) + r.bytes.len() as u64)).collect();
+    let holes: Vec<_> = runs
+        .filter(|r| matches!(r.place, Place::Hole(_)))
+        .map(|r| {
+            let at = r.at.wrapping_sub(plan.load_address());
+            at..at + r.bytes.len() as u64
+        })
+        .collect();
     let carries_code = |field: std::ops::Range<usize>| {
         holes.iter().any(|h| h.start < field.end as u64 && (field.start as u64) < h.end)
             || loads_own_headers(input, &out) && output.get(field.clone()) == input.bytes.get(field)
@@ -64,9 +69,8 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
     }
     // What loaders read of each program header; p_paddr and p_align are free.
     // (p_flags above R, W and X is free too: packed code may lie there.)
-    let read_fields = |p: &ProgramHeader| {
-        (p.p_type, p.p_flags & fields::P_FLAGS_READ, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz)
-    };
+    let read_fields =
+        |p: &ProgramHeader| (p.p_type, p.p_flags & fields::P_FLAGS_READ, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz);
     if out.phdrs.iter().map(read_fields).ne(plan.phdrs.iter().map(read_fields)) {
         return Err(fail("program headers differ from the plan"));
     }
@@ -112,7 +116,8 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     let code = entry..last.to;
     let original = image(input, &input.phdrs[0], code.clone())?;
     let insns = isa.decode(&original, entry)?;
-    let reads = fields::loader_reads(out.is_64, out.little_endian, out.header.e_machine, out.header.e_phoff as usize, 1);
+    let reads =
+        fields::loader_reads(out.is_64, out.little_endian, out.header.e_machine, out.header.e_phoff as usize, 1);
     let mut map = std::collections::BTreeMap::new(); // original address -> copy
     let mut copies = Vec::new(); // (copy, original) in code order
     let mut jumps = Vec::new(); // where inserted jumps may lie
@@ -120,7 +125,9 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     for run in &p.runs {
         let span = run.at..run.at + run.bytes.len() as u64;
         let in_holes = span.start >= load
-            && reads.get((span.start - load) as usize..(span.end - load) as usize).is_some_and(|r| r.iter().all(|&x| !x));
+            && reads
+                .get((span.start - load) as usize..(span.end - load) as usize)
+                .is_some_and(|r| r.iter().all(|&x| !x));
         if !in_holes && span.start < entry {
             return Err(format!("the run at {:#x} lies on header bytes a loader reads, or on the data", run.at));
         }
@@ -136,7 +143,10 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         let originals: Vec<&Insn> = insns.iter().filter(|i| i.address >= run.from && i.address < run.to).collect();
         let ends_right = originals.last().is_some_and(|i| i.address + i.len as u64 == run.to);
         if copied.len() != originals.len() || !ends_right || originals[0].address != run.from {
-            return Err(format!("the run at {:#x} does not hold the instructions {:#x}..{:#x}", run.at, run.from, run.to));
+            return Err(format!(
+                "the run at {:#x} does not hold the instructions {:#x}..{:#x}",
+                run.at, run.from, run.to
+            ));
         }
         for (c, o) in copied.into_iter().zip(originals) {
             map.insert(o.address, c.address);

@@ -26,7 +26,7 @@ fn classify(word: u32, at: u64) -> Result<(Kind, &'static str), String> {
     let kind = match word >> 26 {
         0x14 => (branch(offs26, true), "b"),
         0x15 => return Err(format!("LoongArch bl at {at:#x}: a call, whose return cannot be traced")),
-        0x10 | 0x11 | 0x12 => (branch(offs21, false), "beqz/bnez/bceqz/bcnez"),
+        0x10..=0x12 => (branch(offs21, false), "beqz/bnez/bceqz/bcnez"),
         0x13 => return Err(format!("LoongArch jirl at {at:#x}: a branch through a register")),
         0x16..=0x1b => (branch(sign_extend(offs16, 16), false), "beq..bgeu"),
         // pcaddi, pcalau12i, pcaddu12i, pcaddu18i: 0001100 .. 0001111 in bits 31..25.
