@@ -99,8 +99,8 @@ enum Before {
     Hole(usize, u64),
 }
 
-/// One step of the search: instructions `first..last` went to `place` (hole index or
-/// None for the body), after the one before (`parent`, an index into the arena).
+/// One step of the search: the instructions from where the step before (`parent`, an
+/// index into the arena) ended up to `last` went into hole `hole`, or the body (None).
 #[derive(Debug, Clone, Copy)]
 struct Step {
     parent: Option<usize>,
@@ -209,13 +209,10 @@ fn search(
                 }
             };
             let entry_ok = |to: u64| !fixed_entry || state.before != Before::Start || to == input.entry;
-            // The body: right behind it, or after the jump from a hole.
-            let (at, new_body) = match state.before {
-                Before::Body | Before::Start => (body, body),
-                Before::Hole(..) => (body, jump_from(body).map_or(u64::MAX, |(b, _)| b)),
-            };
-            if new_body != u64::MAX && entry_ok(at) && fits(i, at) {
-                let body_after = at + insns[i].len as u64;
+            // The body, right behind what it holds (from a hole, if the jump fits).
+            let body_open = !matches!(state.before, Before::Hole(..)) || jump_from(body).is_some();
+            if body_open && entry_ok(body) && fits(i, body) {
+                let body_after = body + insns[i].len as u64;
                 let step = |arena: &mut Vec<Step>| {
                     arena.push(Step { parent, last: i + 1, hole: None });
                     arena.len() - 1
