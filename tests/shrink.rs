@@ -336,7 +336,7 @@ fn explain_prints_every_decision_and_the_total() {
 /// The fuzz corpus (fuzz/corpus/shrink, grown by `cargo +nightly fuzz run shrink`)
 /// replayed through the fuzz target's own check (`elf::check_contract`): no input
 /// panics the minimizer or makes it fail its own verification (a `Bug`, where a bad
-/// input must be a `Refusal`), with or without moving the code's tail, and what it
+/// input must be a `Refusal`), with or without packing the code, and what it
 /// accepts shrinks again to the same bytes. Every file that breaks it is named.
 #[test]
 fn the_fuzz_corpus_replays_cleanly() {
