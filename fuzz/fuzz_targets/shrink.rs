@@ -1,4 +1,4 @@
-//! Any bytes through the minimizer, with and without moving the code's tail: it may
+//! Any bytes through the minimizer, with and without packing the code: it may
 //! refuse them (a `Refusal`, one line for the user), never panic and never fail its
 //! own verification (a `Bug`: this target panics, so libFuzzer keeps the input); what
 //! it accepts must shrink again to itself. tests/shrink.rs replays the corpus through

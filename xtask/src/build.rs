@@ -53,7 +53,7 @@ pub struct Variant {
     pub without_flags: Vec<&'static str>,
     /// `--cfg` names given to the program's crate (hello's `exit_by_comparison`).
     pub cfgs: Vec<&'static str>,
-    /// Keep the code where the linker put it: no move into header fields.
+    /// Keep the code where the linker put it: no packing into header fields.
     pub code_stays: bool,
 }
 
@@ -127,9 +127,10 @@ pub fn build_variant(
     let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
     check_linked(arch, &bytes)
         .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
-    // link.ld links the read-only data first and the code last: its tail may move,
-    // unless the program enters code by other ways than branches (signal handlers).
-    let (plan, shrunk) = elf::shrink(&bytes, elf::Options { move_tail: program.tail_may_move && !variant.code_stays })
+    // link.ld links the read-only data first and the code last: the code may be packed
+    // into header fields, unless the program enters it by other ways than branches
+    // (signal handlers).
+    let (plan, shrunk) = elf::shrink(&bytes, elf::Options { pack: program.code_may_move && !variant.code_stays })
         .map_err(|e| e.in_file(&linked))?;
     if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {
         bail!(

@@ -74,7 +74,7 @@ pub fn rows(sh: &Shell) -> Result<Vec<Row>> {
     for arch in ARCHES {
         let built = build::build(sh, program::DEFAULT, arch, message::DEFAULT, None)?;
         // Linked by link.ld, code last: its tail may move, as `xtask build` does it.
-        inputs.push((format!("hello {}", arch.name), built.linked, LLVM_STRIP, elf::Options { move_tail: true }));
+        inputs.push((format!("hello {}", arch.name), built.linked, LLVM_STRIP, elf::Options { pack: true }));
     }
     for (name, path) in build_foreign(sh)? {
         inputs.push((name.to_string(), path, GNU_STRIP, elf::Options::default()));

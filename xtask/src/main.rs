@@ -78,10 +78,10 @@ struct Shrink {
     #[arg(long)]
     explain: bool,
     /// The segment ends in code that runs only from the entry point on, with nothing
-    /// executable before the entry (as crates/hello/hello.ld links it): move the
-    /// code's last instructions into free header fields
-    #[arg(long, long_help = xtask::elf::isa::move_tail_help())]
-    move_tail: bool,
+    /// executable before the entry (as crates/hello/hello.ld links it): pack the code
+    /// into free header fields (--move-tail is the old name)
+    #[arg(long, alias = "move-tail", long_help = xtask::elf::isa::pack_help())]
+    pack: bool,
 }
 
 #[derive(clap::Args)]
@@ -252,8 +252,7 @@ impl Build {
 impl Shrink {
     fn run(self) -> Result<()> {
         let before = std::fs::metadata(&self.input).map(|m| m.len()).unwrap_or(0);
-        let plan =
-            elf::shrink_file(&self.input, &self.output, elf::Options { move_tail: self.move_tail }, self.explain)?;
+        let plan = elf::shrink_file(&self.input, &self.output, elf::Options { pack: self.pack }, self.explain)?;
         println!("{}: {before} -> {} bytes", self.output.display(), plan.len);
         Ok(())
     }

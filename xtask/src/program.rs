@@ -21,10 +21,10 @@ pub struct Program {
     /// stage, `ExposedPorts` in its image config. Empty for programs without a socket.
     pub ports: &'static [u16],
     /// Whether all its code is reached from the entry point by branches the shrinker
-    /// can decode: then `build` moves the code's tail into free header fields
-    /// (`shrink --move-tail`). A signal handler breaks this: the kernel enters it at an
-    /// address the program keeps as data, which may fall inside the moved tail.
-    pub tail_may_move: bool,
+    /// can decode: then `build` packs the code into free header fields
+    /// (`shrink --pack`). A signal handler breaks this: the kernel enters it at an
+    /// address the program keeps as data, which the packer would not rewrite.
+    pub code_may_move: bool,
 }
 
 /// How a run of a program is judged, under Docker, qemu-user and real kernels.
@@ -50,7 +50,7 @@ pub const PROGRAMS: &[Program] = &[
         user: "65534:65534",
         judge: Judge::PrintsMessage,
         ports: &[],
-        tail_may_move: true,
+        code_may_move: true,
     },
     Program {
         name: "pause",
@@ -61,7 +61,7 @@ pub const PROGRAMS: &[Program] = &[
         judge: Judge::WaitsForSignal,
         ports: &[],
         // It takes its signals with rt_sigtimedwait: no handler.
-        tail_may_move: true,
+        code_may_move: true,
     },
     Program {
         name: "httpd",
@@ -73,7 +73,7 @@ pub const PROGRAMS: &[Program] = &[
         judge: Judge::Serves,
         ports: &[8080],
         // Its SIGTERM/SIGINT handler sits at the end of the code.
-        tail_may_move: false,
+        code_may_move: false,
     },
 ];
 

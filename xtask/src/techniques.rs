@@ -66,11 +66,11 @@ pub const ALL: &[Technique] = &[
         without: Without::HeadersApart,
     },
     Technique {
-        name: "Code's tail moved into free header fields",
-        cost: "the code is no longer in one piece (a jump to the header and back); only where \
-               the instruction set's file in elf/isa/ allows it",
+        name: "Code packed into free header fields (`shrink --pack`)",
+        cost: "the code is no longer in one piece (runs joined by jumps); only where the \
+               instruction set's file in elf/isa/ can trace and re-encode every branch",
         without: Without::Build(|program, _| {
-            program.tail_may_move.then(|| Variant { code_stays: true, ..Variant::default() })
+            program.code_may_move.then(|| Variant { code_stays: true, ..Variant::default() })
         }),
     },
 ];

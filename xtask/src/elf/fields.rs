@@ -47,6 +47,20 @@ const FREE_PHDR_64: &[Free] = &[
 const FREE_PHDR_32: &[Free] =
     &[Free { range: 12..16, why: FREE_PHDR_64[0].why }, Free { range: 28..32, why: FREE_PHDR_64[1].why }];
 
+/// The bits of p_flags a loader reads: PF_R, PF_W, PF_X (and the rest of that byte,
+/// to be safe). Linux's elf_map and qemu-user's load_elf_image test those three bits
+/// of a PT_LOAD; neither reads the OS- or processor-specific bits above them
+/// (ELF-NOTES.md; shared/packing's x86_64 layout keeps code there, booted).
+pub const P_FLAGS_READ: u32 = 0xff;
+
+/// The bytes of p_flags above P_FLAGS_READ, as offsets in one program header: where
+/// code may go.
+fn free_p_flags(is_64: bool, little_endian: bool) -> Free {
+    let at = if is_64 { 4 } else { 24 };
+    let high = if little_endian { 1..4 } else { 0..3 };
+    Free { range: at + high.start..at + high.end, why: "p_flags above R, W, X: no loader reads those bits" }
+}
+
 /// The bytes of e_flags whose every bit no loader of `machine` reads (the ISA's file
 /// in isa/ says which bits, and why): where code may go.
 fn free_e_flags(is_64: bool, little_endian: bool, machine: u16) -> Option<Free> {
@@ -79,9 +93,10 @@ pub fn loader_reads(is_64: bool, little_endian: bool, machine: u16, phoff: usize
     let phdr = phdr_fixed(is_64);
     let end = phoff + phnum * phdr.len();
     mask.resize(mask.len().max(end), false);
+    let p_flags = free_p_flags(is_64, little_endian).range;
     for n in 0..phnum {
         for (i, &reads) in phdr.iter().enumerate() {
-            mask[phoff + n * phdr.len() + i] |= reads;
+            mask[phoff + n * phdr.len() + i] |= reads && !p_flags.contains(&i);
         }
     }
     mask
@@ -96,7 +111,8 @@ pub fn free_fields(
     range: std::ops::Range<usize>,
 ) -> String {
     let (ehdr, phdr) = if is_64 { (FREE_EHDR_64, FREE_PHDR_64) } else { (FREE_EHDR_32, FREE_PHDR_32) };
-    let shifted = phdr.iter().map(|f| (f.range.start + phoff..f.range.end + phoff, f.why));
+    let p_flags = free_p_flags(is_64, little_endian);
+    let shifted = phdr.iter().chain([&p_flags]).map(|f| (f.range.start + phoff..f.range.end + phoff, f.why));
     let all = ehdr
         .iter()
         .map(|f| (f.range.clone(), f.why))

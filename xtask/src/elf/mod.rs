@@ -8,10 +8,10 @@
 
 mod fields;
 pub mod isa;
+mod pack;
 mod plan;
 mod read;
 mod rules;
-mod tail;
 mod verify;
 mod write;
 
@@ -150,23 +150,23 @@ fn shrink_with(input: &[u8], planner: impl Fn(&Elf) -> Result<Plan, Refusal>) ->
 }
 
 /// What the fuzz target asserts of any bytes, and the corpus replay of each file
-/// (tests/shrink.rs), with and without moving the code's tail: a refusal is fine; a
-/// `Bug` is not; what is accepted shrinks again to itself. Ok(whether it was accepted
-/// without moving the tail); Err says what broke.
+/// (tests/shrink.rs), with and without packing the code: a refusal is fine; a `Bug`
+/// is not; what is accepted shrinks again to itself. Ok(whether it was accepted
+/// without packing); Err says what broke.
 pub fn check_contract(input: &[u8]) -> Result<bool, String> {
     let mut accepted = false;
-    for move_tail in [false, true] {
-        let options = Options { move_tail };
+    for pack in [false, true] {
+        let options = Options { pack };
         let once = match shrink(input, options) {
             Ok((_, once)) => once,
             Err(Error::Refusal(_)) => continue,
-            Err(Error::Bug(bug)) => return Err(format!("move_tail {move_tail}: {bug}")),
+            Err(Error::Bug(bug)) => return Err(format!("pack {pack}: {bug}")),
         };
-        accepted |= !move_tail;
+        accepted |= !pack;
         match shrink(&once, options) {
             Ok((_, twice)) if twice == once => {}
-            Ok(_) => return Err(format!("move_tail {move_tail}: shrinking is not idempotent")),
-            Err(e) => return Err(format!("move_tail {move_tail}: our own output is not taken back: {e}")),
+            Ok(_) => return Err(format!("pack {pack}: shrinking is not idempotent")),
+            Err(e) => return Err(format!("pack {pack}: our own output is not taken back: {e}")),
         }
     }
     Ok(accepted)
@@ -180,10 +180,16 @@ pub fn shrink_file(input: &Path, output: &Path, options: Options, explain: bool)
         return Err(Refusal(format!("{}: not a regular file", input.display())).into());
     }
     let bytes = fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let (plan, shrunk) = shrink(&bytes, options).map_err(|e| e.in_file(input))?;
-    if explain {
-        eprint!("{}", plan.explain(bytes.len()));
-    }
+    // --explain prints the plan before a byte is written, even one the verifier
+    // then rejects.
+    let planner = |elf: &Elf| {
+        let plan = plan::plan(elf, options)?;
+        if explain {
+            eprint!("{}", plan.explain(bytes.len()));
+        }
+        Ok(plan)
+    };
+    let (plan, shrunk) = shrink_with(&bytes, planner).map_err(|e| e.in_file(input))?;
     crate::fsutil::write_atomic(output, &shrunk, 0o755)?;
     Ok(plan)
 }
@@ -290,6 +296,38 @@ mod tests {
                 Err(Error::Bug(bug)) => assert!(bug.to_string().starts_with("BUG in the ELF minimizer"), "{bug}"),
                 other => panic!("{what}: want a Bug, got {other:?}"),
             }
+        }
+    }
+
+    /// A packed plan spoiled after the planner made it: the writer follows it, the
+    /// verifier rejects it as our bug.
+    #[test]
+    fn a_wrong_packing_is_a_bug() {
+        // write(1, 0x10068, 0): mov edi, 1; mov esi, 0x10068; xor edx, edx; push 1;
+        // pop rax; syscall; then exit.
+        let code =
+            [&[0xbf, 1, 0, 0, 0, 0xbe, 0x68, 0, 1, 0, 0x31, 0xd2, 0x6a, 1, 0x58, 0x0f, 0x05][..], &EXIT].concat();
+        let input = elf_with(&code, 0x1068);
+        let pack = Options { pack: true };
+        let (plan, _) = shrink(&input, pack).unwrap();
+        let packing = plan.packing.as_ref().expect("packed");
+        assert!(packing.runs.len() > 1 && packing.entry != 0x10068, "{}", plan.explain(input.len()));
+        type Spoil = fn(&mut Plan);
+        let spoilers: [(&str, Spoil); 4] = [
+            ("an instruction's byte", |p| p.packing.as_mut().unwrap().runs[0].bytes[0] ^= 1),
+            ("a jump's target", |p| *p.packing.as_mut().unwrap().runs[0].bytes.last_mut().unwrap() ^= 2),
+            ("a run dropped", |p| {
+                p.packing.as_mut().unwrap().runs.pop();
+            }),
+            ("a run on the message", |p| p.packing.as_mut().unwrap().runs[0].at = 0x10068),
+        ];
+        for (what, spoil) in spoilers {
+            let result = shrink_with(&input, |elf| {
+                let mut plan = plan::plan(elf, pack)?;
+                spoil(&mut plan);
+                Ok(plan)
+            });
+            assert!(matches!(result, Err(Error::Bug(_))), "{what}: want a Bug, got {result:?}");
         }
     }
 

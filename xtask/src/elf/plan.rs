@@ -9,8 +9,10 @@
 //!   program header lies on the ELF header's tail as far as the bytes agree, and the
 //!   code starts inside the program header's free tail (p_align). The code must have
 //!   been linked for that address: `overlapped_body_offset` tells a linker where.
-//!   Asked to (`Options::move_tail`), it also moves the code's last instructions into
-//!   the largest run of header bytes no loader reads (tail.rs).
+//!   Asked to (`Options::pack`), it also packs the code into the header bytes no
+//!   loader reads and the body (pack.rs, which states the contract the caller
+//!   promises: among others, that falling off the code's end is undefined, so the run
+//!   that ends the code needs no jump after it).
 
 use std::ops::Range;
 
@@ -22,9 +24,9 @@ use goblin::elf::{
 use super::{
     Elf, Refusal, fields,
     isa::Isa,
+    pack::{self, Packing, Place},
     read::PAGE,
     refuse,
-    tail::{self, TailMove},
 };
 
 /// The page size the overlapped layout keeps file offsets congruent to: arm64 and
@@ -43,10 +45,11 @@ pub enum Layout {
 /// What the caller knows of the input beyond its headers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
-    /// The segment ends in code that only runs from the entry point on, and nothing
+    /// The segment ends in code that only runs from the entry point on, nothing
     /// before the entry point is executed (crates/hello/hello.ld links the message
-    /// first, then the code): its last instructions may move into free header fields.
-    pub move_tail: bool,
+    /// first, then the code) and nothing outside the code jumps into it: the code may
+    /// be packed into free header fields (pack.rs says the whole contract).
+    pub pack: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -70,21 +73,46 @@ pub struct Plan {
     pub steps: Vec<(String, i64)>,
     /// Why the other layout was not taken.
     pub notes: Vec<String>,
-    /// The code's tail, moved into header bytes run by run, the last move the
-    /// front-most (overlapped layout only).
-    pub tail: Vec<TailMove>,
+    /// The code packed into header holes and the body (overlapped layout only): the
+    /// body (`body`) then holds only what lies before the entry point.
+    pub packing: Option<Packing>,
 }
 
 impl Plan {
+    /// Where the output's first segment loads (its file offset 0 in the overlapped
+    /// layout).
+    pub fn load_address(&self) -> u64 {
+        self.phdrs.first().map_or(0, |p| p.p_vaddr.wrapping_sub(p.p_offset))
+    }
+
     /// One line per decision, then the total.
     pub fn explain(&self, input_len: usize) -> String {
         let mut text = format!("  layout: {:?}\n", self.layout);
         for (what, saved) in &self.steps {
             text += &format!("  {saved:>8} bytes  {what}\n");
         }
-        for (n, t) in self.tail.iter().enumerate() {
-            for insn in &t.listing {
-                text += &format!("                  moved ({}): {insn}\n", n + 1);
+        if let Some(p) = &self.packing {
+            text += &format!("  packed: entry {:#x}, {} runs\n", p.entry, p.runs.len());
+            for (n, run) in p.runs.iter().enumerate() {
+                let place = match &run.place {
+                    Place::Body => "body".to_string(),
+                    Place::Hole(h) => format!("hole {:#x}..{:#x}", h.start, h.end),
+                };
+                let jump = run.jump_to.map_or(String::from("no jump"), |to| format!("jump to {to:#x}"));
+                text += &format!(
+                    "    run {}: {:#x}..{:#x} at {:#x} ({place}), {} + {} bytes, {} re-encoded, {jump}\n",
+                    n + 1,
+                    run.from,
+                    run.to,
+                    run.at,
+                    run.code_len,
+                    run.bytes.len() - run.code_len,
+                    run.reencoded
+                );
+                let listing = p.isa.decode(&run.bytes[..run.code_len], run.at).unwrap_or_default();
+                for insn in listing {
+                    text += &format!("                  {:#x}: {}\n", insn.address, insn.text);
+                }
             }
         }
         for note in &self.notes {
@@ -204,7 +232,7 @@ pub(super) fn in_place(elf: &Elf) -> Result<Plan, Refusal> {
             ("trailing zero bytes, which the loader reads from the page past EOF".into(), (data_end - keep) as i64),
         ],
         notes: vec![],
-        tail: vec![],
+        packing: None,
     })
 }
 
@@ -365,39 +393,55 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         past_body.fill(0);
     }
     // The program header table must lie wholly inside the file.
-    let length = |body_end: usize, tail: usize| (body_at + body_end - body_from + tail).max(headers.len());
-    let len_before_tail = length(keep, 0);
+    let length = |body_end: usize| (body_at + body_end - body_from).max(headers.len());
+    let len_before = length(keep);
     let mut notes = vec![];
-    let tail = if !options.move_tail {
-        vec![]
+    let kept_end = segment.p_vaddr + (keep - segment_start) as u64;
+    let packing = if !options.pack {
+        None
     } else if loads_own_headers {
-        notes.push("the code's tail stays: the input was shrunk before".into());
-        vec![]
+        notes.push("the code stays as it lies: the input was shrunk before".into());
+        None
     } else {
-        let kept_end = segment.p_vaddr + (keep - segment_start) as u64;
-        match plan_tail(elf, &free_runs(&reads[..body_at]), body_address, load_address, kept_end) {
-            Ok(moves) => moves,
+        match plan_packing(elf, &free_runs(&reads[..body_at]), body_address, load_address, kept_end) {
+            Ok(p) => Some(p),
             Err(why) => {
-                notes.push(format!("the code's tail stays: {why}"));
-                vec![]
+                notes.push(format!("the code stays as it lies: {why}"));
+                None
             }
         }
     };
-    // Where the body ends and how long the file is after a move (input offset).
-    let tail_end = |t: &TailMove| {
-        let from = (t.from - segment.p_vaddr) as usize + segment_start;
-        (from, length(from, t.jump.len()))
-    };
+    // The packed file: the body's data up to the entry point, then the body's runs;
+    // the zeros that end them need not be in the file either.
+    let packed = packing.map(|p| {
+        let data_end = (p.code.start - segment.p_vaddr) as usize + segment_start;
+        let mut image = vec![0u8; (p.body_end - load_address) as usize];
+        for run in p.runs.iter().filter(|r| r.place == Place::Body) {
+            let at = (run.at - load_address) as usize;
+            image[at..at + run.bytes.len()].copy_from_slice(&run.bytes);
+        }
+        let code_from = (p.code.start - load_address) as usize;
+        let mut len = image.len();
+        while len > code_from && image[len - 1] == 0 {
+            len -= 1;
+        }
+        (p, data_end, len.max(headers.len()))
+    });
     // The file must still reach the segment's last page (the loader maps it; a page
-    // wholly past EOF faults), as trim_zeros keeps it: moves that cut into it stay.
+    // wholly past EOF faults), as trim_zeros keeps it.
     let last_page_start = (segment.p_filesz + shift).saturating_sub(1) / PAGE * PAGE;
-    let reaching = tail.iter().take_while(|t| tail_end(t).1 as u64 > last_page_start).count();
-    if reaching < tail.len() {
-        notes.push("some of the code's tail stays: the file would end before the segment's last page".into());
-    }
-    let mut tail = tail;
-    tail.truncate(reaching);
-    let (keep, len_out) = tail.last().map_or((keep, len_before_tail), tail_end);
+    let packed = match packed {
+        Some((_, _, len)) if len as u64 <= last_page_start => {
+            notes.push("the code stays as it lies: the file would end before the segment's last page".into());
+            None
+        }
+        Some((_, _, len)) if len >= len_before => {
+            notes.push("the code stays as it lies: packing it saves nothing".into());
+            None
+        }
+        other => other,
+    };
+    let (body_end, len_out) = packed.as_ref().map_or((keep, len_before), |(_, data_end, len)| (*data_end, *len));
     let mut steps = vec![
         after_segments(len, file_end),
         ("the input's headers and the padding before its code".into(), body_from as i64 - (ehsize + phentsize) as i64),
@@ -418,61 +462,75 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         ),
         (
             "trailing zero bytes, which the loader reads from the page past EOF".into(),
-            (file_end - body_from) as i64 - (len_before_tail - body_at) as i64,
+            (file_end - body_from) as i64 - (len_before - body_at) as i64,
         ),
     ];
-    let mut len_so_far = len_before_tail;
-    for t in &tail {
-        let len_after = tail_end(t).1;
+    if let Some((p, _, _)) = &packed {
+        let holes: Vec<String> = p
+            .runs
+            .iter()
+            .filter_map(|r| match &r.place {
+                Place::Hole(h) => Some(format!(
+                    "{:#x} ({})",
+                    h.start,
+                    fields::free_fields(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, h.clone())
+                )),
+                Place::Body => None,
+            })
+            .collect();
         steps.push((
             format!(
-                "the code's last {} instructions ({} bytes) moved to {:#x} ({}) with a jump on to {:#x}, a {}-byte \
-                 jump to them in their place",
-                t.listing.len(),
-                t.to - t.from,
-                t.hole.start,
-                fields::free_fields(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, t.hole.clone()),
-                t.exit,
-                t.jump.len()
+                "the code packed in {} runs, into {} and the body, entry {:#x}",
+                p.runs.len(),
+                holes.join(", "),
+                p.entry
             ),
-            len_so_far as i64 - len_after as i64,
+            len_before as i64 - len_out as i64,
         ));
-        len_so_far = len_after;
+    }
+    let entry = packed.as_ref().map(|(p, _, _)| p.entry);
+    if let Some(entry) = entry {
+        // The new entry point in the header bytes (e_entry is read: not in a hole).
+        // (On ARM, bit 0 of e_entry keeps selecting Thumb state.)
+        let e_entry = entry | (elf.header.e_entry ^ elf.entry_address());
+        let header = Header { e_entry, e_phoff: phoff as u64, e_phnum: 1, ..output_header(elf, 0, 1) };
+        let ehdr = fields::ehdr_bytes(&header, elf.is_64, elf.little_endian);
+        let at = if elf.is_64 { 24..32 } else { 24..28 };
+        headers[at.clone()].copy_from_slice(&ehdr[at]);
     }
     Ok(Plan {
         layout: Layout::Overlapped,
         phoff: phoff as u64,
         phdrs: vec![phdr],
         headers,
-        body: body_from..keep,
+        body: body_from..body_end,
         body_at,
         len: len_out,
         steps,
         notes,
-        tail,
+        packing: packed.map(|(p, _, _)| p),
     })
 }
 
-/// The moves of the code's tail (tail.rs) of `elf`'s one segment, whose body starts
-/// at `body_address`, into `holes` of the output loaded at `load`; the kept bytes end
-/// at `kept_end`.
-fn plan_tail(
+/// The packing (pack.rs) of the code of `elf`'s one segment, whose body starts at
+/// `body_address`, into `holes` of the output loaded at `load`; the kept bytes end at
+/// `kept_end`.
+fn plan_packing(
     elf: &Elf,
     holes: &[Range<usize>],
     body_address: u64,
     load: u64,
     kept_end: u64,
-) -> Result<Vec<TailMove>, String> {
+) -> Result<Packing, String> {
     let machine = elf.header.e_machine;
     let isa = Isa::of(&elf.header).ok_or_else(|| format!("no instruction decoder for machine {machine}"))?;
-    isa.moves_tail().map_err(|why| format!("not on {}: {why}", isa.name()))?;
     let segment = &elf.phdrs[0];
     let entry = elf.entry_address();
     let file_end = (segment.p_offset + segment.p_filesz).min(elf.bytes.len() as u64) as usize;
     let from = entry.wrapping_sub(segment.p_vaddr).wrapping_add(segment.p_offset) as usize;
     let code = elf.bytes.get(from..file_end).filter(|_| entry >= body_address);
     let code = code.ok_or("the entry point is not in the code")?;
-    tail::plan(isa, code, entry, load, kept_end, holes)
+    pack::plan(&pack::Input { isa, code, entry, file_end: kept_end, load, holes })
 }
 
 /// The runs of bytes no loader reads, longest first: where code may go.

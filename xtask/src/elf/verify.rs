@@ -15,10 +15,11 @@ use goblin::elf::{
 
 use super::{
     Bug, Elf, Plan, fields,
-    isa::Isa,
+    isa::{Insn, Isa, Kind},
+    pack::{Packing, Place},
     plan::{BIG_PAGE, Layout},
     read::{self, PAGE},
-    rules, tail,
+    rules,
 };
 
 /// First padding byte of e_ident (after EI_ABIVERSION); EI_OSABI (7) is free.
@@ -31,10 +32,18 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
     if output.len() != plan.len {
         return Err(fail("its length is not the planned one"));
     }
-    // e_shoff is zero, unless the plan put code there (the moved tail, or the free
+    // e_shoff is zero, unless the plan put code there (a packed run, or the free
     // header bytes of an input shrunk before, kept as they were).
+    let runs = plan.packing.iter().flat_map(|p| &p.runs);
+    let holes: Vec<_> = runs
+        .filter(|r| matches!(r.place, Place::Hole(_)))
+        .map(|r| {
+            let at = r.at.wrapping_sub(plan.load_address());
+            at..at + r.bytes.len() as u64
+        })
+        .collect();
     let carries_code = |field: std::ops::Range<usize>| {
-        plan.tail.iter().any(|t| t.hole.start < field.end && field.start < t.hole.start + t.moved.len())
+        holes.iter().any(|h| h.start < field.end as u64 && (field.start as u64) < h.end)
             || loads_own_headers(input, &out) && output.get(field.clone()) == input.bytes.get(field)
     };
     let e_shoff = if input.is_64 { 40..48 } else { 32..36 };
@@ -47,7 +56,8 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
     // e_flags may carry code in the bits no loader of the machine reads.
     let flags_read = !fields::e_flags_free_bits(i.e_machine);
     let same = (h.e_ident[..EI_OSABI] == i.e_ident[..EI_OSABI])
-        && (h.e_type, h.e_machine, h.e_entry) == (i.e_type, i.e_machine, i.e_entry)
+        && (h.e_type, h.e_machine) == (i.e_type, i.e_machine)
+        && (plan.packing.is_some() || h.e_entry == i.e_entry)
         && (h.e_flags ^ i.e_flags) & flags_read == 0;
     if !same {
         return Err(fail("identification, type, machine, entry or flags changed"));
@@ -58,7 +68,9 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
         return Err(fail("the program header table is not where the plan put it"));
     }
     // What loaders read of each program header; p_paddr and p_align are free.
-    let read_fields = |p: &ProgramHeader| (p.p_type, p.p_flags, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz);
+    // (p_flags above R, W and X is free too: packed code may lie there.)
+    let read_fields =
+        |p: &ProgramHeader| (p.p_type, p.p_flags & fields::P_FLAGS_READ, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz);
     if out.phdrs.iter().map(read_fields).ne(plan.phdrs.iter().map(read_fields)) {
         return Err(fail("program headers differ from the plan"));
     }
@@ -73,44 +85,153 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
     {
         return Err(fail("the header bytes the input loads changed"));
     }
-    // The moved code, run by run: each one's instructions are the input's, unchanged,
-    // on header bytes no loader reads; the first goes on where the code ended, each
-    // later one to the run moved before it, from where that one's jump stood.
-    let moved = match (plan.tail.first(), plan.tail.last()) {
-        (Some(first), Some(front)) => front.from..first.to,
-        _ => 0..0,
+    let code = match &plan.packing {
+        Some(p) => packed_code(input, &out, plan, p).map_err(|why| fail(&why))?,
+        None => 0..0,
     };
-    let load = out.phdrs[0].p_vaddr;
-    for (n, t) in plan.tail.iter().enumerate() {
-        let isa = Isa::of(i).ok_or_else(|| fail("code moved on a machine it cannot decode"))?;
-        let p = &input.phdrs[0];
-        let from = (t.from - p.p_vaddr + p.p_offset) as usize;
-        let original = input.bytes.get(from..from + t.verbatim);
-        let original = original.ok_or_else(|| fail("the moved code is not in the input's file"))?;
-        let reads =
-            fields::loader_reads(out.is_64, out.little_endian, h.e_machine, h.e_phoff as usize, out.phdrs.len());
-        if reads.get(t.hole.start..t.hole.start + t.moved.len()).is_none_or(|r| r.iter().any(|&read| read)) {
-            return Err(fail("code moved onto header bytes a loader reads"));
-        }
-        let chained = match n.checked_sub(1).map(|k| &plan.tail[k]) {
-            None => t.exit == t.to,
-            Some(before) => t.exit == load + before.hole.start as u64 && t.to == before.from + before.jump.len() as u64,
-        };
-        if !chained {
-            return Err(fail("a moved run does not go on where the code did"));
-        }
-        // The front-most move's jump is read from the output. Those of the moves
-        // before it are gone, moved along as the re-encoded ends of later runs (whose
-        // exits the chain check above ties to these holes): check them as planned.
-        let mut view = output.to_vec();
-        if n + 1 < plan.tail.len() {
-            let at = (t.from - load) as usize;
-            view.resize(view.len().max(at + t.jump.len()), 0);
-            view[at..at + t.jump.len()].copy_from_slice(&t.jump);
-        }
-        tail::check(isa, &view, load, t, original).map_err(|why| fail(&why))?;
+    same_memory(input, &out, code)
+}
+
+/// Prove the packed code from the input and the output alone, taking from the plan
+/// only where each run claims to lie: the runs cover the input's code from its entry
+/// point, in order, instruction by instruction; each copy has the original's bytes,
+/// or is the same branch or PC-relative instruction re-encoded (it names the copy of
+/// the original target, or the same address, and moved back it is the original); each
+/// fall-through and branch reaches the copy of the original successor, straight or
+/// through inserted unconditional jumps that lie in the runs' jump bytes; the entry
+/// point reaches the copy of the original one; runs lie on header bytes no loader
+/// reads or in the body past the data, and not on one another. Returns the input's
+/// code, whose bytes the memory comparison leaves to this check.
+fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::ops::Range<u64>, String> {
+    let isa = Isa::of(&input.header).ok_or("code packed on a machine it cannot decode")?;
+    let (q, load) = (&out.phdrs[0], plan.load_address());
+    let image = |elf: &Elf, seg: &ProgramHeader, range: std::ops::Range<u64>| -> Result<Vec<u8>, String> {
+        range.map(|a| loaded_byte(elf, seg, a).ok_or(format!("{a:#x} is not loaded"))).collect()
+    };
+    let entry = input.entry_address();
+    let (first, last) = (p.runs.first().ok_or("no runs")?, p.runs.last().ok_or("no runs")?);
+    if first.from != entry || p.runs.windows(2).any(|w| w[0].to != w[1].from) {
+        return Err("the packed runs do not cover the code from its entry point, in order".into());
     }
-    same_memory(input, &out, moved)
+    let code = entry..last.to;
+    let original = image(input, &input.phdrs[0], code.clone())?;
+    let insns = isa.decode(&original, entry)?;
+    let reads =
+        fields::loader_reads(out.is_64, out.little_endian, out.header.e_machine, out.header.e_phoff as usize, 1);
+    let mut map = std::collections::BTreeMap::new(); // original address -> copy
+    let mut copies = Vec::new(); // (copy, original) in code order
+    let mut jumps = Vec::new(); // where inserted jumps may lie
+    let mut taken: Vec<std::ops::Range<u64>> = Vec::new();
+    for run in &p.runs {
+        let span = run.at..run.at + run.bytes.len() as u64;
+        let in_holes = span.start >= load
+            && reads
+                .get((span.start - load) as usize..(span.end - load) as usize)
+                .is_some_and(|r| r.iter().all(|&x| !x));
+        if !in_holes && span.start < entry {
+            return Err(format!("the run at {:#x} lies on header bytes a loader reads, or on the data", run.at));
+        }
+        if taken.iter().any(|t| t.start < span.end && span.start < t.end) || run.code_len > run.bytes.len() {
+            return Err(format!("the run at {:#x} overlaps another", run.at));
+        }
+        taken.push(span.clone());
+        if image(out, q, span.clone())? != run.bytes {
+            return Err(format!("the output does not hold the run at {:#x}", run.at));
+        }
+        jumps.push(run.at + run.code_len as u64..span.end);
+        let copied = isa.decode(&run.bytes[..run.code_len], run.at)?;
+        let originals: Vec<&Insn> = insns.iter().filter(|i| i.address >= run.from && i.address < run.to).collect();
+        let ends_right = originals.last().is_some_and(|i| i.address + i.len as u64 == run.to);
+        if copied.len() != originals.len() || !ends_right || originals[0].address != run.from {
+            return Err(format!(
+                "the run at {:#x} does not hold the instructions {:#x}..{:#x}",
+                run.at, run.from, run.to
+            ));
+        }
+        for (c, o) in copied.into_iter().zip(originals) {
+            map.insert(o.address, c.address);
+            copies.push((c, o.clone()));
+        }
+    }
+    // Where control that reaches `address` in the output goes on, past inserted jumps.
+    let resolve = |mut address: u64| -> Result<u64, String> {
+        for _ in 0..=p.runs.len() {
+            if map.values().any(|&c| c == address) || !jumps.iter().any(|j| j.contains(&address)) {
+                return Ok(address);
+            }
+            let at = (address - load) as usize;
+            let jump = isa.decode_until(&plan_bytes(out, at), address, address + 1)?;
+            match jump.first() {
+                Some(j) if j.jump() => address = j.target().ok_or("a jump without a target")?,
+                _ => return Err(format!("no jump at {address:#x}, among the inserted ones")),
+            }
+        }
+        Err("inserted jumps go round in a loop".into())
+    };
+    let byte_of = |i: &Insn, elf_bytes: &[u8], base: u64| elf_bytes[(i.address - base) as usize..][..i.len].to_vec();
+    // Pairs that compute an address together (auipc/addi): re-encoded as one.
+    let pairs = isa.pairs(&insns, &original, entry);
+    let pair_of = |n: usize| pairs.iter().find(|&&(a, b, _)| a == n || b == n);
+    for (n, (c, o)) in copies.iter().enumerate() {
+        let (ob, cb) = (byte_of(o, &original, entry), plan_bytes_at(p, c));
+        let same_shape = c.len == o.len
+            && match (o.kind, c.kind) {
+                _ if pair_of(n).is_some() => pair_of(n).is_some_and(|&(a, b, value)| {
+                    let ((ca, oa), (cb, ob)) = (&copies[a], &copies[b]);
+                    let (first, second) = (plan_bytes_at(p, ca), plan_bytes_at(p, cb));
+                    let (orig_first, orig_second) = (byte_of(oa, &original, entry), byte_of(ob, &original, entry));
+                    isa.pair_value(&first, &second, ca.address) == Some(value)
+                        && isa.encode_pair(&first, &second, oa.address, value) == Some((orig_first, orig_second))
+                }),
+                (Kind::Branch { target, unconditional }, Kind::Branch { target: t, unconditional: u }) => {
+                    u == unconditional
+                        && map.get(&target).is_some_and(|&want| resolve(t).is_ok_and(|got| got == want))
+                        && isa.relocate(c, &cb, o.address, Some(target)).as_deref() == Some(&ob[..])
+                }
+                (Kind::PcRelative { refers: Some(r) }, Kind::PcRelative { refers: Some(s) }) => {
+                    r == s && isa.relocate(c, &cb, o.address, None).as_deref() == Some(&ob[..])
+                }
+                (Kind::PcRelative { refers: None }, _) => {
+                    let same_page = isa.page_relative(&ob) && c.address >> 12 == o.address >> 12;
+                    cb == ob && (c.address == o.address || same_page)
+                }
+                (Kind::Bound, _) => cb == ob && c.address == o.address,
+                (Kind::EntryRelative, _) => cb == ob && out.header.e_entry == input.header.e_entry,
+                _ => cb == ob,
+            };
+        if !same_shape {
+            return Err(format!("the copy at {:#x} of the instruction at {:#x} is not the same", c.address, o.address));
+        }
+        let falls_through = !o.jump() && !matches!(o.kind, Kind::Trap);
+        if let (true, Some((_, next))) = (falls_through, copies.get(n + 1)) {
+            let reached = resolve(c.address + c.len as u64)?;
+            if map.get(&next.address) != Some(&reached) {
+                return Err(format!("the instruction at {:#x} does not go on to its successor's copy", c.address));
+            }
+        }
+    }
+    let thumb = |e: &Elf| e.header.e_entry ^ e.entry_address();
+    if map.get(&entry) != Some(&resolve(out.entry_address())?) || thumb(out) != thumb(input) {
+        return Err("the entry point does not reach the first instruction's copy".into());
+    }
+    Ok(code)
+}
+
+/// The output's bytes from offset `at` (the longest instruction's worth, zeros past
+/// the end: the loader's page fill).
+fn plan_bytes(out: &Elf, at: usize) -> Vec<u8> {
+    let mut bytes: Vec<u8> = out.bytes.get(at..).unwrap_or_default().iter().copied().take(15).collect();
+    bytes.resize(15, 0);
+    bytes
+}
+
+/// The bytes of the copy `c` in the packing's runs.
+fn plan_bytes_at(p: &Packing, c: &Insn) -> Vec<u8> {
+    p.runs
+        .iter()
+        .find(|r| c.address >= r.at && c.address < r.at + r.code_len as u64)
+        .map(|r| r.bytes[(c.address - r.at) as usize..][..c.len].to_vec())
+        .unwrap_or_default()
 }
 
 /// The input's one segment loads its own headers where the output's does.
@@ -129,7 +250,7 @@ fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<()
         else {
             return fail(format!("the input's segment at {:#x} is not loaded whole", p.p_vaddr));
         };
-        if q.p_flags != p.p_flags || q.p_vaddr + q.p_memsz != p.p_vaddr + p.p_memsz {
+        if (q.p_flags ^ p.p_flags) & fields::P_FLAGS_READ != 0 || q.p_vaddr + q.p_memsz != p.p_vaddr + p.p_memsz {
             return fail(format!("the segment at {:#x} changed permissions or end", p.p_vaddr));
         }
         // The input's file bytes of this segment (bounded by the file: p_memsz may be

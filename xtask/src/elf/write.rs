@@ -1,8 +1,8 @@
 //! Writing the planned file: the plan has laid everything out (the merged header bytes
 //! come from object's ELF structures, see fields.rs), so writing is copying in order:
-//! headers, then the body over their free tail, then the code's tail where the plan
-//! moved it. No offset is patched afterwards. A plan it cannot follow is the planner's
-//! mistake, never the input's: a `Bug`.
+//! headers, then the body over their free tail, then the packed code's runs where the
+//! plan put them. No offset is patched afterwards. A plan it cannot follow is the
+//! planner's mistake, never the input's: a `Bug`.
 
 use super::{Bug, Elf, Plan};
 
@@ -19,21 +19,21 @@ pub fn write(elf: &Elf, plan: &Plan) -> Result<Vec<u8>, Bug> {
         return Err(Bug(format!("planned body ends at {body_end:#x}, past the planned length {:#x}", plan.len)));
     }
     out[plan.body_at..body_end].copy_from_slice(body);
-    // The code's tail: each moved run in its hole, the front-most move's jump right
-    // behind the body (the jumps of the moves before it moved along with the code).
-    for tail in &plan.tail {
-        let hole = tail.hole.start..tail.hole.start + tail.moved.len();
-        if hole.end > plan.body_at.min(plan.len) {
-            return Err(Bug(format!("the planned tail move {tail:?} does not fit the headers")));
+    // The packed code: each run at its address (the file loads from offset 0). A
+    // run's last bytes may be zeros the file leaves to the loader.
+    if let Some(packing) = &plan.packing {
+        let load = plan.load_address();
+        for run in &packing.runs {
+            let at = run.at.wrapping_sub(load) as usize;
+            let fits = at.checked_add(run.bytes.len()).is_some_and(|end| {
+                end <= plan.len || run.bytes[plan.len.saturating_sub(at).min(run.bytes.len())..].iter().all(|&b| b == 0)
+            });
+            if !fits || at < plan.body_at.min(body_end) && at + run.bytes.len() > plan.body_at {
+                return Err(Bug(format!("the planned run at {:#x} does not fit the planned file", run.at)));
+            }
+            let n = run.bytes.len().min(plan.len.saturating_sub(at));
+            out[at..at + n].copy_from_slice(&run.bytes[..n]);
         }
-        out[hole].copy_from_slice(&tail.moved);
-    }
-    if let Some(front) = plan.tail.last() {
-        let jump = body_end..body_end + front.jump.len();
-        if jump.end > plan.len {
-            return Err(Bug(format!("the planned tail move {front:?} does not fit the planned file")));
-        }
-        out[jump].copy_from_slice(&front.jump);
     }
     Ok(out)
 }

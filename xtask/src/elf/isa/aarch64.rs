@@ -45,6 +45,30 @@ pub fn decode(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
     })
 }
 
+/// b, b.cond, cbz/cbnz, tbz/tbnz, ldr (literal) and adr rewritten for the instruction
+/// at `to` to reach `dest` (ARM ARM C4.1: each form's offset field).
+pub fn retarget(bytes: &[u8], to: u64, dest: u64) -> Option<Vec<u8>> {
+    let w = u32::from_le_bytes(bytes.try_into().ok()?);
+    let field = |shift: u32, bits: u32, value: i64| {
+        let mask = ((1u32 << bits) - 1) << shift;
+        (w & !mask) | ((value as u32) << shift & mask)
+    };
+    let out = if w >> 26 == 0b000101 {
+        field(0, 26, super::offset(to, dest, 4, 26)?)
+    } else if w & 0xff00_0010 == 0x5400_0000 || w & 0x7e00_0000 == 0x3400_0000 || w & 0x3b00_0000 == 0x1800_0000 {
+        field(5, 19, super::offset(to, dest, 4, 19)?)
+    } else if w & 0x7e00_0000 == 0x3600_0000 {
+        field(5, 14, super::offset(to, dest, 4, 14)?)
+    } else if w & 0x9f00_0000 == 0x1000_0000 {
+        let o = super::offset(to, dest, 1, 21)?;
+        let w = field(29, 2, o & 3);
+        (w & !(0x7ffff << 5)) | ((o >> 2) as u32 & 0x7ffff) << 5
+    } else {
+        return None;
+    };
+    Some(out.to_le_bytes().to_vec())
+}
+
 /// `b`: a 26-bit word offset, 128 MiB either way.
 pub fn jump(from: u64, to: u64) -> Option<Vec<u8>> {
     let words = super::offset(from, to, 4, 26)? as u32;

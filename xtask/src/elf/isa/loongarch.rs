@@ -26,7 +26,7 @@ fn classify(word: u32, at: u64) -> Result<(Kind, &'static str), String> {
     let kind = match word >> 26 {
         0x14 => (branch(offs26, true), "b"),
         0x15 => return Err(format!("LoongArch bl at {at:#x}: a call, whose return cannot be traced")),
-        0x10 | 0x11 | 0x12 => (branch(offs21, false), "beqz/bnez/bceqz/bcnez"),
+        0x10..=0x12 => (branch(offs21, false), "beqz/bnez/bceqz/bcnez"),
         0x13 => return Err(format!("LoongArch jirl at {at:#x}: a branch through a register")),
         0x16..=0x1b => (branch(sign_extend(offs16, 16), false), "beq..bgeu"),
         // pcaddi, pcalau12i, pcaddu12i, pcaddu18i: 0001100 .. 0001111 in bits 31..25.
@@ -39,6 +39,31 @@ fn classify(word: u32, at: u64) -> Result<(Kind, &'static str), String> {
         _ => (Kind::Plain, "insn"),
     };
     Ok(kind)
+}
+
+/// b, beqz/bnez/bceqz/bcnez, beq..bgeu and pcaddi rewritten for the instruction at
+/// `to` to reach `dest` (offs26: bits 25..10 then 9..0; offs21: 25..10 then 4..0;
+/// offs16: 25..10; pcaddi's si20: 24..5).
+pub fn retarget(bytes: &[u8], to: u64, dest: u64) -> Option<Vec<u8>> {
+    let w = u32::from_le_bytes(bytes.try_into().ok()?);
+    let low16 = |w: u32, o: u32| (w & !(0xffff << 10)) | (o & 0xffff) << 10;
+    let out = match w >> 26 {
+        0x14 => {
+            let o = super::offset(to, dest, 4, 26)? as u32;
+            low16(w & !0x3ff, o) | (o >> 16) & 0x3ff
+        }
+        0x10..=0x12 => {
+            let o = super::offset(to, dest, 4, 21)? as u32;
+            low16(w & !0x1f, o) | (o >> 16) & 0x1f
+        }
+        0x16..=0x1b => low16(w, super::offset(to, dest, 4, 16)? as u32),
+        _ if w >> 25 == 0b000_1100 => {
+            let o = super::offset(to, dest, 4, 20)? as u32;
+            (w & !(0xfffff << 5)) | (o & 0xfffff) << 5
+        }
+        _ => return None,
+    };
+    Some(out.to_le_bytes().to_vec())
 }
 
 /// `b`: a 26-bit word offset, 128 MiB either way.

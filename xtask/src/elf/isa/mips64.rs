@@ -6,10 +6,10 @@
 
 use super::{Insn, Kind, decode_words, sign_extend};
 
-/// The tail move needs a jump in the place of the moved code and one after it, and a
-/// MIPS jump needs a delay slot filled beside it: a move of whole 8-byte pairs into
-/// free header fields of 8 bytes at most saves nothing.
-pub const NO_TAIL_MOVE: &str = "a MIPS jump needs its delay slot filled: the tail move does not do that";
+/// The packer joins runs by jumps, and a MIPS jump needs its delay slot filled beside
+/// it (a nop, or an instruction moved into it): the packer does neither yet, and the
+/// branch-and-delay-slot pairs of the code would have to move whole.
+pub const NO_CODE_MOVE: &str = "a MIPS jump needs its delay slot filled: the packer does not do that";
 
 // No FREE_E_FLAGS: the kernel reads the ABI, NaN and FP-mode bits of e_flags (rules.rs
 // keeps NaN2008 and ABI2 clear), and which of the others it ignores is not measured.
@@ -94,6 +94,6 @@ mod tests {
             let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
             assert!(Isa::Mips64el.decode(&code, 0x1000).is_err(), "{words:08x?}");
         }
-        assert!(Isa::Mips64el.moves_tail().is_err());
+        assert!(Isa::Mips64el.moves_code().is_err());
     }
 }

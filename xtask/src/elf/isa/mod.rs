@@ -4,8 +4,8 @@
 //! start, and which bits of e_flags no loader of that machine reads (the ELF-generic
 //! header facts stay in fields.rs).
 //!
-//! Enough to move a run of instructions to another address and prove that nothing in
-//! them depends on where they sit (tail.rs). Adding an ISA: a file here, a variant of
+//! Enough to move runs of instructions to other addresses, re-encoding what depends on
+//! where it sits (pack.rs), and to prove the result (verify.rs). Adding an ISA: a file here, a variant of
 //! `Isa`, and its arm in each match below.
 
 mod aarch64;
@@ -220,8 +220,8 @@ impl Isa {
     }
 
     /// An unconditional jump at `from` to `to`, as short as it encodes; None when it
-    /// does not reach, either address is misaligned, or the ISA has no jump the tail
-    /// move can use (`moves_tail`).
+    /// does not reach, either address is misaligned, or the ISA has no jump the
+    /// packer can use (`moves_code`).
     pub fn jump(self, from: u64, to: u64) -> Option<Vec<u8>> {
         if !self.aligned(from) || !self.aligned(to) {
             return None;
@@ -238,11 +238,94 @@ impl Isa {
         }
     }
 
-    /// Whether the code's tail may move on this ISA, or why not.
-    pub fn moves_tail(self) -> Result<(), &'static str> {
+    /// Whether the packer may move code on this ISA, or why not.
+    pub fn moves_code(self) -> Result<(), &'static str> {
         match self {
-            Isa::Mips64el => Err(mips64::NO_TAIL_MOVE),
+            Isa::Mips64el => Err(mips64::NO_CODE_MOVE),
             _ => Ok(()),
+        }
+    }
+
+    /// `insn` (whose bytes are `bytes`) re-encoded to sit at `to`, the same length:
+    /// a branch then goes to `target` (where its original target's copy is), a
+    /// PC-relative instruction still names the address it named. Position-independent
+    /// instructions come back unchanged. None: it does not reach, the form has no
+    /// re-encoding here, or it reads the PC in a way only its own address fixes
+    /// (auipc, rcx after syscall: they stay where they are; adrp and pcalau12i name
+    /// their 4 KiB page, and move within it unchanged). Every result is decoded back
+    /// and checked to name what it should.
+    pub fn relocate(self, insn: &Insn, bytes: &[u8], to: u64, target: Option<u64>) -> Option<Vec<u8>> {
+        if !self.aligned(to) || bytes.len() != insn.len {
+            return None;
+        }
+        let dest = match insn.kind {
+            Kind::Plain | Kind::EntryRelative | Kind::Trap => return Some(bytes.to_vec()),
+            Kind::Bound => return (to == insn.address).then(|| bytes.to_vec()),
+            Kind::PcRelative { refers: None } => {
+                let same_page = self.page_relative(bytes) && to >> 12 == insn.address >> 12;
+                return (to == insn.address || same_page).then(|| bytes.to_vec());
+            }
+            Kind::Branch { .. } => target?,
+            Kind::PcRelative { refers: Some(r) } => r,
+        };
+        let out = match self {
+            Isa::X86 { bitness } => x86::retarget(bitness, bytes, insn.address, to, dest),
+            Isa::S390x => s390x::retarget(bytes, to, dest),
+            Isa::Aarch64 => aarch64::retarget(bytes, to, dest),
+            Isa::Riscv64 { .. } => riscv::retarget(bytes, to, dest),
+            Isa::Ppc64le => ppc64::retarget(bytes, to, dest),
+            Isa::LoongArch64 => loongarch::retarget(bytes, to, dest),
+            // ARM's literal pools and MIPS's delay slots: see `moves_code`.
+            Isa::Arm { .. } | Isa::Mips64el => None,
+        }?;
+        let back = self.decode(&out, to).ok()?;
+        let same = match (back.as_slice(), insn.kind) {
+            ([b], Kind::Branch { unconditional, .. }) => {
+                b.len == insn.len && b.kind == Kind::Branch { target: dest, unconditional }
+            }
+            ([b], Kind::PcRelative { .. }) => b.len == insn.len && b.kind == Kind::PcRelative { refers: Some(dest) },
+            _ => false,
+        };
+        same.then_some(out)
+    }
+
+    /// Pairs of instructions that compute one PC-relative address together, where
+    /// the ISA's file knows them: (first, second, the address), indices into
+    /// `insns`, whose bytes `code` start at `base`. RISC-V's auipc/addi.
+    pub fn pairs(self, insns: &[Insn], code: &[u8], base: u64) -> Vec<(usize, usize, u64)> {
+        match self {
+            Isa::Riscv64 { .. } => riscv::pairs(insns, code, base),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A pair's two instructions re-encoded, the first at `first_at`, to compute
+    /// `value` still; None where it does not reach.
+    pub fn encode_pair(self, first: &[u8], second: &[u8], first_at: u64, value: u64) -> Option<(Vec<u8>, Vec<u8>)> {
+        match self {
+            Isa::Riscv64 { .. } => riscv::encode_pair(first, second, first_at, value),
+            _ => None,
+        }
+    }
+
+    /// The address a pair's two instructions (`first` at `first_at`) compute.
+    pub fn pair_value(self, first: &[u8], second: &[u8], first_at: u64) -> Option<u64> {
+        let word = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(u32::from_le_bytes);
+        match self {
+            Isa::Riscv64 { .. } => riscv::pair_value(word(first)?, word(second)?, first_at),
+            _ => None,
+        }
+    }
+
+    /// `bytes` are one instruction that reads only the 4 KiB page it sits in, not its
+    /// own address: AArch64's adrp, LoongArch's pcalau12i. It may move within that
+    /// page unchanged.
+    pub fn page_relative(self, bytes: &[u8]) -> bool {
+        let Ok(word) = <[u8; 4]>::try_from(bytes).map(u32::from_le_bytes) else { return false };
+        match self {
+            Isa::Aarch64 => word & 0x9f00_0000 == 0x9000_0000,
+            Isa::LoongArch64 => word >> 25 == 0b000_1101,
+            _ => false,
         }
     }
 
@@ -259,16 +342,18 @@ impl Isa {
     }
 }
 
-/// `shrink --move-tail`'s long help: what it does, and on which instruction sets.
-pub fn move_tail_help() -> String {
-    let (moving, not): (Vec<Isa>, Vec<Isa>) = ALL.iter().partition(|isa| isa.moves_tail().is_ok());
+/// `shrink --pack`'s long help: what it does, and on which instruction sets.
+pub fn pack_help() -> String {
+    let (moving, not): (Vec<Isa>, Vec<Isa>) = ALL.iter().partition(|isa| isa.moves_code().is_ok());
     let names = |isas: &[Isa]| isas.iter().map(|isa| isa.name()).collect::<Vec<_>>().join(", ");
     let why: Vec<String> =
-        not.iter().filter_map(|isa| isa.moves_tail().err().map(|why| format!("{}: {why}", isa.name()))).collect();
+        not.iter().filter_map(|isa| isa.moves_code().err().map(|why| format!("{}: {why}", isa.name()))).collect();
     format!(
         "The segment ends in code that runs only from the entry point on, with nothing executable before the \
-         entry (as crates/hello/hello.ld links it): move the code's last instructions into free header fields. \
-         On {}; not on {} ({}). --explain says what moved, or why nothing did",
+         entry (as crates/hello/hello.ld links it), and nothing jumps into the code from outside: split the code \
+         into runs and pack them into free header fields and the body, joined by jumps, the entry point where \
+         the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
+         was. On {}; not on {} ({}). --explain says what moved, or why nothing did",
         names(&moving),
         names(&not),
         why.join("; ")
@@ -354,7 +439,7 @@ mod tests {
 
     #[test]
     fn a_jump_decodes_back_to_its_target() {
-        for &isa in ALL.iter().filter(|i| i.moves_tail().is_ok()) {
+        for &isa in ALL.iter().filter(|i| i.moves_code().is_ok()) {
             for (from, to) in [(0x10080, 0x10028), (0x10028, 0x10090), (0x10050, 0x10050)] {
                 let jump = isa.jump(from, to).unwrap_or_else(|| panic!("{}: no jump {from:#x} -> {to:#x}", isa.name()));
                 let insns = isa.decode(&jump, from).unwrap();

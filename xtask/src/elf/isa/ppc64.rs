@@ -66,6 +66,21 @@ fn name(word: u32) -> &'static str {
     }
 }
 
+/// b (24-bit word offset) and bc (14-bit), relative forms, rewritten for the
+/// instruction at `to` to reach `dest`; an absolute branch reaches it from anywhere.
+pub fn retarget(bytes: &[u8], to: u64, dest: u64) -> Option<Vec<u8>> {
+    let w = u32::from_le_bytes(bytes.try_into().ok()?);
+    if w & 2 != 0 {
+        return Some(bytes.to_vec());
+    }
+    let out = match w >> 26 {
+        18 => (w & !0x03ff_fffc) | ((super::offset(to, dest, 4, 24)? as u32) << 2 & 0x03ff_fffc),
+        16 => (w & !0xfffc) | ((super::offset(to, dest, 4, 14)? as u32) << 2 & 0xfffc),
+        _ => return None,
+    };
+    Some(out.to_le_bytes().to_vec())
+}
+
 /// `b`: a 24-bit word offset, 32 MiB either way.
 pub fn jump(from: u64, to: u64) -> Option<Vec<u8>> {
     let words = super::offset(from, to, 4, 24)?;

@@ -90,6 +90,92 @@ fn classify_compressed(c: Compressed, at: u64) -> Result<Kind, String> {
     }
 }
 
+/// The address `auipc rd, hi` at `hi_at` and `addi rd, rd, lo` compute together; None
+/// when the words are not such a pair (the same rd, x5 or above: the ABI's fixed
+/// registers may be read implicitly).
+pub fn pair_value(hi: u32, lo: u32, hi_at: u64) -> Option<u64> {
+    let rd = (hi >> 7) & 31;
+    let is_auipc = hi & 0x7f == 0x17 && rd >= 5;
+    let is_addi = lo & 0x707f == 0x13 && (lo >> 7) & 31 == rd && (lo >> 15) & 31 == rd;
+    (is_auipc && is_addi).then(|| {
+        let high = (hi & 0xffff_f000) as i32 as i64;
+        let low = (lo as i32 >> 20) as i64;
+        hi_at.wrapping_add((high + low) as u64)
+    })
+}
+
+/// The pairs (auipc index, addi index) in `insns` (whose bytes `code` start at
+/// `base`): an auipc, then the first later instruction that names its register, when
+/// that is `addi rd, rd, lo`, with nothing between them that branches or is branched
+/// to. The pair computes one address, which stays the same wherever the auipc goes
+/// if both are re-encoded (`encode_pair`).
+pub fn pairs(insns: &[Insn], code: &[u8], base: u64) -> Vec<(usize, usize, u64)> {
+    let word = |i: &Insn| {
+        let at = i.address.checked_sub(base)? as usize;
+        code.get(at..at + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).filter(|_| i.len == 4)
+    };
+    let targets: Vec<u64> = insns.iter().filter_map(Insn::target).collect();
+    let mut out = Vec::new();
+    for (h, hi) in insns.iter().enumerate() {
+        let Some(hw) = word(hi).filter(|w| w & 0x7f == 0x17) else { continue };
+        let name = format!("x{}", (hw >> 7) & 31);
+        let names = |i: &Insn| i.text.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| t == name);
+        let Some(l) = (h + 1..insns.len()).find(|&k| names(&insns[k]) || insns[k].target().is_some()) else {
+            continue;
+        };
+        let entered = targets.iter().any(|&t| t > hi.address && t <= insns[l].address);
+        if let (false, Some(value)) = (entered, word(&insns[l]).and_then(|lw| pair_value(hw, lw, hi.address))) {
+            out.push((h, l, value));
+        }
+    }
+    out
+}
+
+/// The auipc/addi pair `hi`, `lo` re-encoded for the auipc at `hi_at` to compute
+/// `value` still.
+pub fn encode_pair(hi: &[u8], lo: &[u8], hi_at: u64, value: u64) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (hw, lw) = (u32::from_le_bytes(hi.try_into().ok()?), u32::from_le_bytes(lo.try_into().ok()?));
+    let delta = i32::try_from(value.wrapping_sub(hi_at) as i64).ok()?;
+    let high = delta.wrapping_add(0x800) & !0xfff;
+    let low = delta.wrapping_sub(high);
+    let (hw, lw) = ((hw & 0xfff) | high as u32, (lw & 0x000f_ffff) | (low as u32) << 20);
+    (pair_value(hw, lw, hi_at) == Some(value)).then(|| (hw.to_le_bytes().to_vec(), lw.to_le_bytes().to_vec()))
+}
+
+/// jal x0, the conditional branches, c.j and c.beqz/c.bnez rewritten for the
+/// instruction at `to` to reach `dest` (RISC-V unprivileged spec, 2.3 and 16.5).
+pub fn retarget(bytes: &[u8], to: u64, dest: u64) -> Option<Vec<u8>> {
+    let bit = |o: u32, n: u32, at: u32| (o >> n & 1) << at;
+    if let [a, b] = *bytes {
+        let h = u16::from_le_bytes([a, b]) as u32;
+        let out = match (h >> 13, h & 3) {
+            (0b101, 0b01) => u16::from_le_bytes(jump(true, to, dest)?.try_into().ok()?) as u32,
+            (0b110 | 0b111, 0b01) => {
+                let o = super::offset(to, dest, 1, 9)? as u32;
+                if o & 1 != 0 {
+                    return None;
+                }
+                (h & 0xe383) | bit(o, 8, 12) | (o >> 3 & 3) << 10 | (o >> 6 & 3) << 5 | (o >> 1 & 3) << 3 | bit(o, 5, 2)
+            }
+            _ => return None,
+        };
+        return Some((out as u16).to_le_bytes().to_vec());
+    }
+    let w = u32::from_le_bytes(bytes.try_into().ok()?);
+    let out = match w & 0x7f {
+        0x6f => (w & 0xfff) | (u32::from_le_bytes(jump(false, to, dest)?.try_into().ok()?) & !0xfff),
+        0x63 => {
+            let o = super::offset(to, dest, 1, 13)? as u32;
+            if o & 1 != 0 {
+                return None;
+            }
+            (w & 0x01ff_f07f) | bit(o, 12, 31) | (o >> 5 & 0x3f) << 25 | (o >> 1 & 0xf) << 8 | bit(o, 11, 7)
+        }
+        _ => return None,
+    };
+    Some(out.to_le_bytes().to_vec())
+}
+
 /// `c.j` (2 KiB either way) where compressed instructions may be, else `jal x0`
 /// (1 MiB either way).
 pub fn jump(compressed: bool, from: u64, to: u64) -> Option<Vec<u8>> {

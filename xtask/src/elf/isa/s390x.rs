@@ -55,6 +55,18 @@ pub fn decode(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
     Ok(out)
 }
 
+/// brc, brct (16-bit halfword offset at byte 2) and brcl, larl (32-bit) rewritten for
+/// the instruction at `to` to reach `dest`.
+pub fn retarget(bytes: &[u8], to: u64, dest: u64) -> Option<Vec<u8>> {
+    let mut out = bytes.to_vec();
+    match bytes.len() {
+        4 => out[2..4].copy_from_slice(&(super::offset(to, dest, 2, 16)? as i16).to_be_bytes()),
+        6 => out[2..6].copy_from_slice(&(super::offset(to, dest, 2, 32)? as i32).to_be_bytes()),
+        _ => return None,
+    }
+    Some(out)
+}
+
 /// BRC 15 (`j`), or BRCL 15 (`jg`): offsets in halfwords from the jump.
 pub fn jump(from: u64, to: u64) -> Option<Vec<u8>> {
     if let Some(h) = super::offset(from, to, 2, 16) {

@@ -51,6 +51,32 @@ pub fn decode(bitness: u32, code: &[u8], address: u64) -> Result<Vec<Insn>, Stri
     Ok(out)
 }
 
+/// A branch's relative offset, or a rip-relative operand's displacement, rewritten for
+/// the instruction at `to` (decoded at `from`) to reach `dest`, in the field's own
+/// width (where iced's decoder says it lies).
+pub fn retarget(bitness: u32, bytes: &[u8], from: u64, to: u64, dest: u64) -> Option<Vec<u8>> {
+    let mut decoder = Decoder::with_ip(bitness, bytes, from, DecoderOptions::NONE);
+    let insn = decoder.decode();
+    let offsets = decoder.get_constant_offsets(&insn);
+    let (at, size) = if insn.is_ip_rel_memory_operand() {
+        (offsets.displacement_offset(), offsets.displacement_size())
+    } else {
+        (offsets.immediate_offset(), offsets.immediate_size())
+    };
+    let rel = dest.wrapping_sub(to.wrapping_add(insn.len() as u64)) as i64;
+    let field: Vec<u8> = match size {
+        1 => vec![i8::try_from(rel).ok()? as u8],
+        2 => i16::try_from(rel).ok()?.to_le_bytes().to_vec(),
+        // i386 wraps around its 4 GiB; x86-64 reaches 2 GiB either way.
+        4 if bitness == 32 => (rel as i32).to_le_bytes().to_vec(),
+        4 => i32::try_from(rel).ok()?.to_le_bytes().to_vec(),
+        _ => return None,
+    };
+    let mut out = bytes.to_vec();
+    out.get_mut(at..at + size)?.copy_from_slice(&field);
+    Some(out)
+}
+
 /// `jmp rel8`, or `jmp rel32` (in 64-bit mode only within 2 GiB).
 pub fn jump(bitness: u32, from: u64, to: u64) -> Option<Vec<u8>> {
     let rel8 = to.wrapping_sub(from.wrapping_add(2)) as i64;

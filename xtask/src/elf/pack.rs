@@ -1,0 +1,504 @@
+//! Packing the code: split it at instruction boundaries into runs, put each run in a
+//! run of header bytes no loader reads (a hole) or in the body, join the runs by
+//! jumps where the next one does not follow right behind, and start where the first
+//! run landed (e_entry). The file ends where the body's code ends, so every byte that
+//! moves into a hole, less the jumps it takes, comes off the file.
+//!
+//! The contract, asked for with `shrink --pack` (`xtask build` asks where the program
+//! table says the code may move; hello.ld links the message first, then the code):
+//! - the segment ends in the code, which runs only from the entry point on; the bytes
+//!   before the entry are data that nothing executes, and they stay where they are;
+//! - nothing outside the code jumps into it (its address is not held as data: a
+//!   signal handler rules packing out), and every branch in it is direct;
+//! - falling off the end of the code is undefined already in the input (it runs into
+//!   the zero fill), so the run that ends the code needs no jump after it: in the
+//!   packed file, whatever follows it may run. That saves a jump that never runs.
+//!
+//! Branches and PC-relative operands in moved code are re-encoded for their new
+//! addresses, in the same length (isa/ decodes each result back), and so are pairs
+//! that compute one address together (RISC-V's auipc and addi); what cannot be
+//! re-encoded (a lone auipc, what reads rcx after a syscall, adrp off its page,
+//! ppc64le's TOC set-up if the entry would move) stays where it was. The search (`plan`) goes instruction by
+//! instruction, trying for each either the body, right behind what the body holds,
+//! or a run from it into an unused hole; every state is kept for hello-sized code
+//! (exact), the one with the shortest body per (instruction, holes used, where the
+//! run before ends) for longer code. Ties break the same way every time: the same
+//! input gives the same bytes. verify.rs proves the result without the planner.
+
+use std::{collections::BTreeMap, ops::Range};
+
+use super::isa::{Insn, Isa};
+
+/// Up to this many instructions the search keeps every state: exact.
+const EXACT_UP_TO: usize = 64;
+
+/// Where a run lies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// In the body, behind the data (the message) and the body's runs before it.
+    Body,
+    /// In the header bytes at these file offsets, which no loader reads.
+    Hole(Range<usize>),
+}
+
+/// Consecutive instructions of the input's code, where they go and what they become.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// The input addresses of the run's first instruction and just past its last.
+    pub from: u64,
+    pub to: u64,
+    pub place: Place,
+    /// Where the run starts in the output.
+    pub at: u64,
+    /// The run's bytes: its instructions (re-encoded where they branch or read the
+    /// PC), then the jump to the next run, if it does not follow right behind.
+    pub bytes: Vec<u8>,
+    /// How many of `bytes` are the instructions.
+    pub code_len: usize,
+    /// Where the jump after the run goes (None: the next run follows, or this run
+    /// ends the code).
+    pub jump_to: Option<u64>,
+    /// How many of the run's instructions were re-encoded.
+    pub reencoded: usize,
+}
+
+/// The packed code: its runs in the order the code runs them, the first at `entry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packing {
+    pub isa: Isa,
+    pub entry: u64,
+    pub runs: Vec<Run>,
+    /// The input's code: from the entry point to the end of its last instruction.
+    pub code: Range<u64>,
+    /// The output address past the body's last byte of code.
+    pub body_end: u64,
+}
+
+/// What the search needs to know of the input and the output's headers.
+pub struct Input<'a> {
+    pub isa: Isa,
+    /// The segment's bytes from the entry point on, to `file_end` (the file may stop
+    /// inside the last instruction, its zeros cut).
+    pub code: &'a [u8],
+    pub entry: u64,
+    pub file_end: u64,
+    /// Where the output's headers load: file offset 0.
+    pub load: u64,
+    /// Runs of header bytes no loader reads (file offsets), where code may go.
+    pub holes: &'a [Range<usize>],
+}
+
+/// Where the run before the next instruction ended, in the search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Before {
+    /// Nothing placed yet: the next instruction is the entry.
+    Start,
+    /// The body: the next instruction may follow right behind it.
+    Body,
+    /// Hole `n`, whose instructions end at this address: a jump must follow.
+    Hole(usize, u64),
+}
+
+/// One step of the search: the instructions from where the step before (`parent`, an
+/// index into the arena) ended up to `last` went into hole `hole`, or the body (None).
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    parent: Option<usize>,
+    last: usize,
+    hole: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct State {
+    used: u32,
+    before: Before,
+    /// The body's end so far, where it is part of the key (exact search).
+    body_key: u64,
+}
+
+/// The packing with the shortest body, or why none beats the code as it lies.
+pub fn plan(input: &Input) -> Result<Packing, String> {
+    let isa = input.isa;
+    isa.moves_code().map_err(|why| format!("not on {}: {why}", isa.name()))?;
+    let insns = isa.decode_until(input.code, input.entry, input.file_end)?;
+    let end = insns.last().map_or(input.entry, |i| i.address + i.len as u64);
+    let code = &input.code[..(end - input.entry) as usize];
+    if let Some(t) = insns.iter().filter_map(Insn::target).find(|&t| t < input.entry || t >= end) {
+        return Err(format!("a branch leaves the code for {t:#x}: cannot see what may jump back into it"));
+    }
+    // Data among the instructions (an ARM literal pool) would move with them.
+    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|&r| r >= input.entry && r < end) {
+        return Err(format!("an instruction reads data at {r:#x}, inside the code"));
+    }
+    let fixed_entry = insns.iter().any(|i| i.kind == super::isa::Kind::EntryRelative);
+    // Pairs that compute an address together (auipc/addi) move anywhere: both are
+    // re-encoded once their places are known.
+    let pairs = isa.pairs(&insns, code, input.entry);
+    let mut paired = vec![false; insns.len()];
+    for &(first, second, _) in &pairs {
+        (paired[first], paired[second]) = (true, true);
+    }
+    let holes: Vec<Range<usize>> = input.holes.iter().take(31).cloned().collect();
+    let mut pinned: Vec<bool> = vec![false; insns.len()];
+    // Branches are re-encoded once every instruction has its place; one that does
+    // not reach from there stays where it was, and the search runs again.
+    for _ in 0..=insns.len() {
+        let steps = search(input, &insns, &holes, fixed_entry, &pinned, &paired)?;
+        match build(input, &insns, code, &holes, &steps, &pairs) {
+            Ok(packing) => {
+                let kept = input.file_end.min(end);
+                return if packing.body_end < kept {
+                    Ok(packing)
+                } else {
+                    Err("no packing of the code saves a byte".into())
+                };
+            }
+            Err(n) if !pinned[n] => pinned[n] = true,
+            Err(n) => return Err(format!("the branch at {:#x} cannot be re-encoded", insns[n].address)),
+        }
+    }
+    Err("no packing of the code re-encodes its branches".into())
+}
+
+/// The search: each placement of the instructions, as steps, for the shortest body.
+fn search(
+    input: &Input,
+    insns: &[Insn],
+    holes: &[Range<usize>],
+    fixed_entry: bool,
+    pinned: &[bool],
+    paired: &[bool],
+) -> Result<Vec<Step>, String> {
+    let isa = input.isa;
+    let exact = insns.len() <= EXACT_UP_TO;
+    let n = insns.len();
+    let hole_at = |h: usize| input.load + holes[h].start as u64;
+    let hole_end = |h: usize| input.load + holes[h].end as u64;
+    // May instruction `i` sit at `at`? (Branches are checked once targets are known.)
+    let fits = |i: usize, at: u64| {
+        let insn = &insns[i];
+        if pinned[i] {
+            return at == insn.address;
+        }
+        match insn.kind {
+            _ if paired[i] => isa.aligned(at),
+            super::isa::Kind::Branch { .. } => isa.aligned(at),
+            _ => relocates(isa, input, insn, at),
+        }
+    };
+    let mut arena: Vec<Step> = Vec::new();
+    // states[i]: the ways the first i instructions can lie: state -> (body end, step).
+    let mut states: Vec<BTreeMap<State, (u64, Option<usize>)>> = vec![BTreeMap::new(); n + 1];
+    states[0].insert(State { used: 0, before: Before::Start, body_key: 0 }, (input.entry, None));
+    for i in 0..n {
+        let current = std::mem::take(&mut states[i]);
+        for (state, (body, parent)) in current {
+            // The jump that must end the run before, to `to`: its length, or None
+            // when it does not fit (or reach).
+            let jump_from = |to: u64| -> Option<(u64, usize)> {
+                match state.before {
+                    Before::Start => Some((body, 0)),
+                    Before::Body => {
+                        let j = isa.jump(body, to)?.len();
+                        Some((body + j as u64, j))
+                    }
+                    Before::Hole(h, at) => {
+                        let j = isa.jump(at, to)?.len();
+                        (at + j as u64 <= hole_end(h)).then_some((body, 0))
+                    }
+                }
+            };
+            let entry_ok = |to: u64| !fixed_entry || state.before != Before::Start || to == input.entry;
+            // The body, right behind what it holds (from a hole, if the jump fits).
+            let body_open = !matches!(state.before, Before::Hole(..)) || jump_from(body).is_some();
+            if body_open && entry_ok(body) && fits(i, body) {
+                let body_after = body + insns[i].len as u64;
+                let step = |arena: &mut Vec<Step>| {
+                    arena.push(Step { parent, last: i + 1, hole: None });
+                    arena.len() - 1
+                };
+                offer(
+                    &mut states[i + 1],
+                    exact,
+                    State { used: state.used, before: Before::Body, body_key: body_after },
+                    body_after,
+                    &mut arena,
+                    step,
+                );
+            }
+            // A run from here into an unused hole.
+            for h in 0..holes.len() {
+                if state.used & (1 << h) != 0 {
+                    continue;
+                }
+                let start = hole_at(h);
+                let Some((body_now, _)) = jump_from(start) else { continue };
+                if !entry_ok(start) {
+                    continue;
+                }
+                let mut at = start;
+                for k in i..n {
+                    if !fits(k, at) || at + insns[k].len as u64 > hole_end(h) {
+                        break;
+                    }
+                    at += insns[k].len as u64;
+                    let used = state.used | 1 << h;
+                    let step = |arena: &mut Vec<Step>| {
+                        arena.push(Step { parent, last: k + 1, hole: Some(h) });
+                        arena.len() - 1
+                    };
+                    offer(
+                        &mut states[k + 1],
+                        exact,
+                        State { used, before: Before::Hole(h, at), body_key: body_now },
+                        body_now,
+                        &mut arena,
+                        step,
+                    );
+                }
+            }
+        }
+    }
+    // The last run needs no jump: take the shortest body.
+    let (_, (_, last)) =
+        states[n].iter().min_by_key(|(s, (body, _))| (*body, **s)).ok_or("no placement of the code fits")?;
+    let mut steps = Vec::new();
+    let mut at = *last;
+    while let Some(s) = at {
+        steps.push(arena[s]);
+        at = arena[s].parent;
+    }
+    steps.reverse();
+    Ok(steps)
+}
+
+/// Whether a PC-relative instruction re-encodes at `at` (the length is its own).
+fn relocates(isa: Isa, input: &Input, insn: &Insn, at: u64) -> bool {
+    let from = (insn.address - input.entry) as usize;
+    input.code.get(from..from + insn.len).is_some_and(|bytes| isa.relocate(insn, bytes, at, None).is_some())
+}
+
+/// Keep the state if it is new or its body is shorter (for long code, the key leaves
+/// the body's end out: the shortest body wins).
+fn offer(
+    states: &mut BTreeMap<State, (u64, Option<usize>)>,
+    exact: bool,
+    mut state: State,
+    body: u64,
+    arena: &mut Vec<Step>,
+    step: impl FnOnce(&mut Vec<Step>) -> usize,
+) {
+    if !exact {
+        state.body_key = 0;
+    }
+    if states.get(&state).is_none_or(|&(b, _)| body < b) {
+        let s = step(arena);
+        states.insert(state, (body, Some(s)));
+    }
+}
+
+/// The runs the steps make, every instruction re-encoded at its place. Err(n): the
+/// branch (or pair) that is instruction `n` does not reach its target's copy.
+fn build(
+    input: &Input,
+    insns: &[Insn],
+    code: &[u8],
+    holes: &[Range<usize>],
+    steps: &[Step],
+    pairs: &[(usize, usize, u64)],
+) -> Result<Packing, usize> {
+    let isa = input.isa;
+    // Merge consecutive body steps into runs: (first, last, hole).
+    let mut groups: Vec<(usize, usize, Option<usize>)> = Vec::new();
+    let mut first = 0;
+    for s in steps {
+        match groups.last_mut() {
+            Some(g) if g.2.is_none() && s.hole.is_none() => g.1 = s.last,
+            _ => groups.push((first, s.last, s.hole)),
+        }
+        first = s.last;
+    }
+    // Addresses: holes are where they are; the body's runs follow one another from
+    // the entry, each with its jump.
+    let mut at = vec![0u64; insns.len()];
+    let mut starts = Vec::with_capacity(groups.len());
+    let mut body = input.entry;
+    for (g, &(first, last, hole)) in groups.iter().enumerate() {
+        let start = hole.map_or(body, |h| input.load + holes[h].start as u64);
+        let mut a = start;
+        for i in first..last {
+            at[i] = a;
+            a += insns[i].len as u64;
+        }
+        starts.push(start);
+        if hole.is_none() {
+            body = a;
+            if let Some(&(_, _, next_hole)) = groups.get(g + 1) {
+                // The next run is in a hole (body runs merge): a jump to it.
+                let to = next_hole.map_or(body, |h| input.load + holes[h].start as u64);
+                body += isa.jump(body, to).map_or(0, |j| j.len() as u64);
+            }
+        }
+    }
+    let map = |address: u64| insns.iter().position(|i| i.address == address).map(|k| at[k]);
+    let original = |i: usize| {
+        let from = (insns[i].address - input.entry) as usize;
+        &code[from..from + insns[i].len]
+    };
+    let mut pair_bytes = BTreeMap::new();
+    for &(first, second, value) in pairs {
+        let (a, b) = isa.encode_pair(original(first), original(second), at[first], value).ok_or(first)?;
+        pair_bytes.insert(first, a);
+        pair_bytes.insert(second, b);
+    }
+    let mut runs = Vec::new();
+    for (g, &(first, last, hole)) in groups.iter().enumerate() {
+        let mut bytes = Vec::new();
+        let mut reencoded = 0;
+        for i in first..last {
+            let insn = &insns[i];
+            let target = insn.target().and_then(map);
+            let moved = match pair_bytes.get(&i) {
+                Some(bytes) => bytes.clone(),
+                None => isa.relocate(insn, original(i), at[i], target).ok_or(i)?,
+            };
+            reencoded += usize::from(moved != original(i));
+            bytes.extend(moved);
+        }
+        let code_len = bytes.len();
+        let end = starts[g] + code_len as u64;
+        let jump_to = groups.get(g + 1).map(|_| starts[g + 1]).filter(|&to| to != end);
+        if let Some(to) = jump_to {
+            // Found by the search, which checked that it fits and reaches.
+            bytes.extend(isa.jump(end, to).ok_or(last.saturating_sub(1))?);
+        }
+        runs.push(Run {
+            from: insns[first].address,
+            to: insns[last - 1].address + insns[last - 1].len as u64,
+            place: hole.map_or(Place::Body, |h| Place::Hole(holes[h].clone())),
+            at: starts[g],
+            bytes,
+            code_len,
+            jump_to,
+            reencoded,
+        });
+    }
+    let code_end = insns.last().map_or(input.entry, |i| i.address + i.len as u64);
+    Ok(Packing {
+        isa,
+        entry: starts.first().copied().unwrap_or(input.entry),
+        runs,
+        code: input.entry..code_end,
+        body_end: body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const X64: Isa = Isa::X86 { bitness: 64 };
+    /// Holes of an ELF64 header at load address 0x10000: e_version, e_shoff and
+    /// e_flags, p_paddr (the program header at 0x38).
+    const HOLES: [Range<usize>; 3] = [0x14..0x18, 0x28..0x34, 0x50..0x58];
+
+    fn pack(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
+        let entry = 0x1007c;
+        plan(&Input { isa: X64, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes })
+    }
+
+    /// The instructions the packed code runs from its entry, jumps it inserted
+    /// followed, as (bytes, address); at most `limit` of them.
+    fn trace(p: &Packing, limit: usize) -> Vec<(Vec<u8>, u64)> {
+        let byte_at = |a: u64| p.runs.iter().find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&a));
+        let (mut at, mut out) = (p.entry, Vec::new());
+        while let Some(run) = byte_at(at).filter(|_| out.len() < limit) {
+            let rest = &run.bytes[(at - run.at) as usize..];
+            let insn = X64.decode_until(rest, at, at + 1).unwrap().remove(0);
+            let inserted = at >= run.at + run.code_len as u64;
+            match insn.target() {
+                Some(t) if inserted => at = t,
+                _ => {
+                    out.push((rest[..insn.len].to_vec(), at));
+                    at += insn.len as u64;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn straight_code_spreads_over_the_holes_and_ends_without_a_jump() {
+        // x86_64 hello: write(1, msg, 20); exit(result != 20).
+        let code = [
+            0x6a, 0x01, 0x58, 0x6a, 0x14, 0x5a, 0xbe, 0x68, 0x00, 0x01, 0x00, 0x48, 0x89, 0xc7, 0x0f, 0x05, 0x31, 0xff,
+            0x48, 0x83, 0xf8, 0x14, 0x40, 0x0f, 0x95, 0xc7, 0x6a, 0x3c, 0x58, 0x0f, 0x05,
+        ];
+        let p = pack(&code, &HOLES).unwrap();
+        // The same instructions run, in the same order, the exit syscall last.
+        let ran: Vec<u8> = trace(&p, 100).into_iter().flat_map(|(b, _)| b).collect();
+        assert_eq!(ran, code);
+        let last = p.runs.last().unwrap();
+        assert_eq!((last.jump_to, last.to), (None, 0x1007c + code.len() as u64));
+        // Every hole holds a run, and the body is what is left: shorter than the code.
+        assert!(p.runs.iter().filter(|r| r.place != Place::Body).count() == HOLES.len(), "{p:#?}");
+        assert!(p.body_end - 0x1007c < code.len() as u64 - 16, "{p:#?}");
+        // The same input, the same plan.
+        assert_eq!(pack(&code, &HOLES).unwrap(), p);
+    }
+
+    #[test]
+    fn a_loop_that_moves_branches_to_its_new_place() {
+        // mov ecx, 3; dec ecx; jnz -4 (to dec); push 60; pop rax; syscall: the loop
+        // moves into a hole, where its jnz must go back to the moved dec.
+        let code = [0xb9, 0x03, 0, 0, 0, 0xff, 0xc9, 0x75, 0xfc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        let p = pack(&code, &HOLES).unwrap();
+        let ran = trace(&p, 8);
+        let (dec, jnz) =
+            (ran.iter().find(|(b, _)| b[0] == 0xff).unwrap(), ran.iter().find(|(b, _)| b[0] == 0x75).unwrap());
+        let back = X64.decode(&jnz.0, jnz.1).unwrap()[0].target();
+        assert_eq!(back, Some(dec.1), "{p:#?}");
+        assert_ne!(dec.1, 0x10081, "the loop moved: {p:#?}");
+    }
+
+    #[test]
+    fn a_branch_to_moved_code_is_re_encoded() {
+        // dec ecx (the loop's head, 2 bytes); a 10-byte mov; jnz back to dec; exit.
+        // Only the 4-byte hole e_version takes the head (with its 2-byte jump on): the
+        // jnz left in the body must now reach the head's copy there.
+        let code = [&[0xff, 0xc9, 0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 0x75, 0xf2][..], &[0x6a, 0x3c, 0x58, 0x0f, 0x05]]
+            .concat();
+        let p = pack(&code, &HOLES[..1]).unwrap(); // e_version
+        let ran = trace(&p, 6);
+        let (dec, jnz) = (&ran[0], ran.iter().find(|(b, _)| b[0] == 0x75).unwrap());
+        assert_eq!(dec.1, 0x10014, "{p:#?}");
+        assert_eq!(X64.decode(&jnz.0, jnz.1).unwrap()[0].target(), Some(0x10014), "{p:#?}");
+        assert!(p.runs.iter().any(|r| r.reencoded == 1), "{p:#?}");
+    }
+
+    #[test]
+    fn an_auipc_pair_moves_re_encoded() {
+        // auipc a1, 0; c.li a0, 1; addi a1, a1, -20 (a1 = the auipc's address - 20);
+        // ecall. Only with the pair re-encoded may the auipc leave the entry: then
+        // auipc, c.li and a c.j fill p_paddr, and the body keeps 8 bytes.
+        let rv = Isa::Riscv64 { compressed: true };
+        let code = [0x97, 0x05, 0, 0, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x73, 0, 0, 0];
+        let (entry, load) = (0x1007c, 0x10000);
+        let input = Input { isa: rv, code: &code, entry, file_end: entry + 14, load, holes: &HOLES[2..] };
+        let p = plan(&input).unwrap();
+        assert_eq!((p.entry, p.body_end), (0x10050, entry + 8), "{p:#?}");
+        let (hole, body) = (&p.runs[0], &p.runs[1]);
+        // The pair still computes the address it did, from the auipc's new place.
+        assert_eq!(rv.pair_value(&hole.bytes[..4], &body.bytes[..4], 0x10050), Some(entry - 20));
+        // (The auipc's high part is still 0; the addi's low part took the change.)
+        assert_eq!(body.reencoded, 1, "{p:#?}");
+    }
+
+    #[test]
+    fn code_that_leaves_or_cannot_be_traced_stays() {
+        assert!(pack(&[0xeb, 0x10], &HOLES).unwrap_err().contains("leaves the code"));
+        assert!(pack(&[0xc3], &HOLES).unwrap_err().contains("Return"));
+        // Nothing to gain: one instruction, no room.
+        assert!(pack(&[0x0f, 0x05], std::slice::from_ref(&(0x14..0x15))).unwrap_err().contains("saves"));
+    }
+}
