@@ -355,8 +355,31 @@ impl SigAction {
     }
 }
 
-/// `setitimer(ITIMER_REAL, seconds, NULL)`: SIGALRM in `seconds`, whose default
-/// action ends the process. Timers are not inherited by children (fork).
+/// SIGALRM in `seconds`, whose default action ends the process; the timer is not
+/// inherited by children (fork). `alarm(seconds)` where the architecture has it (one
+/// register, no memory), else `setitimer(ITIMER_REAL, seconds, NULL)`, which is what
+/// the kernel's alarm does: arm's EABI, aarch64, riscv64 and loongarch64 have no alarm.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "powerpc64",
+    target_arch = "s390x",
+    target_arch = "mips64"
+))]
+#[inline(always)]
+pub fn alarm(seconds: usize) -> isize {
+    // SAFETY: no memory.
+    unsafe { arch::syscall1::<{ linux::__NR_alarm as usize }>(seconds) }
+}
+
+/// See the other `alarm`: this one for the architectures without alarm(2).
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "powerpc64",
+    target_arch = "s390x",
+    target_arch = "mips64"
+)))]
 #[inline(always)]
 pub fn alarm(seconds: usize) -> isize {
     let zero = linux::__kernel_old_timeval { tv_sec: 0, tv_usec: 0 };
