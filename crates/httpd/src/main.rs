@@ -176,7 +176,7 @@ fn serve(connection: usize) {
     };
     // One write: on a blocking TCP socket it returns only when all of it is queued,
     // or on an error (the client left) or a signal (SIGALRM, which ends us anyway).
-    sys::write(connection, answer);
+    sys::write_best_effort(connection, answer);
     // FIN after the answer, then read (and drop) whatever the client still sends until
     // it closes: closing with unread bytes would send a reset instead. SIGALRM bounds
     // this wait too.
