@@ -320,3 +320,29 @@ fn bench_quick_measures_every_row_for_both_servers() {
         assert!(table.lines().any(|l| l.starts_with(&format!("| {metric} |"))), "no {metric} row in:\n{table}");
     }
 }
+
+/// README's table of what each feature costs is the one `cargo xtask report` prints,
+/// line for line (x86_64 alone: each variant builds in seconds). The report itself
+/// checks that the build with every feature is the default build to the byte.
+#[test]
+fn readme_feature_costs_are_the_reports() {
+    let out = xtask(&["report", "--program", "httpd", "--no-docker", "x86_64"]);
+    assert!(out.status.success(), "report failed:\n{}", text(&out.stderr));
+    let table = |s: &str| s.lines().filter(|l| l.starts_with('|')).map(str::to_string).collect::<Vec<_>>();
+    // The report's only table lines are the feature costs'.
+    let measured = table(&text(&out.stdout));
+    assert!(measured.len() > 3, "no feature table in the report:\n{}", text(&out.stdout));
+    assert_eq!(table(&readme_section("httpd-features")), measured, "README.md's httpd-features table is stale");
+    // And the JSON carries the same numbers.
+    let out = xtask(&["report", "--program", "httpd", "--no-docker", "--json", "x86_64"]);
+    assert!(out.status.success(), "report --json failed:\n{}", text(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let costs = &rows[0]["feature_costs"];
+    let all = costs["all_bytes"].as_u64().unwrap();
+    assert_eq!(all, rows[0]["binary_bytes"].as_u64().unwrap(), "all features is the default build");
+    assert!(costs["none_bytes"].as_u64().unwrap() < all);
+    for feature in costs["features"].as_array().unwrap() {
+        let want = format!("| {} | {} |", feature["name"].as_str().unwrap(), feature["bytes"]);
+        assert!(measured.iter().any(|l| l.starts_with(&want)), "no {want} in the report's table");
+    }
+}

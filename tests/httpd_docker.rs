@@ -13,6 +13,8 @@
 //!   bridge so that they reach httpd itself rather than Docker's proxy; after each a
 //!   normal request through the published port still gets the exact answer.
 //! - `docker stop` (SIGTERM) and `docker kill -s INT` end it with exit code 0 at once.
+//! - The IPv4 fallback (x86_64 and aarch64): under a seccomp profile that refuses
+//!   AF_INET6 sockets it serves IPv4 alone.
 //! - The Dockerfile's httpd stage holds the xtask's bytes (x86_64 and one foreign arch:
 //!   each docker build takes minutes).
 //!
@@ -253,6 +255,71 @@ fn images_serve_exact_bytes_under_load_and_hostile_clients_and_stop_at_once() {
     }
     eprintln!("every arch: {:.1} s", started.elapsed().as_secs_f64());
     assert!(failures.is_empty(), "{} arches failed:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// A seccomp profile that lets every system call through but socket(AF_INET6, ...),
+/// which fails with EAFNOSUPPORT, as on a kernel without IPv6 (`ipv6.disable=1`).
+/// (Turning IPv6 off with a sysctl is no test: AF_INET6 sockets still open then.)
+const NO_IPV6_SOCKETS: &str = r#"{
+  "defaultAction": "SCMP_ACT_ALLOW",
+  "syscalls": [
+    {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 97,
+     "args": [{"index": 0, "value": 10, "op": "SCMP_CMP_EQ"}]}
+  ]
+}"#;
+
+/// The IPv4 fallback: where no IPv6 socket can be made, httpd serves on a plain IPv4
+/// socket. In a container whose seccomp profile refuses AF_INET6 sockets (and whose
+/// namespace does have `::1`, so that a dual-stack socket would answer there), GET over
+/// IPv4 gets the exact answer, [::1] is refused (the socket really is IPv4 alone), and
+/// `docker stop` still ends it with 0. The host's arch and one foreign arch (qemu-user
+/// makes the guest's socket call as its own, so the profile reaches it too).
+#[test]
+fn serves_ipv4_alone_where_no_ipv6_socket_can_be_made() {
+    let docker = docker();
+    let mut profile = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut profile, NO_IPV6_SOCKETS.as_bytes()).unwrap();
+    let seccomp = format!("seccomp={}", profile.path().display());
+    for name in ["x86_64", "aarch64"] {
+        let arch = Arch::find(name).unwrap();
+        xtask_ok(&["image", "--program", "httpd", name]);
+        let port = free_port();
+        let published = format!("127.0.0.1:{port}:8080");
+        let server = Container::run(
+            &docker,
+            arch,
+            container_name("ipv4-only", arch),
+            &[
+                "--security-opt",
+                &seccomp,
+                "--sysctl",
+                "net.ipv6.conf.all.disable_ipv6=0",
+                "--sysctl",
+                "net.ipv6.conf.lo.disable_ipv6=0",
+                "-p",
+                &published,
+            ],
+        );
+        wait_serving(name, local(port));
+        let url = format!("http://127.0.0.1:{port}/");
+        assert_eq!(text(&curl_ok(name, &["--include", &url])), text(&expected_get()), "{name}: GET over IPv4");
+        let pid = server.inspect("{{.State.Pid}}");
+        let inside = |host: &str| {
+            let max_time = ANSWER_BOUND.as_secs().to_string();
+            let url = format!("http://{host}:8080/");
+            Command::new("nsenter")
+                .args(["-t", &pid, "-n", "curl", "--silent", "--show-error", "--max-time", &max_time, &url])
+                .output()
+                .expect("nsenter runs (util-linux; as root)")
+        };
+        let v4 = inside("127.0.0.1");
+        assert!(v4.status.success(), "{name}: curl 127.0.0.1 inside: {}", text(&v4.stderr));
+        assert_eq!(v4.stdout, body(), "{name}: the body over IPv4 inside the container");
+        // curl's exit code 7: could not connect (refused), not a timeout or a reset.
+        let v6 = inside("[::1]");
+        assert_eq!(v6.status.code(), Some(7), "{name}: [::1] must be refused: {}", text(&v6.stderr));
+        server.stop(&["stop"]);
+    }
 }
 
 /// `docker build --target httpd` gives the very bytes of `cargo xtask build --program

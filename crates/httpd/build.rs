@@ -7,6 +7,7 @@
 //! | `HTTPD_CONTENT_TYPE` | the Content-Type header's value       | `text/plain; charset=utf-8`  |
 //! | `HTTPD_STATUS`       | the status code and reason phrase     | `200 OK`                     |
 //! | `HTTPD_PORT`         | the TCP port it listens on            | `8080`                       |
+//! | `HTTPD_WITHOUT`      | features to leave out, by comma (features.rs): to measure what each costs | none |
 //!
 //! A relative HTTPD_BODY_FILE is taken from this crate's folder (cargo runs build
 //! scripts there); the xtask passes absolute paths. Anything a header cannot carry
@@ -14,7 +15,34 @@
 
 use std::{env, fs, path::PathBuf};
 
+include!("features.rs");
+
 const MAX_BODY: usize = 65536;
+
+/// The features this build has: all but those in HTTPD_WITHOUT and those that need one
+/// of them. An unknown name fails the build.
+fn features() -> Vec<&'static str> {
+    let without = var("HTTPD_WITHOUT", "");
+    let mut off: Vec<&str> = Vec::new();
+    for name in without.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let known = FEATURES.iter().find(|(f, ..)| *f == name);
+        let names: Vec<&str> = FEATURES.iter().map(|(f, ..)| *f).collect();
+        let (name, ..) = known.unwrap_or_else(|| panic!("HTTPD_WITHOUT: no feature {name:?}; there are {names:?}"));
+        off.push(name);
+    }
+    // The table lists a feature after those it needs: one pass settles it.
+    FEATURES
+        .iter()
+        .filter(|(name, _, needs)| {
+            let keep = !off.contains(name) && !needs.iter().any(|n| off.contains(n));
+            if !keep {
+                off.push(name);
+            }
+            keep
+        })
+        .map(|(name, ..)| *name)
+        .collect()
+}
 
 fn var(name: &str, default: &str) -> String {
     println!("cargo::rerun-if-env-changed={name}");
@@ -64,6 +92,9 @@ fn main() {
         _ => panic!("HTTPD_PORT must be a port number from 1 to 65535: {port:?}"),
     };
 
+    println!("cargo::rerun-if-changed=features.rs");
+    let enabled = features();
+
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
@@ -76,8 +107,18 @@ fn main() {
         "/// The length of the response's header part, up to and with the empty line: what HEAD gets.\n\
          const HEAD_LEN: usize = {};\n\
          /// The TCP port to listen on.\n\
-         const PORT: u16 = {port};\n",
-        head.len()
+         const PORT: u16 = {port};\n\
+         /// Which features this build has (features.rs; HTTPD_WITHOUT leaves some out).\n\
+         mod feature {{\n{}}}\n",
+        head.len(),
+        FEATURES
+            .iter()
+            .map(|(name, ..)| format!(
+                "    pub const {}: bool = {};\n",
+                name.to_uppercase().replace('-', "_"),
+                enabled.contains(name)
+            ))
+            .collect::<String>()
     );
     fs::write(out.join("config.rs"), config).expect("cannot write OUT_DIR/config.rs");
 }

@@ -10,6 +10,11 @@
 //!   headers, divided by their count. Kernel memory (socket
 //!   buffers, a process's kernel stack and page tables) is in neither.
 //!
+//! Each level runs `rounds` times, httpd and nginx alternating, and each metric is the
+//! median of its rounds: on a machine shared with other jobs, a burst of theirs then
+//! skews one round of one server, not the result. The load average at the start and
+//! the end is part of the result.
+//!
 //! httpd is built for the host's arch on a free port (HTTPD_PORT) into
 //! target/hello/bench/httpd; nginx (Debian's nginx-light) runs in the foreground from
 //! a generated config in a temporary directory, on another free port, with
@@ -118,6 +123,8 @@ pub fn ab(url: &str, requests: u64, concurrency: u64) -> Result<Ab> {
 pub struct Options {
     /// Small counts: seconds in all, for the test that keeps the command working.
     pub quick: bool,
+    /// How many times each level runs per server (the median counts); at least 1.
+    pub rounds: usize,
 }
 
 /// One metric for both servers.
@@ -135,6 +142,11 @@ pub struct Row {
 #[derive(Debug, Serialize)]
 pub struct Bench {
     pub machine: String,
+    /// /proc/loadavg's 1, 5 and 15 minute averages when the run started and ended.
+    pub load_start: String,
+    pub load_end: String,
+    /// Runs per level and server; each metric is their median.
+    pub rounds: usize,
     pub nginx: String,
     pub requests: BTreeMap<u64, u64>,
     pub idle_connections: usize,
@@ -388,6 +400,30 @@ fn machine() -> String {
     format!("{model}, {cores} cores, Linux {}", kernel.trim())
 }
 
+/// /proc/loadavg's first three fields: the 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    let loadavg = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    loadavg.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// Each metric's median over `runs` (the upper one of an even count), apart.
+pub fn median_of(runs: &[Ab]) -> Ab {
+    let median = |metric: fn(&Ab) -> f64| {
+        let mut values: Vec<f64> = runs.iter().map(metric).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    Ab {
+        complete: runs[0].complete,
+        failed: runs.iter().map(|r| r.failed).sum(),
+        non_2xx: runs.iter().map(|r| r.non_2xx).sum(),
+        document_length: runs[0].document_length,
+        requests_per_second: median(|r| r.requests_per_second),
+        p50_ms: median(|r| r.p50_ms),
+        p99_ms: median(|r| r.p99_ms),
+    }
+}
+
 fn nginx_version() -> String {
     Command::new(nginx())
         .arg("-v")
@@ -398,6 +434,7 @@ fn nginx_version() -> String {
 
 /// Run the whole benchmark.
 pub fn run(sh: &Shell, options: Options) -> Result<Bench> {
+    let load_start = load_average();
     let mut httpd = start_httpd(sh, free_port()?)?;
     let (content_type, body) = fetch(httpd.port).context("httpd's answer")?;
     let nginx = start_nginx(free_port()?, &content_type, &body)?;
@@ -414,20 +451,26 @@ pub fn run(sh: &Shell, options: Options) -> Result<Bench> {
         rows.push(Row { metric, unit, httpd, nginx, ratio: if nginx == 0.0 { f64::NAN } else { httpd / nginx } });
     };
     let mut latency = Vec::new();
+    let rounds = options.rounds.max(1);
     for (&concurrency, &n) in &requests {
-        let mut results = Vec::new();
-        for server in [&httpd, &nginx] {
-            settle(server, if server.name == "nginx" { nginx_workers } else { 0 });
-            eprintln!("{}: ab -n {n} -c {concurrency}", server.name);
-            let result = ab(&server.url(), n, concurrency).with_context(|| format!("{} under load", server.name))?;
-            if result.failed != 0 || result.non_2xx != 0 || result.complete != n {
-                bail!("{}: {n} requests at {concurrency}: {result:?}", server.name);
+        // Per server, every round's result.
+        let mut runs: [Vec<Ab>; 2] = [Vec::new(), Vec::new()];
+        for round in 1..=rounds {
+            for (i, server) in [&httpd, &nginx].into_iter().enumerate() {
+                settle(server, if server.name == "nginx" { nginx_workers } else { 0 });
+                eprintln!("{}: ab -n {n} -c {concurrency} (round {round} of {rounds})", server.name);
+                let result =
+                    ab(&server.url(), n, concurrency).with_context(|| format!("{} under load", server.name))?;
+                if result.failed != 0 || result.non_2xx != 0 || result.complete != n {
+                    bail!("{}: {n} requests at {concurrency}: {result:?}", server.name);
+                }
+                if result.document_length != body.len() as u64 {
+                    bail!("{}: ab saw documents of {} bytes, not {}", server.name, result.document_length, body.len());
+                }
+                runs[i].push(result);
             }
-            if result.document_length != body.len() as u64 {
-                bail!("{}: ab saw documents of {} bytes, not {}", server.name, result.document_length, body.len());
-            }
-            results.push(result);
         }
+        let results: Vec<Ab> = runs.iter().map(|r| median_of(r)).collect();
         let clients = if concurrency == 1 { "1 client".to_string() } else { format!("{concurrency} clients") };
         row(format!("requests/s, {clients}"), "1/s", results[0].requests_per_second, results[1].requests_per_second);
         latency.push((clients, results));
@@ -438,6 +481,7 @@ pub fn run(sh: &Shell, options: Options) -> Result<Bench> {
     for (clients, results) in &latency {
         row(format!("p99 latency, {clients}"), "ms", results[0].p99_ms, results[1].p99_ms);
     }
+    let load_end = load_average();
     let httpd_rss = rss_per_connection(&httpd, 0)?;
     let nginx_rss = rss_per_connection(&nginx, nginx_workers)?;
     row("RSS per open connection".to_string(), "KiB", httpd_rss, nginx_rss);
@@ -447,6 +491,9 @@ pub fn run(sh: &Shell, options: Options) -> Result<Bench> {
     let goal_p99 = ratios("p99").all(|r| r <= 2.0);
     Ok(Bench {
         machine: machine(),
+        load_start,
+        load_end,
+        rounds,
         nginx: nginx_version(),
         requests,
         idle_connections: IDLE,
@@ -479,11 +526,15 @@ pub fn markdown(bench: &Bench) -> String {
     let requests: Vec<String> = bench.requests.iter().map(|(c, n)| format!("{n} at {c}")).collect();
     let _ = writeln!(
         out,
-        "{}; {}; ab without keep-alive, requests: {}; RSS with {} connections open mid-request.",
+        "{}; {}; ab without keep-alive, requests: {}, each level {} times per server, alternating \
+         (medians); RSS with {} connections open mid-request; load average {} at the start, {} at the end.",
         bench.machine,
         bench.nginx,
         requests.join(", "),
-        bench.idle_connections
+        bench.rounds,
+        bench.idle_connections,
+        bench.load_start,
+        bench.load_end
     );
     out
 }
@@ -509,6 +560,22 @@ mod tests {
         let clean = AB.replace("Non-2xx responses:      7\n", "");
         assert_eq!(Ab::parse(&clean, "50,1\n99,2\n").unwrap().non_2xx, 0);
         assert!(Ab::parse("", "").is_err());
+    }
+
+    #[test]
+    fn medians_each_metric_apart() {
+        let run = |rps: f64, p50: f64, p99: f64| Ab {
+            complete: 10,
+            failed: 0,
+            non_2xx: 0,
+            document_length: 35,
+            requests_per_second: rps,
+            p50_ms: p50,
+            p99_ms: p99,
+        };
+        let m = median_of(&[run(100.0, 3.0, 9.0), run(300.0, 1.0, 7.0), run(200.0, 2.0, 80.0)]);
+        assert_eq!((m.requests_per_second, m.p50_ms, m.p99_ms), (200.0, 2.0, 9.0));
+        assert_eq!(median_of(&[run(5.0, 1.0, 1.0)]).requests_per_second, 5.0);
     }
 
     #[test]

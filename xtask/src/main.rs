@@ -180,11 +180,15 @@ struct Techniques {
 #[command(after_help = "Needs ab (apache2-utils) and nginx (nginx-light): setup.sh installs both. \
     httpd is built for this machine's arch on a free port (target/hello/bench/httpd); nginx runs in the \
     foreground from a generated config in a temporary directory, serving the same bytes. Takes about a \
-    minute (--quick: seconds, numbers too small to mean much).")]
+    minute per round (--quick: seconds, numbers too small to mean much).")]
 struct Bench {
     /// Small request counts: checks that everything runs, measures little
     #[arg(long)]
     quick: bool,
+    /// Runs of each level per server, alternating; each metric is their median
+    /// (default 3, with --quick 1)
+    #[arg(long, value_name = "N")]
+    rounds: Option<usize>,
     /// JSON instead of a table
     #[arg(long)]
     json: bool,
@@ -192,7 +196,8 @@ struct Bench {
 
 impl Bench {
     fn run(self, sh: &Shell) -> Result<()> {
-        let result = bench::run(sh, bench::Options { quick: self.quick })?;
+        let rounds = self.rounds.unwrap_or(if self.quick { 1 } else { 3 });
+        let result = bench::run(sh, bench::Options { quick: self.quick, rounds })?;
         match self.json {
             true => println!("{}", serde_json::to_string_pretty(&result)?),
             false => print!("{}", bench::markdown(&result)),

@@ -1,14 +1,17 @@
 //! `cargo xtask report`: what each binary and image of a program weighs, against its
-//! budget.
+//! budget; for httpd on x86_64 also what each of its features costs, beside the
+//! smallest published web server.
 
-use anyhow::Result;
+use std::{fs, path::PathBuf};
+
+use anyhow::{Result, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use xshell::Shell;
 
 use crate::{
     arch::Arch,
-    budgets,
+    budgets, build,
     docker::Docker,
     kernel, message,
     oci::{annotations::Annotations, image},
@@ -47,6 +50,9 @@ pub struct Row {
     /// With `--kernels`: each real kernel that booted it, and whether it ran clean.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kernels: Vec<KernelRun>,
+    /// httpd on x86_64: what each feature costs (`FeatureCosts::measure`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_costs: Option<FeatureCosts>,
 }
 
 #[derive(Debug, Serialize)]
@@ -103,6 +109,11 @@ pub fn rows(
                 _ => None,
             },
             kernels: if kernels { kernel_runs(sh, program, arch, &bytes)? } else { Vec::new() },
+            feature_costs: if program.name == "httpd" && arch.name == FEATURE_COSTS_ARCH {
+                Some(FeatureCosts::measure(sh, program, arch, &bytes)?)
+            } else {
+                None
+            },
         });
         images.push((arch, image));
     }
@@ -194,10 +205,118 @@ pub fn text(rows: &[Row], index_bytes: u64) -> String {
             out += &format!("{:<12} {runs}\n", r.arch);
         }
     }
+    for costs in rows.iter().filter_map(|r| r.feature_costs.as_ref()) {
+        out += &format!(
+            "\nwhat each feature costs on {} (bytes with it minus without it; \
+             HTTPD_WITHOUT, crates/httpd/features.rs):\n",
+            costs.arch
+        );
+        out += &costs.markdown();
+        let sum: i64 = costs.features.iter().map(|f| f.bytes).sum();
+        out += &format!(
+            "(one by one they add up to {sum}; all of them together cost {}: code that \
+             several features share goes only when all of them go)\n",
+            costs.all_bytes as i64 - costs.none_bytes as i64
+        );
+    }
     out += &format!("\nimage index over these {} platforms: {index_bytes} bytes\n", rows.len());
     out += "\nhand-asm: plain hand-written assembly, one ELF header and one program header;\n";
     out += "hand-best: the best hand-made file every loader runs, headers overlapped.\n";
     out += "image: bytes Docker reports; layer: gzip (zopfli); pull: manifest + config + layer,\n";
     out += &format!("what `docker pull` of one platform moves (ceiling {} bytes).\n", image::PULL_BYTES_CEILING);
     out
+}
+
+/// httpd's feature table (crates/httpd/features.rs, which its build.rs reads too).
+mod httpd_features {
+    include!("../../crates/httpd/features.rs");
+}
+
+/// The arch the feature costs are measured on: the published records are x86-64.
+pub const FEATURE_COSTS_ARCH: &str = "x86_64";
+
+/// The smallest published web server: x86-64 assembly that answers every connection
+/// with one fixed reply and closes, reading nothing.
+pub const RECORD_BYTES: u64 = 224;
+
+/// What one of httpd's features costs.
+#[derive(Debug, Serialize)]
+pub struct FeatureCost {
+    /// Its name in crates/httpd/features.rs (and HTTPD_WITHOUT).
+    pub name: &'static str,
+    pub what: &'static str,
+    /// The features it needs.
+    pub needs: &'static [&'static str],
+    /// The binary's bytes with it minus without it, every other feature kept but those
+    /// that need it (which cannot be had without it).
+    pub bytes: i64,
+}
+
+/// httpd built with all its features, with none, and without each in turn.
+#[derive(Debug, Serialize)]
+pub struct FeatureCosts {
+    pub arch: &'static str,
+    /// The default build (all features).
+    pub all_bytes: u64,
+    /// Every feature left out: accept, write the GET response, close.
+    pub none_bytes: u64,
+    pub record_bytes: u64,
+    pub features: Vec<FeatureCost>,
+}
+
+impl FeatureCosts {
+    /// Build httpd for `arch` with HTTPD_WITHOUT set to each feature (and, for one that
+    /// others need, to those others first), into target/hello/features/<arch>/. The
+    /// build with an empty HTTPD_WITHOUT must be the default build, `default` (its
+    /// bytes), to the byte.
+    pub fn measure(sh: &Shell, program: &Program, arch: &'static Arch, default: &[u8]) -> Result<FeatureCosts> {
+        use httpd_features::FEATURES;
+        let dir = crate::paths::out_root().join("features").join(arch.name);
+        let size = |without: &[&str]| -> Result<u64> {
+            let name = if without.is_empty() { "all".to_string() } else { without.join(",") };
+            let out: PathBuf = dir.join(&name).join(program.name);
+            let _env = sh.push_env("HTTPD_WITHOUT", without.join(","));
+            build::build(sh, program, arch, message::DEFAULT, Some(&out))?;
+            if without.is_empty() && fs::read(&out)? != default {
+                bail!("{}: httpd with HTTPD_WITHOUT empty differs from the default build", out.display());
+            }
+            Ok(fs::metadata(&out)?.len())
+        };
+        // The features that need `name`, directly or through others.
+        let needing = |name: &str| -> Vec<&'static str> {
+            let mut found: Vec<&'static str> = Vec::new();
+            for (feature, _, needs) in FEATURES {
+                if needs.iter().any(|n| *n == name || found.contains(n)) {
+                    found.push(feature);
+                }
+            }
+            found
+        };
+        let all_bytes = size(&[])?;
+        let mut features = Vec::new();
+        for &(name, what, needs) in FEATURES {
+            let mut without = needing(name);
+            let with = if without.is_empty() { all_bytes } else { size(&without)? };
+            without.push(name);
+            features.push(FeatureCost { name, what, needs, bytes: with as i64 - size(&without)? as i64 });
+        }
+        let every: Vec<&str> = FEATURES.iter().map(|(name, ..)| *name).collect();
+        Ok(FeatureCosts { arch: arch.name, all_bytes, none_bytes: size(&every)?, record_bytes: RECORD_BYTES, features })
+    }
+
+    /// The table README.md shows (between its httpd-features markers).
+    pub fn markdown(&self) -> String {
+        let mut out = String::from("| feature | bytes | what it does |\n|---|---|---|\n");
+        for f in &self.features {
+            let needs = if f.needs.is_empty() { String::new() } else { format!(" (needs {})", f.needs.join(", ")) };
+            out += &format!("| {} | {} | {}{needs} |\n", f.name, f.bytes, f.what);
+        }
+        out += &format!(
+            "| **all of them** | **{}** | the default build |\n\
+             | none of them | {} | accept, write the fixed response, close: what the record does |\n\
+             | the record | {} | x86-64 assembly, one fixed reply (not ours) |\n",
+            self.all_bytes, self.none_bytes, self.record_bytes
+        );
+        out
+    }
 }

@@ -25,11 +25,18 @@ use sys::{AF_INET, AF_INET6, IPPROTO_IPV6, IPV6_V6ONLY, SHUT_WR, SIGCHLD, SIGINT
 
 /// The whole answer to a GET: headers, then the body (see build.rs).
 static RESPONSE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/response"));
-// HEAD_LEN (the length of RESPONSE's headers, up to and with the empty line) and PORT.
+// HEAD_LEN (the length of RESPONSE's headers, up to and with the empty line), PORT,
+// and `feature::*`: which of the features in features.rs this build has. The default
+// build has them all; `cargo xtask report` builds it without each in turn to measure
+// what each costs (`if feature::X` on a constant: the code of a feature left out is
+// never generated).
 include!(concat!(env!("OUT_DIR"), "/config.rs"));
 
-static NOT_ALLOWED: &[u8] =
-    b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+static NOT_ALLOWED: &[u8] = if feature::HEAD {
+    b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+} else {
+    b"HTTP/1.1 405 Method Not Allowed\r\nAllow: GET\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+};
 static TOO_LARGE: &[u8] =
     b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
@@ -56,12 +63,18 @@ extern "C" fn stop(_signal: i32) -> ! {
 fn main() -> ! {
     // Handlers first: a stop request that comes while we set up still counts.
     let mut action = sys::SigAction::handler(stop);
-    action.install(SIGTERM);
-    action.install(SIGINT);
+    if feature::STOP {
+        action.install(SIGTERM);
+        action.install(SIGINT);
+    }
     // SIGPIPE: a client that left makes write fail, not kill. SIGCHLD: no zombies.
     action.ignore();
-    action.install(SIGPIPE);
-    action.install(SIGCHLD);
+    if feature::SIGPIPE {
+        action.install(SIGPIPE);
+    }
+    if feature::REAP {
+        action.install(SIGCHLD);
+    }
     let listener = listen();
     loop {
         let connection = sys::accept(listener);
@@ -71,8 +84,15 @@ fn main() -> ! {
             continue;
         }
         let connection = connection as usize;
-        if sys::fork() == 0 {
-            serve(connection, listener);
+        if !feature::FORK {
+            // (Only to measure what fork costs: one client at a time.)
+            serve(connection);
+        } else if sys::fork() == 0 {
+            // Only the parent accepts: a child holding the listener would keep the port
+            // bound after the parent exits, until the child ends.
+            sys::close(listener);
+            serve(connection);
+            sys::exit(0)
         }
         // The child has its own copy of the descriptor (or fork failed: the client
         // sees its connection closed unanswered, and we carry on).
@@ -84,21 +104,25 @@ fn main() -> ! {
 /// when the port cannot be had: a server on no port, or on another, helps nobody.
 #[inline(always)]
 fn listen() -> usize {
-    let mut family = AF_INET6;
+    let mut family = if feature::IPV6 { AF_INET6 } else { AF_INET };
     let mut fd = sys::socket(family, sys::SOCK_STREAM);
     // `<= 0`: on PowerPC and MIPS an error reads 0 (and fd 0 is our stdin).
-    if fd <= 0 {
+    if feature::FALLBACK && fd <= 0 {
         family = AF_INET;
         fd = sys::socket(family, sys::SOCK_STREAM);
     }
     let fd = fd as usize;
     // Restart at once, though the last run's connections linger in TIME_WAIT.
-    sys::setsockopt_int(fd, sys::SOL_SOCKET, sys::SO_REUSEADDR, 1);
+    if feature::REUSEADDR {
+        sys::setsockopt_int(fd, sys::SOL_SOCKET, sys::SO_REUSEADDR, 1);
+    }
     // Dual-stack whatever net.ipv6.bindv6only says (on an IPv4 socket this fails,
     // harmlessly: cheaper than a branch).
-    sys::setsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    if feature::IPV6 {
+        sys::setsockopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0);
+    }
     // A failed socket() makes these fail too (EBADF), so one check covers it all.
-    if sys::bind_any(fd, family, PORT) != 0 || sys::listen(fd, BACKLOG) != 0 {
+    if (sys::bind_any(fd, family, PORT) != 0 || sys::listen(fd, BACKLOG) != 0) && feature::PORT_CHECK {
         sys::exit(1);
     }
     fd
@@ -114,19 +138,22 @@ enum Head {
     Gone,
 }
 
-/// The child: answer one connection, then exit.
+/// The child: answer one connection (the caller exits).
 #[inline(always)]
-fn serve(connection: usize, listener: usize) -> ! {
-    // Only the parent accepts: a child holding the listener would keep the port bound
-    // after the parent exits, until the child ends.
-    sys::close(listener);
-    sys::alarm(TIMEOUT_SECONDS);
+fn serve(connection: usize) {
+    if feature::TIMEOUT {
+        sys::alarm(TIMEOUT_SECONDS);
+    }
     let mut buffer = [MaybeUninit::<u8>::uninit(); BUFFER];
     // Zeros where the method goes, so that a request shorter than "HEAD " compares
     // against them, not against uninitialized bytes. One store.
     // SAFETY: the buffer holds more than KEEP bytes; MaybeUninit<u8> is a byte.
-    unsafe { buffer.as_mut_ptr().cast::<[u8; KEEP]>().write([0; KEEP]) };
-    let answer: &[u8] = match read_head(connection, &mut buffer) {
+    if feature::READ {
+        unsafe { buffer.as_mut_ptr().cast::<[u8; KEEP]>().write([0; KEEP]) };
+    }
+    let head = if feature::READ { read_head(connection, &mut buffer) } else { Head::Complete };
+    let answer: &[u8] = match head {
+        Head::Complete if !feature::READ => RESPONSE,
         Head::Complete => {
             // SAFETY: the first KEEP bytes are initialized (zeros, then what was read).
             let method = unsafe { buffer.as_ptr().cast::<[u8; KEEP]>().read() };
@@ -134,10 +161,12 @@ fn serve(connection: usize, listener: usize) -> ! {
             let word = u32::from_ne_bytes([method[0], method[1], method[2], method[3]]);
             if word == u32::from_ne_bytes(*b"GET ") {
                 RESPONSE
-            } else if word == u32::from_ne_bytes(*b"HEAD") && method[4] == b' ' {
+            } else if feature::HEAD && word == u32::from_ne_bytes(*b"HEAD") && method[4] == b' ' {
                 &RESPONSE[..HEAD_LEN]
-            } else {
+            } else if feature::METHODS {
                 NOT_ALLOWED
+            } else {
+                RESPONSE
             }
         }
         Head::TooLarge => TOO_LARGE,
@@ -147,13 +176,14 @@ fn serve(connection: usize, listener: usize) -> ! {
     };
     // One write: on a blocking TCP socket it returns only when all of it is queued,
     // or on an error (the client left) or a signal (SIGALRM, which ends us anyway).
-    sys::write(connection, answer);
+    sys::write_best_effort(connection, answer);
     // FIN after the answer, then read (and drop) whatever the client still sends until
     // it closes: closing with unread bytes would send a reset instead. SIGALRM bounds
     // this wait too.
-    sys::shutdown(connection, SHUT_WR);
-    while sys::read(connection, &mut buffer) > 0 {}
-    sys::exit(0)
+    if feature::DRAIN {
+        sys::shutdown(connection, SHUT_WR);
+        while sys::read(connection, &mut buffer) > 0 {}
+    }
 }
 
 /// Read until the empty line that ends the headers (CRLF CRLF, or a bare LF LF, which
@@ -179,7 +209,8 @@ fn read_head(connection: usize, buffer: &mut [MaybeUninit<u8>; BUFFER]) -> Head 
         }
         total += n;
     }
-    Head::TooLarge
+    // (Without the limit, only to measure what it costs: as if the headers had ended.)
+    if feature::LIMIT { Head::TooLarge } else { Head::Complete }
 }
 
 sys::entry!(main);

@@ -79,7 +79,7 @@ pub fn exit(status: usize) -> ! {
 }
 
 /// `write(fd, buf, len)` for a write whose failure changes nothing (a warning on
-/// stderr): no result, and on PowerPC and MIPS no instruction to fold an error.
+/// stderr, an answer to a client that left): no result, and on PowerPC and MIPS no instruction to fold an error.
 #[inline(always)]
 pub fn write_best_effort(fd: usize, buf: &[u8]) {
     // SAFETY: write(2) only reads `buf`, which is valid for its length.
@@ -162,11 +162,11 @@ pub fn read(fd: usize, buf: &mut [MaybeUninit<u8>]) -> isize {
     unsafe { arch::syscall3::<{ linux::__NR_read as usize }>(fd, buf.as_mut_ptr() as usize, buf.len()) }
 }
 
-/// `close(fd)`.
+/// `close(fd)`, whose result nobody needs: the descriptor is gone either way.
 #[inline(always)]
-pub fn close(fd: usize) -> isize {
+pub fn close(fd: usize) {
     // SAFETY: no memory; closing a descriptor the program holds.
-    unsafe { arch::syscall1::<{ linux::__NR_close as usize }>(fd) }
+    unsafe { arch::syscall1_raw::<{ linux::__NR_close as usize }>(fd) };
 }
 
 /// `socket(domain, kind, 0)`: a new socket's descriptor, or a result <= 0 on error.
@@ -176,19 +176,20 @@ pub fn socket(domain: u32, kind: u32) -> isize {
     unsafe { arch::syscall3::<{ linux::__NR_socket as usize }>(domain as usize, kind as usize, 0) }
 }
 
-/// `setsockopt(fd, level, name, &value, 4)` for the options that take an int.
+/// `setsockopt(fd, level, name, &value, 4)` for the options that take an int. No
+/// result: ours are best effort (a failure shows in what comes next).
 #[inline(always)]
-pub fn setsockopt_int(fd: usize, level: u32, name: u32, value: i32) -> isize {
+pub fn setsockopt_int(fd: usize, level: u32, name: u32, value: i32) {
     // SAFETY: the kernel reads the 4 bytes of `value`, which live across the call.
     unsafe {
-        arch::syscall5::<{ linux::__NR_setsockopt as usize }>(
+        arch::syscall5_raw::<{ linux::__NR_setsockopt as usize }>(
             fd,
             level as usize,
             name as usize,
             &value as *const i32 as usize,
             size_of::<i32>(),
         )
-    }
+    };
 }
 
 /// `bind(fd, addr, len)` to the wildcard address of `family` (AF_INET6's `::` or
@@ -231,11 +232,11 @@ pub fn accept(fd: usize) -> isize {
     unsafe { arch::syscall4::<{ linux::__NR_accept4 as usize }>(fd, 0, 0, 0) }
 }
 
-/// `shutdown(fd, how)`.
+/// `shutdown(fd, how)`, best effort: no result.
 #[inline(always)]
-pub fn shutdown(fd: usize, how: u32) -> isize {
+pub fn shutdown(fd: usize, how: u32) {
     // SAFETY: no memory.
-    unsafe { arch::syscall2::<{ linux::__NR_shutdown as usize }>(fd, how as usize) }
+    unsafe { arch::syscall2_raw::<{ linux::__NR_shutdown as usize }>(fd, how as usize) };
 }
 
 /// `fork()`, as `clone(SIGCHLD, 0)`: the child's pid in the parent, 0 in the child,
@@ -339,26 +340,50 @@ impl SigAction {
         self.handler = SIG_IGN;
     }
 
-    /// `rt_sigaction(signal, self, NULL)`.
+    /// `rt_sigaction(signal, self, NULL)`. No result: it cannot fail for a valid
+    /// signal other than SIGKILL and SIGSTOP, and a struct of the layout checked above.
     #[inline(always)]
-    pub fn install(&self, signal: u32) -> isize {
+    pub fn install(&self, signal: u32) {
         // SAFETY: the kernel reads `self` (its layout checked above) and a mask of the
         // size it expects; no old action is written.
         unsafe {
-            arch::syscall4::<{ linux::__NR_rt_sigaction as usize }>(
+            arch::syscall4_raw::<{ linux::__NR_rt_sigaction as usize }>(
                 signal as usize,
                 self as *const SigAction as usize,
                 0,
                 size_of::<SigSet>(),
             )
-        }
+        };
     }
 }
 
-/// `setitimer(ITIMER_REAL, seconds, NULL)`: SIGALRM in `seconds`, whose default
-/// action ends the process. Timers are not inherited by children (fork).
+/// SIGALRM in `seconds`, whose default action ends the process; the timer is not
+/// inherited by children (fork). `alarm(seconds)` where the architecture has it (one
+/// register, no memory), else `setitimer(ITIMER_REAL, seconds, NULL)`, which is what
+/// the kernel's alarm does: arm's EABI, aarch64, riscv64 and loongarch64 have no alarm.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "powerpc64",
+    target_arch = "s390x",
+    target_arch = "mips64"
+))]
 #[inline(always)]
-pub fn alarm(seconds: usize) -> isize {
+pub fn alarm(seconds: usize) {
+    // SAFETY: no memory. (It cannot fail: no result.)
+    unsafe { arch::syscall1_raw::<{ linux::__NR_alarm as usize }>(seconds) };
+}
+
+/// See the other `alarm`: this one for the architectures without alarm(2).
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "powerpc64",
+    target_arch = "s390x",
+    target_arch = "mips64"
+)))]
+#[inline(always)]
+pub fn alarm(seconds: usize) {
     let zero = linux::__kernel_old_timeval { tv_sec: 0, tv_usec: 0 };
     let timer = linux::__kernel_old_itimerval {
         it_interval: zero,
@@ -366,12 +391,12 @@ pub fn alarm(seconds: usize) -> isize {
     };
     // SAFETY: the kernel reads `timer`; no old value is written.
     unsafe {
-        arch::syscall3::<{ linux::__NR_setitimer as usize }>(
+        arch::syscall3_raw::<{ linux::__NR_setitimer as usize }>(
             linux::ITIMER_REAL as usize,
             &timer as *const linux::__kernel_old_itimerval as usize,
             0,
         )
-    }
+    };
 }
 
 /// The program's arguments, as the kernel put them on the initial stack: argc, then
