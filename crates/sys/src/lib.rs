@@ -361,13 +361,7 @@ impl SigAction {
 /// inherited by children (fork). `alarm(seconds)` where the architecture has it (one
 /// register, no memory), else `setitimer(ITIMER_REAL, seconds, NULL)`, which is what
 /// the kernel's alarm does: arm's EABI, aarch64, riscv64 and loongarch64 have no alarm.
-#[cfg(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "powerpc64",
-    target_arch = "s390x",
-    target_arch = "mips64"
-))]
+#[cfg(has_alarm)] // build.rs
 #[inline(always)]
 pub fn alarm(seconds: usize) {
     // SAFETY: no memory. (It cannot fail: no result.)
@@ -375,13 +369,7 @@ pub fn alarm(seconds: usize) {
 }
 
 /// See the other `alarm`: this one for the architectures without alarm(2).
-#[cfg(not(any(
-    target_arch = "x86_64",
-    target_arch = "x86",
-    target_arch = "powerpc64",
-    target_arch = "s390x",
-    target_arch = "mips64"
-)))]
+#[cfg(not(has_alarm))]
 #[inline(always)]
 pub fn alarm(seconds: usize) {
     let zero = linux::__kernel_old_timeval { tv_sec: 0, tv_usec: 0 };
