@@ -425,6 +425,15 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         while len > code_from && image[len - 1] == 0 {
             len -= 1;
         }
+        // With no code left in the body, the data ends the file: its zeros go too, as
+        // they would from a file shrunk again (fuzzing found outputs that shrank further).
+        let mut data_end = data_end;
+        if len == code_from {
+            let data = elf.bytes.get(body_from..data_end).unwrap_or_default();
+            let zeros = data.iter().rev().take_while(|&&b| b == 0).count();
+            len = (body_at + data.len() - zeros).min(len);
+            data_end -= zeros;
+        }
         (p, data_end, len.max(headers.len()))
     });
     // The file must still reach the segment's last page (the loader maps it; a page
