@@ -427,12 +427,15 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         }
         // With no code left in the body, the data ends the file: its zeros go too, as
         // they would from a file shrunk again (fuzzing found outputs that shrank further).
+        // Not into the headers, though: the program header's free tail there holds the
+        // data's bytes, zeros included, or it would load as p_align's.
         let mut data_end = data_end;
         if len == code_from {
             let data = elf.bytes.get(body_from..data_end).unwrap_or_default();
             let zeros = data.iter().rev().take_while(|&&b| b == 0).count();
-            len = (body_at + data.len() - zeros).min(len);
-            data_end -= zeros;
+            let keep = (body_at + data.len() - zeros).max(headers.len()).min(len);
+            data_end -= len - keep;
+            len = keep;
         }
         (p, data_end, len.max(headers.len()))
     });
