@@ -120,14 +120,16 @@ struct State {
 pub fn plan(input: &Input) -> Result<Packing, String> {
     let isa = input.isa;
     isa.moves_code().map_err(|why| format!("not on {}: {why}", isa.name()))?;
-    let insns = isa.decode_until(input.code, input.entry, input.file_end)?;
-    let end = insns.last().map_or(input.entry, |i| i.address + i.len as u64);
-    let code = &input.code[..(end - input.entry) as usize];
-    if let Some(t) = insns.iter().filter_map(Insn::target).find(|&t| t < input.entry || t >= end) {
-        return Err(format!("a branch leaves the code for {t:#x}: cannot see what may jump back into it"));
-    }
-    // Data among the instructions (an ARM literal pool) would move with them.
-    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|&r| r >= input.entry && r < end) {
+    // What runs: decoded from the entry along control flow, less the jumps to what
+    // follows them once the bytes nothing reaches are gone.
+    let reached = isa.reach(input.code, input.entry, input.file_end)?;
+    let end = reached.last().map_or(input.entry, |i| i.address + i.len as u64);
+    let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
+    let (insns, alias) = super::isa::skip_noop_jumps(reached);
+    // Data among the instructions (an ARM literal pool) would move with them, or go
+    // with the bytes nothing reaches (and an address taken there, say a signal
+    // handler's, would be entered from outside).
+    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|&r| r >= input.entry && r < input.file_end.max(end)) {
         return Err(format!("an instruction reads data at {r:#x}, inside the code"));
     }
     let fixed_entry = insns.iter().any(|i| i.kind == super::isa::Kind::EntryRelative);
@@ -144,7 +146,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     // not reach from there stays where it was, and the search runs again.
     for _ in 0..=insns.len() {
         let steps = search(input, &insns, &holes, fixed_entry, &pinned, &paired)?;
-        match build(input, &insns, code, &holes, &steps, &pairs) {
+        match build(input, &insns, code, &holes, &steps, &pairs, &alias) {
             Ok(packing) => {
                 let kept = input.file_end.min(end);
                 return if packing.body_end < kept {
@@ -194,10 +196,12 @@ fn search(
         let current = std::mem::take(&mut states[i]);
         for (state, (body, parent)) in current {
             // The jump that must end the run before, to `to`: its length, or None
-            // when it does not fit (or reach).
+            // when it does not fit (or reach). An instruction that does not fall
+            // through needs none, wherever the next one goes.
             let jump_from = |to: u64| -> Option<(u64, usize)> {
                 match state.before {
                     Before::Start => Some((body, 0)),
+                    _ if !falls_through(&insns[i - 1]) => Some((body, 0)),
                     Before::Body => {
                         let j = isa.jump(body, to)?.len();
                         Some((body + j as u64, j))
@@ -272,6 +276,13 @@ fn search(
     Ok(steps)
 }
 
+/// Whether control goes on from `insn` to the instruction after it (in the packed
+/// order, the next in `insns`): not after an unconditional jump or a trap. The code's
+/// last instruction falls off its end, which needs no jump either.
+fn falls_through(insn: &Insn) -> bool {
+    !insn.jump() && insn.kind != super::isa::Kind::Trap
+}
+
 /// Whether a PC-relative instruction re-encodes at `at` (the length is its own).
 fn relocates(isa: Isa, input: &Input, insn: &Insn, at: u64) -> bool {
     let from = (insn.address - input.entry) as usize;
@@ -306,6 +317,7 @@ fn build(
     holes: &[Range<usize>],
     steps: &[Step],
     pairs: &[(usize, usize, u64)],
+    alias: &BTreeMap<u64, u64>,
 ) -> Result<Packing, usize> {
     let isa = input.isa;
     // Merge consecutive body steps into runs: (first, last, hole).
@@ -333,14 +345,17 @@ fn build(
         starts.push(start);
         if hole.is_none() {
             body = a;
-            if let Some(&(_, _, next_hole)) = groups.get(g + 1) {
+            if let (Some(&(_, _, next_hole)), true) = (groups.get(g + 1), falls_through(&insns[last - 1])) {
                 // The next run is in a hole (body runs merge): a jump to it.
                 let to = next_hole.map_or(body, |h| input.load + holes[h].start as u64);
                 body += isa.jump(body, to).map_or(0, |j| j.len() as u64);
             }
         }
     }
-    let map = |address: u64| insns.iter().position(|i| i.address == address).map(|k| at[k]);
+    let map = |address: u64| {
+        let address = super::isa::resolve(alias, address);
+        insns.iter().position(|i| i.address == address).map(|k| at[k])
+    };
     let original = |i: usize| {
         let from = (insns[i].address - input.entry) as usize;
         &code[from..from + insns[i].len]
@@ -367,7 +382,10 @@ fn build(
         }
         let code_len = bytes.len();
         let end = starts[g] + code_len as u64;
-        let jump_to = groups.get(g + 1).map(|_| starts[g + 1]).filter(|&to| to != end);
+        let jump_to = groups
+            .get(g + 1)
+            .map(|_| starts[g + 1])
+            .filter(|&to| to != end && falls_through(&insns[last - 1]));
         if let Some(to) = jump_to {
             // Found by the search, which checked that it fits and reaches.
             bytes.extend(isa.jump(end, to).ok_or(last.saturating_sub(1))?);
