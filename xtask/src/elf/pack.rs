@@ -143,7 +143,8 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let holes: Vec<Range<usize>> = input.holes.iter().take(31).cloned().collect();
     let mut pinned: Vec<bool> = vec![false; insns.len()];
     // Branches are re-encoded once every instruction has its place; one that does
-    // not reach from there stays where it was, and the search runs again.
+    // not reach from there stays in the body with its target, and the search runs
+    // again.
     for _ in 0..=insns.len() {
         let steps = search(input, &insns, &holes, fixed_entry, &pinned, &paired)?;
         match build(input, &insns, code, &holes, &steps, &pairs, &alias) {
@@ -155,7 +156,15 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
                     Err("no packing of the code saves a byte".into())
                 };
             }
-            Err(n) if !pinned[n] => pinned[n] = true,
+            Err(n) if !pinned[n] => {
+                // The branch, and what it goes to, stay in the body: as close as
+                // they were, less what moved out from between them.
+                pinned[n] = true;
+                let to = insns[n].target().map(|t| super::isa::resolve(&alias, t));
+                if let Some(k) = insns.iter().position(|i| Some(i.address) == to) {
+                    pinned[k] = true;
+                }
+            }
             Err(n) => return Err(format!("the branch at {:#x} cannot be re-encoded", insns[n].address)),
         }
     }
@@ -176,11 +185,12 @@ fn search(
     let n = insns.len();
     let hole_at = |h: usize| input.load + holes[h].start as u64;
     let hole_end = |h: usize| input.load + holes[h].end as u64;
-    // May instruction `i` sit at `at`? (Branches are checked once targets are known.)
-    let fits = |i: usize, at: u64| {
+    // May instruction `i` sit at `at`, in the body or not? (Branches are checked once
+    // targets are known; one that did not reach stays in the body, pinned.)
+    let fits = |i: usize, at: u64, in_body: bool| {
         let insn = &insns[i];
-        if pinned[i] {
-            return at == insn.address;
+        if pinned[i] && !in_body {
+            return false;
         }
         match insn.kind {
             _ if paired[i] => isa.aligned(at),
@@ -215,7 +225,7 @@ fn search(
             let entry_ok = |to: u64| !fixed_entry || state.before != Before::Start || to == input.entry;
             // The body, right behind what it holds (from a hole, if the jump fits).
             let body_open = !matches!(state.before, Before::Hole(..)) || jump_from(body).is_some();
-            if body_open && entry_ok(body) && fits(i, body) {
+            if body_open && entry_ok(body) && fits(i, body, true) {
                 let body_after = body + insns[i].len as u64;
                 let step = |arena: &mut Vec<Step>| {
                     arena.push(Step { parent, last: i + 1, hole: None });
@@ -242,7 +252,7 @@ fn search(
                 }
                 let mut at = start;
                 for k in i..n {
-                    if !fits(k, at) || at + insns[k].len as u64 > hole_end(h) {
+                    if !fits(k, at, false) || at + insns[k].len as u64 > hole_end(h) {
                         break;
                     }
                     at += insns[k].len as u64;

@@ -274,7 +274,38 @@ impl Isa {
                 found.entry(insn.address).or_insert(insn);
             }
         }
-        Ok(found.into_values().collect())
+        // Each stretch of instructions that lie back to back, decoded again as one:
+        // decoders that read context (x86: what reads rcx after a syscall; Thumb: IT
+        // blocks) see it as a linear decode would. On x86, as if a syscall came
+        // before each stretch that lies past one, as in a linear decode.
+        let mut syscall = false;
+        let mut out: Vec<Insn> = Vec::with_capacity(found.len());
+        let insns: Vec<Insn> = found.into_values().collect();
+        let mut start = 0;
+        for k in 0..insns.len() {
+            let end = end_of(&insns[k]);
+            if insns.get(k + 1).is_some_and(|next| next.address == end) {
+                continue;
+            }
+            let from = insns[start].address;
+            let bytes = code.get((from - entry) as usize..(end - entry) as usize).ok_or("the code runs past the file")?;
+            let again = if syscall {
+                let mut with = self.decode(&[&[0x0f, 0x05][..], bytes].concat(), from.wrapping_sub(2))?;
+                with.remove(0);
+                with
+            } else {
+                self.decode(bytes, from)?
+            };
+            let same = again.len() == k + 1 - start
+                && again.iter().zip(&insns[start..=k]).all(|(a, b)| (a.address, a.len) == (b.address, b.len));
+            if !same {
+                return Err(format!("the code from {from:#x} decodes differently along control flow"));
+            }
+            syscall |= matches!(self, Isa::X86 { .. }) && again.iter().any(|i| i.text.starts_with("syscall"));
+            out.extend(again);
+            start = k + 1;
+        }
+        Ok(out)
     }
 
     /// An unconditional jump at `from` to `to`, as short as it encodes; None when it
