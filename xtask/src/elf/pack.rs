@@ -522,6 +522,48 @@ mod tests {
         assert_eq!(body.reencoded, 1, "{p:#?}");
     }
 
+    /// The body's bytes, with no holes to fill.
+    fn body_only(code: &[u8]) -> Vec<u8> {
+        let p = pack(code, &[]).unwrap();
+        assert!(p.runs.iter().all(|r| r.place == Place::Body && r.jump_to.is_none()), "{p:#?}");
+        p.runs.iter().flat_map(|r| r.bytes.clone()).collect()
+    }
+
+    #[test]
+    fn padding_no_path_reaches_goes_with_the_jump_over_it() {
+        // jmp +3 over three int3 of alignment padding; then exit. The jump goes to what
+        // follows it once the padding is gone: it goes too.
+        let code = [0xeb, 0x03, 0xcc, 0xcc, 0xcc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        assert_eq!(body_only(&code), [0x6a, 0x3c, 0x58, 0x0f, 0x05]);
+    }
+
+    #[test]
+    fn dead_code_goes_and_a_trap_needs_no_jump_after_it() {
+        // je +3 (to the exit); ud2; int3 (dead: after a trap, and no branch goes
+        // there); exit. The je is re-encoded for the shorter distance.
+        let code = [0x74, 0x03, 0x0f, 0x0b, 0xcc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        assert_eq!(body_only(&code), [0x74, 0x02, 0x0f, 0x0b, 0x6a, 0x3c, 0x58, 0x0f, 0x05]);
+    }
+
+    #[test]
+    fn a_branch_to_a_no_op_jump_goes_to_its_target() {
+        // xor eax, eax; jne +0 (to the jmp); jmp +1 over an int3, to the exit. The jmp
+        // is a no-op once the int3 is gone: the jne goes where it went, the exit.
+        let code = [0x31, 0xc0, 0x75, 0x00, 0xeb, 0x01, 0xcc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        assert_eq!(body_only(&code), [0x31, 0xc0, 0x75, 0x00, 0x6a, 0x3c, 0x58, 0x0f, 0x05]);
+    }
+
+    #[test]
+    fn a_jump_ends_a_run_wherever_the_next_goes() {
+        // A loop: dec ecx; jnz back; jmp +1 over an int3; exit. With the holes, no run
+        // ends in an inserted jump after an unconditional one.
+        let code = [0xb9, 3, 0, 0, 0, 0xff, 0xc9, 0x75, 0xfc, 0xeb, 0x01, 0xcc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        let p = pack(&code, &HOLES).unwrap();
+        let ran: Vec<u8> = trace(&p, 20).into_iter().flat_map(|(b, _)| b).collect();
+        assert!(!ran.contains(&0xcc) && !ran.contains(&0xeb), "{p:#?}");
+        assert_eq!(pack(&code, &HOLES).unwrap(), p);
+    }
+
     #[test]
     fn code_that_leaves_or_cannot_be_traced_stays() {
         assert!(pack(&[0xeb, 0x10], &HOLES).unwrap_err().contains("leaves the code"));

@@ -238,6 +238,20 @@ mod tests {
     const RV64GC: Isa = Isa::Riscv64 { compressed: true };
 
     #[test]
+    fn an_addi_into_another_register_pairs_only_when_the_auipc_register_dies() {
+        // auipc a0, 0; addi a4, a0, -116; then c.li a0, 0 (a0 dead: paired), or
+        // ecall (which reads a0: the auipc stays alone).
+        let rv = Isa::Riscv64 { compressed: true };
+        let head = [0x17, 0x05, 0, 0, 0x13, 0x07, 0xc5, 0xf8];
+        for (tail, paired) in [(&[0x01, 0x45][..], true), (&[0x73, 0, 0, 0][..], false)] {
+            let code = [&head[..], tail].concat();
+            let insns = rv.decode(&code, 0x1000).unwrap();
+            let want = if paired { vec![(0, 1, 0x1000 - 116)] } else { vec![] };
+            assert_eq!(rv.pairs(&insns, &code, 0x1000), want, "{tail:02x?}");
+        }
+    }
+
+    #[test]
     fn riscv_lengths_branches_and_auipc() {
         // auipc a1,0; c.li a0,1; ecall; bne a0,a2,-6; c.j -8; c.bnez a0,-2
         let code = [0x97, 0x05, 0, 0, 0x05, 0x45, 0x73, 0, 0, 0, 0xe3, 0x1d, 0xc5, 0xfe, 0xe5, 0xbf, 0x7d, 0xfd];

@@ -113,6 +113,12 @@ mod tests {
                 (0x101a, true, None, false),
             ]
         );
+        // cgije r2,1,+0x16 (compare and branch: its offset at byte 2), re-encoded.
+        let cgij = [0xec, 0x28, 0, 0x0b, 0x01, 0x7c];
+        let insn = &Isa::S390x.decode(&cgij, 0x100d8).unwrap()[0];
+        assert_eq!((insn.target(), insn.jump()), (Some(0x100ee), false));
+        let moved = Isa::S390x.relocate(insn, &cgij, 0x10028, Some(0x100ee)).unwrap();
+        assert_eq!(moved, [0xec, 0x28, 0, 0x63, 0x01, 0x7c]);
         // basr r14,r1 (a call through a register), and a cut-off instruction.
         assert!(Isa::S390x.decode(&[0x0d, 0xe1], 0x1000).unwrap_err().contains("not one the shrinker knows"));
         assert!(Isa::S390x.decode(&[0xa7, 0x29, 0], 0x1000).unwrap_err().contains("runs past the end"));
