@@ -14,11 +14,21 @@
 //!   the zero fill), so the run that ends the code needs no jump after it: in the
 //!   packed file, whatever follows it may run. That saves a jump that never runs.
 //!
+//! The code is what runs: decoded from the entry along control flow (`Isa::reach`),
+//! not linearly, so bytes no path reaches (alignment padding, ppc64le's global-entry
+//! prologue that `_start` branches past) are no instructions and go. The packed
+//! order is the input's address order, less those bytes and less the jumps to what
+//! then follows them (`skip_noop_jumps`: a branch to one goes to its target). An
+//! instruction that does not fall through (a jump, a trap, the last) needs no jump
+//! after it, wherever the next one goes.
+//!
 //! Branches and PC-relative operands in moved code are re-encoded for their new
 //! addresses, in the same length (isa/ decodes each result back), and so are pairs
 //! that compute one address together (RISC-V's auipc and addi); what cannot be
 //! re-encoded (a lone auipc, what reads rcx after a syscall, adrp off its page,
-//! ppc64le's TOC set-up if the entry would move) stays where it was. The search (`plan`) goes instruction by
+//! ppc64le's TOC set-up if the entry would move) stays where it was (once bytes before
+//! it are dropped, that place may be gone: no packing). A branch whose re-encoding
+//! does not reach stays in the body with its target. The search (`plan`) goes instruction by
 //! instruction, trying for each either the body, right behind what the body holds,
 //! or a run from it into an unused hole; every state is kept for hello-sized code
 //! (exact), the one with the shortest body per (instruction, holes used, where the

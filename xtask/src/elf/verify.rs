@@ -93,8 +93,10 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
 }
 
 /// Prove the packed code from the input and the output alone, taking from the plan
-/// only where each run claims to lie: the runs cover the input's code from its entry
-/// point, in order, instruction by instruction; each copy has the original's bytes,
+/// only where each run claims to lie: the runs hold, in order and instruction by
+/// instruction, exactly what runs of the input's code (decoded along control flow
+/// from its entry point, less the jumps to what follows them: a branch to one must
+/// reach its target's copy); each copy has the original's bytes,
 /// or is the same branch or PC-relative instruction re-encoded (it names the copy of
 /// the original target, or the same address, and moved back it is the original); each
 /// fall-through and branch reaches the copy of the original successor, straight or
