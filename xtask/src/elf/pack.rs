@@ -402,10 +402,8 @@ fn build(
         }
         let code_len = bytes.len();
         let end = starts[g] + code_len as u64;
-        let jump_to = groups
-            .get(g + 1)
-            .map(|_| starts[g + 1])
-            .filter(|&to| to != end && falls_through(&insns[last - 1]));
+        let jump_to =
+            groups.get(g + 1).map(|_| starts[g + 1]).filter(|&to| to != end && falls_through(&insns[last - 1]));
         if let Some(to) = jump_to {
             // Found by the search, which checked that it fits and reaches.
             bytes.extend(isa.jump(end, to).ok_or(last.saturating_sub(1))?);

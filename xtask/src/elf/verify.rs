@@ -202,7 +202,9 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                 }),
                 (Kind::Branch { target, unconditional }, Kind::Branch { target: t, unconditional: u }) => {
                     u == unconditional
-                        && map.get(&isa::resolve(&alias, target)).is_some_and(|&want| resolve(t).is_ok_and(|got| got == want))
+                        && map
+                            .get(&isa::resolve(&alias, target))
+                            .is_some_and(|&want| resolve(t).is_ok_and(|got| got == want))
                         && isa.relocate(c, &cb, o.address, Some(target)).as_deref() == Some(&ob[..])
                 }
                 (Kind::PcRelative { refers: Some(r) }, Kind::PcRelative { refers: Some(s) }) => {

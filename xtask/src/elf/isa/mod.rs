@@ -255,7 +255,8 @@ impl Isa {
                 group = longer;
             }
             for insn in group {
-                let into = |i: &Insn| i.address < end_of(&insn) && insn.address < end_of(i) && i.address != insn.address;
+                let into =
+                    |i: &Insn| i.address < end_of(&insn) && insn.address < end_of(i) && i.address != insn.address;
                 let before = found.range(..insn.address).next_back().map(|(_, i)| i);
                 let after = found.range(insn.address..).next().map(|(_, i)| i);
                 if let Some(other) = before.into_iter().chain(after).find(|i| into(i)) {
@@ -288,7 +289,8 @@ impl Isa {
                 continue;
             }
             let from = insns[start].address;
-            let bytes = code.get((from - entry) as usize..(end - entry) as usize).ok_or("the code runs past the file")?;
+            let bytes =
+                code.get((from - entry) as usize..(end - entry) as usize).ok_or("the code runs past the file")?;
             let again = if syscall {
                 let mut with = self.decode(&[&[0x0f, 0x05][..], bytes].concat(), from.wrapping_sub(2))?;
                 with.remove(0);
@@ -439,9 +441,8 @@ impl Isa {
 pub fn skip_noop_jumps(mut insns: Vec<Insn>) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
     let mut alias = std::collections::BTreeMap::new();
     loop {
-        let noop = (0..insns.len().saturating_sub(1)).find(|&k| {
-            insns[k].jump() && insns[k].target().map(|t| resolve(&alias, t)) == Some(insns[k + 1].address)
-        });
+        let noop = (0..insns.len().saturating_sub(1))
+            .find(|&k| insns[k].jump() && insns[k].target().map(|t| resolve(&alias, t)) == Some(insns[k + 1].address));
         let Some(k) = noop else { return (insns, alias) };
         let jump = insns.remove(k);
         alias.insert(jump.address, insns[k].address);
