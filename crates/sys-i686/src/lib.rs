@@ -62,15 +62,19 @@ pub fn exit<const N: usize>(status: usize) -> ! {
     unsafe { asm!("int 0x80", in("eax") N, in("ebx") status, options(noreturn, nostack)) }
 }
 
-/// `_start` that calls `$main(initial stack pointer)` (cdecl: the argument on the
-/// stack; `push esp` pushes the value esp had before the push).
+/// `_start` that goes to `$main(initial stack pointer)` (cdecl: the argument on the
+/// stack, at [esp + 4] as after a call; `push esp` pushes the value esp had before
+/// the push, `push eax` stands where the return address would: main never returns,
+/// nothing reads it). `jmp`, not `call`: a call's return cannot be traced, so the
+/// shrinker could not pack the code, and a jump to the instruction that follows it
+/// costs nothing once packed (the packer drops it).
 #[macro_export]
 macro_rules! start_with_stack {
     ($main:path) => {
         #[unsafe(no_mangle)]
         #[unsafe(naked)]
         extern "C" fn _start() -> ! {
-            core::arch::naked_asm!("push esp", "call {}", sym $main)
+            core::arch::naked_asm!("push esp", "push eax", "jmp {}", sym $main)
         }
     };
 }

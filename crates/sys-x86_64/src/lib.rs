@@ -37,15 +37,19 @@ pub fn exit<const N: usize>(status: usize) -> ! {
     unsafe { asm!("syscall", in("rax") N, in("rdi") status, options(noreturn, nostack)) }
 }
 
-/// `_start` that calls `$main(initial stack pointer)`. `call`, not `jmp`: the callee
-/// then finds the stack aligned as the ABI promises (rsp + 8 a multiple of 16).
+/// `_start` that goes to `$main(initial stack pointer)`. The callee must find the
+/// stack aligned as the ABI promises after a call (rsp + 8 a multiple of 16): `push
+/// rax` does what `call` would, without a return address (main never returns, and
+/// nothing reads the pushed word). `jmp`, not `call`: a call's return cannot be
+/// traced, so the shrinker could not pack the code, and a jump to the instruction that
+/// follows it costs nothing once packed (the packer drops it).
 #[macro_export]
 macro_rules! start_with_stack {
     ($main:path) => {
         #[unsafe(no_mangle)]
         #[unsafe(naked)]
         extern "C" fn _start() -> ! {
-            core::arch::naked_asm!("mov rdi, rsp", "call {}", sym $main)
+            core::arch::naked_asm!("mov rdi, rsp", "push rax", "jmp {}", sym $main)
         }
     };
 }

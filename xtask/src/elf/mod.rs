@@ -331,6 +331,41 @@ mod tests {
         }
     }
 
+    /// A packing whose code skips padding and a no-op jump, spoiled: the verifier
+    /// holds it to what runs, exactly.
+    #[test]
+    fn a_packing_that_runs_what_it_dropped_is_a_bug() {
+        // jmp +3 over int3 padding; write(1, 0x10068, 0); exit.
+        let write = [0xbf, 1, 0, 0, 0, 0xbe, 0x68, 0, 1, 0, 0x31, 0xd2, 0x6a, 1, 0x58, 0x0f, 0x05];
+        let code = [&[0xeb, 0x03, 0xcc, 0xcc, 0xcc][..], &write, &EXIT].concat();
+        let input = elf_with(&code, 0x1068);
+        let pack = Options { pack: true };
+        let (plan, _) = shrink(&input, pack).unwrap();
+        let packing = plan.packing.as_ref().expect("packed");
+        assert_eq!(packing.runs[0].from, 0x1006d, "{}", plan.explain(input.len()));
+        type Spoil = fn(&mut Plan);
+        let spoilers: [(&str, Spoil); 3] = [
+            ("the no-op jump claimed", |p| p.packing.as_mut().unwrap().runs[0].from = 0x10068),
+            ("the padding run", |p| {
+                let run = &mut p.packing.as_mut().unwrap().runs[0];
+                run.bytes.insert(0, 0xcc);
+                run.code_len += 1;
+            }),
+            ("the exit dropped", |p| {
+                let run = p.packing.as_mut().unwrap().runs.last_mut().unwrap();
+                run.to -= 2;
+            }),
+        ];
+        for (what, spoil) in spoilers {
+            let result = shrink_with(&input, |elf| {
+                let mut plan = plan::plan(elf, pack)?;
+                spoil(&mut plan);
+                Ok(plan)
+            });
+            assert!(matches!(result, Err(Error::Bug(_))), "{what}: want a Bug, got {result:?}");
+        }
+    }
+
     #[test]
     fn each_kind_keeps_its_exit_status_and_names_the_file() {
         let file = Path::new("/tmp/input");

@@ -14,11 +14,21 @@
 //!   the zero fill), so the run that ends the code needs no jump after it: in the
 //!   packed file, whatever follows it may run. That saves a jump that never runs.
 //!
+//! The code is what runs: decoded from the entry along control flow (`Isa::reach`),
+//! not linearly, so bytes no path reaches (alignment padding, ppc64le's global-entry
+//! prologue that `_start` branches past) are no instructions and go. The packed
+//! order is the input's address order, less those bytes and less the jumps to what
+//! then follows them (`skip_noop_jumps`: a branch to one goes to its target). An
+//! instruction that does not fall through (a jump, a trap, the last) needs no jump
+//! after it, wherever the next one goes.
+//!
 //! Branches and PC-relative operands in moved code are re-encoded for their new
 //! addresses, in the same length (isa/ decodes each result back), and so are pairs
 //! that compute one address together (RISC-V's auipc and addi); what cannot be
 //! re-encoded (a lone auipc, what reads rcx after a syscall, adrp off its page,
-//! ppc64le's TOC set-up if the entry would move) stays where it was. The search (`plan`) goes instruction by
+//! ppc64le's TOC set-up if the entry would move) stays where it was (once bytes before
+//! it are dropped, that place may be gone: no packing). A branch whose re-encoding
+//! does not reach stays in the body with its target. The search (`plan`) goes instruction by
 //! instruction, trying for each either the body, right behind what the body holds,
 //! or a run from it into an unused hole; every state is kept for hello-sized code
 //! (exact), the one with the shortest body per (instruction, holes used, where the
@@ -120,14 +130,16 @@ struct State {
 pub fn plan(input: &Input) -> Result<Packing, String> {
     let isa = input.isa;
     isa.moves_code().map_err(|why| format!("not on {}: {why}", isa.name()))?;
-    let insns = isa.decode_until(input.code, input.entry, input.file_end)?;
-    let end = insns.last().map_or(input.entry, |i| i.address + i.len as u64);
-    let code = &input.code[..(end - input.entry) as usize];
-    if let Some(t) = insns.iter().filter_map(Insn::target).find(|&t| t < input.entry || t >= end) {
-        return Err(format!("a branch leaves the code for {t:#x}: cannot see what may jump back into it"));
-    }
-    // Data among the instructions (an ARM literal pool) would move with them.
-    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|&r| r >= input.entry && r < end) {
+    // What runs: decoded from the entry along control flow, less the jumps to what
+    // follows them once the bytes nothing reaches are gone.
+    let reached = isa.reach(input.code, input.entry, input.file_end)?;
+    let end = reached.last().map_or(input.entry, |i| i.address + i.len as u64);
+    let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
+    let (insns, alias) = super::isa::skip_noop_jumps(reached);
+    // Data among the instructions (an ARM literal pool) would move with them, or go
+    // with the bytes nothing reaches (and an address taken there, say a signal
+    // handler's, would be entered from outside).
+    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|&r| r >= input.entry && r < input.file_end.max(end)) {
         return Err(format!("an instruction reads data at {r:#x}, inside the code"));
     }
     let fixed_entry = insns.iter().any(|i| i.kind == super::isa::Kind::EntryRelative);
@@ -141,10 +153,11 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let holes: Vec<Range<usize>> = input.holes.iter().take(31).cloned().collect();
     let mut pinned: Vec<bool> = vec![false; insns.len()];
     // Branches are re-encoded once every instruction has its place; one that does
-    // not reach from there stays where it was, and the search runs again.
+    // not reach from there stays in the body with its target, and the search runs
+    // again.
     for _ in 0..=insns.len() {
         let steps = search(input, &insns, &holes, fixed_entry, &pinned, &paired)?;
-        match build(input, &insns, code, &holes, &steps, &pairs) {
+        match build(input, &insns, code, &holes, &steps, &pairs, &alias) {
             Ok(packing) => {
                 let kept = input.file_end.min(end);
                 return if packing.body_end < kept {
@@ -153,7 +166,15 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
                     Err("no packing of the code saves a byte".into())
                 };
             }
-            Err(n) if !pinned[n] => pinned[n] = true,
+            Err(n) if !pinned[n] => {
+                // The branch, and what it goes to, stay in the body: as close as
+                // they were, less what moved out from between them.
+                pinned[n] = true;
+                let to = insns[n].target().map(|t| super::isa::resolve(&alias, t));
+                if let Some(k) = insns.iter().position(|i| Some(i.address) == to) {
+                    pinned[k] = true;
+                }
+            }
             Err(n) => return Err(format!("the branch at {:#x} cannot be re-encoded", insns[n].address)),
         }
     }
@@ -174,11 +195,12 @@ fn search(
     let n = insns.len();
     let hole_at = |h: usize| input.load + holes[h].start as u64;
     let hole_end = |h: usize| input.load + holes[h].end as u64;
-    // May instruction `i` sit at `at`? (Branches are checked once targets are known.)
-    let fits = |i: usize, at: u64| {
+    // May instruction `i` sit at `at`, in the body or not? (Branches are checked once
+    // targets are known; one that did not reach stays in the body, pinned.)
+    let fits = |i: usize, at: u64, in_body: bool| {
         let insn = &insns[i];
-        if pinned[i] {
-            return at == insn.address;
+        if pinned[i] && !in_body {
+            return false;
         }
         match insn.kind {
             _ if paired[i] => isa.aligned(at),
@@ -194,10 +216,12 @@ fn search(
         let current = std::mem::take(&mut states[i]);
         for (state, (body, parent)) in current {
             // The jump that must end the run before, to `to`: its length, or None
-            // when it does not fit (or reach).
+            // when it does not fit (or reach). An instruction that does not fall
+            // through needs none, wherever the next one goes.
             let jump_from = |to: u64| -> Option<(u64, usize)> {
                 match state.before {
                     Before::Start => Some((body, 0)),
+                    _ if !falls_through(&insns[i - 1]) => Some((body, 0)),
                     Before::Body => {
                         let j = isa.jump(body, to)?.len();
                         Some((body + j as u64, j))
@@ -211,7 +235,7 @@ fn search(
             let entry_ok = |to: u64| !fixed_entry || state.before != Before::Start || to == input.entry;
             // The body, right behind what it holds (from a hole, if the jump fits).
             let body_open = !matches!(state.before, Before::Hole(..)) || jump_from(body).is_some();
-            if body_open && entry_ok(body) && fits(i, body) {
+            if body_open && entry_ok(body) && fits(i, body, true) {
                 let body_after = body + insns[i].len as u64;
                 let step = |arena: &mut Vec<Step>| {
                     arena.push(Step { parent, last: i + 1, hole: None });
@@ -238,7 +262,7 @@ fn search(
                 }
                 let mut at = start;
                 for k in i..n {
-                    if !fits(k, at) || at + insns[k].len as u64 > hole_end(h) {
+                    if !fits(k, at, false) || at + insns[k].len as u64 > hole_end(h) {
                         break;
                     }
                     at += insns[k].len as u64;
@@ -270,6 +294,13 @@ fn search(
     }
     steps.reverse();
     Ok(steps)
+}
+
+/// Whether control goes on from `insn` to the instruction after it (in the packed
+/// order, the next in `insns`): not after an unconditional jump or a trap. The code's
+/// last instruction falls off its end, which needs no jump either.
+fn falls_through(insn: &Insn) -> bool {
+    !insn.jump() && insn.kind != super::isa::Kind::Trap
 }
 
 /// Whether a PC-relative instruction re-encodes at `at` (the length is its own).
@@ -306,6 +337,7 @@ fn build(
     holes: &[Range<usize>],
     steps: &[Step],
     pairs: &[(usize, usize, u64)],
+    alias: &BTreeMap<u64, u64>,
 ) -> Result<Packing, usize> {
     let isa = input.isa;
     // Merge consecutive body steps into runs: (first, last, hole).
@@ -333,14 +365,17 @@ fn build(
         starts.push(start);
         if hole.is_none() {
             body = a;
-            if let Some(&(_, _, next_hole)) = groups.get(g + 1) {
+            if let (Some(&(_, _, next_hole)), true) = (groups.get(g + 1), falls_through(&insns[last - 1])) {
                 // The next run is in a hole (body runs merge): a jump to it.
                 let to = next_hole.map_or(body, |h| input.load + holes[h].start as u64);
                 body += isa.jump(body, to).map_or(0, |j| j.len() as u64);
             }
         }
     }
-    let map = |address: u64| insns.iter().position(|i| i.address == address).map(|k| at[k]);
+    let map = |address: u64| {
+        let address = super::isa::resolve(alias, address);
+        insns.iter().position(|i| i.address == address).map(|k| at[k])
+    };
     let original = |i: usize| {
         let from = (insns[i].address - input.entry) as usize;
         &code[from..from + insns[i].len]
@@ -367,7 +402,8 @@ fn build(
         }
         let code_len = bytes.len();
         let end = starts[g] + code_len as u64;
-        let jump_to = groups.get(g + 1).map(|_| starts[g + 1]).filter(|&to| to != end);
+        let jump_to =
+            groups.get(g + 1).map(|_| starts[g + 1]).filter(|&to| to != end && falls_through(&insns[last - 1]));
         if let Some(to) = jump_to {
             // Found by the search, which checked that it fits and reaches.
             bytes.extend(isa.jump(end, to).ok_or(last.saturating_sub(1))?);
@@ -492,6 +528,48 @@ mod tests {
         assert_eq!(rv.pair_value(&hole.bytes[..4], &body.bytes[..4], 0x10050), Some(entry - 20));
         // (The auipc's high part is still 0; the addi's low part took the change.)
         assert_eq!(body.reencoded, 1, "{p:#?}");
+    }
+
+    /// The body's bytes, with no holes to fill.
+    fn body_only(code: &[u8]) -> Vec<u8> {
+        let p = pack(code, &[]).unwrap();
+        assert!(p.runs.iter().all(|r| r.place == Place::Body && r.jump_to.is_none()), "{p:#?}");
+        p.runs.iter().flat_map(|r| r.bytes.clone()).collect()
+    }
+
+    #[test]
+    fn padding_no_path_reaches_goes_with_the_jump_over_it() {
+        // jmp +3 over three int3 of alignment padding; then exit. The jump goes to what
+        // follows it once the padding is gone: it goes too.
+        let code = [0xeb, 0x03, 0xcc, 0xcc, 0xcc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        assert_eq!(body_only(&code), [0x6a, 0x3c, 0x58, 0x0f, 0x05]);
+    }
+
+    #[test]
+    fn dead_code_goes_and_a_trap_needs_no_jump_after_it() {
+        // je +3 (to the exit); ud2; int3 (dead: after a trap, and no branch goes
+        // there); exit. The je is re-encoded for the shorter distance.
+        let code = [0x74, 0x03, 0x0f, 0x0b, 0xcc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        assert_eq!(body_only(&code), [0x74, 0x02, 0x0f, 0x0b, 0x6a, 0x3c, 0x58, 0x0f, 0x05]);
+    }
+
+    #[test]
+    fn a_branch_to_a_no_op_jump_goes_to_its_target() {
+        // xor eax, eax; jne +0 (to the jmp); jmp +1 over an int3, to the exit. The jmp
+        // is a no-op once the int3 is gone: the jne goes where it went, the exit.
+        let code = [0x31, 0xc0, 0x75, 0x00, 0xeb, 0x01, 0xcc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        assert_eq!(body_only(&code), [0x31, 0xc0, 0x75, 0x00, 0x6a, 0x3c, 0x58, 0x0f, 0x05]);
+    }
+
+    #[test]
+    fn a_jump_ends_a_run_wherever_the_next_goes() {
+        // A loop: dec ecx; jnz back; jmp +1 over an int3; exit. With the holes, no run
+        // ends in an inserted jump after an unconditional one.
+        let code = [0xb9, 3, 0, 0, 0, 0xff, 0xc9, 0x75, 0xfc, 0xeb, 0x01, 0xcc, 0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        let p = pack(&code, &HOLES).unwrap();
+        let ran: Vec<u8> = trace(&p, 20).into_iter().flat_map(|(b, _)| b).collect();
+        assert!(!ran.contains(&0xcc) && !ran.contains(&0xeb), "{p:#?}");
+        assert_eq!(pack(&code, &HOLES).unwrap(), p);
     }
 
     #[test]

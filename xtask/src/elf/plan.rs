@@ -542,7 +542,11 @@ fn plan_packing(
     let from = entry.wrapping_sub(segment.p_vaddr).wrapping_add(segment.p_offset) as usize;
     let code = elf.bytes.get(from..file_end).filter(|_| entry >= body_address);
     let code = code.ok_or("the entry point is not in the code")?;
-    pack::plan(&pack::Input { isa, code, entry, file_end: kept_end, load, holes })
+    // The code ends where the segment's file bytes do, less their trailing zeros
+    // (verify.rs reads the same end from the input).
+    let zeros = code.iter().rev().take_while(|&&b| b == 0).count();
+    let file_end = (entry + (code.len() - zeros) as u64).min(kept_end.max(entry));
+    pack::plan(&pack::Input { isa, code, entry, file_end, load, holes })
 }
 
 /// The runs of bytes no loader reads, longest first: where code may go.

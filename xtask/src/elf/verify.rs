@@ -15,7 +15,7 @@ use goblin::elf::{
 
 use super::{
     Bug, Elf, Plan, fields,
-    isa::{Insn, Isa, Kind},
+    isa::{self, Insn, Isa, Kind},
     pack::{Packing, Place},
     plan::{BIG_PAGE, Layout},
     read::{self, PAGE},
@@ -93,8 +93,10 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
 }
 
 /// Prove the packed code from the input and the output alone, taking from the plan
-/// only where each run claims to lie: the runs cover the input's code from its entry
-/// point, in order, instruction by instruction; each copy has the original's bytes,
+/// only where each run claims to lie: the runs hold, in order and instruction by
+/// instruction, exactly what runs of the input's code (decoded along control flow
+/// from its entry point, less the jumps to what follows them: a branch to one must
+/// reach its target's copy); each copy has the original's bytes,
 /// or is the same branch or PC-relative instruction re-encoded (it names the copy of
 /// the original target, or the same address, and moved back it is the original); each
 /// fall-through and branch reaches the copy of the original successor, straight or
@@ -109,13 +111,28 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         range.map(|a| loaded_byte(elf, seg, a).ok_or(format!("{a:#x} is not loaded"))).collect()
     };
     let entry = input.entry_address();
-    let (first, last) = (p.runs.first().ok_or("no runs")?, p.runs.last().ok_or("no runs")?);
-    if first.from != entry || p.runs.windows(2).any(|w| w[0].to != w[1].from) {
-        return Err("the packed runs do not cover the code from its entry point, in order".into());
+    let last = p.runs.last().ok_or("no runs")?;
+    // The input's code: from the entry to the end of its segment's file bytes (the
+    // last instruction may run on into the zeros past them); control falling through
+    // past its trailing zeros falls off the code.
+    let seg = &input.phdrs[0];
+    let file_end = seg.p_vaddr + seg.p_filesz.min((input.bytes.len() as u64).saturating_sub(seg.p_offset));
+    let code = entry..file_end.max(last.to);
+    let original = image(input, seg, code.clone())?;
+    let zeros = original.iter().rev().take_while(|&&b| b == 0).count();
+    let stop = code.end - zeros as u64;
+    // What runs of the input, decoded along control flow from its entry, less the
+    // no-op jumps (to what follows them): the runs must hold exactly these, in order.
+    let (insns, alias) = isa::skip_noop_jumps(isa.reach(&original, entry, stop)?);
+    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|r| code.contains(r)) {
+        return Err(format!("an instruction of the packed code reads {r:#x}, inside the code"));
     }
-    let code = entry..last.to;
-    let original = image(input, &input.phdrs[0], code.clone())?;
-    let insns = isa.decode(&original, entry)?;
+    let mut held = p.runs.iter().flat_map(|r| insns.iter().filter(move |i| i.address >= r.from && i.address < r.to));
+    if insns.first().map(|i| i.address) != p.runs.first().map(|r| r.from)
+        || !held.by_ref().map(|i| i.address).eq(insns.iter().map(|i| i.address))
+    {
+        return Err("the packed runs do not hold what the code runs from its entry point, in order".into());
+    }
     let reads =
         fields::loader_reads(out.is_64, out.little_endian, out.header.e_machine, out.header.e_phoff as usize, 1);
     let mut map = std::collections::BTreeMap::new(); // original address -> copy
@@ -185,7 +202,9 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                 }),
                 (Kind::Branch { target, unconditional }, Kind::Branch { target: t, unconditional: u }) => {
                     u == unconditional
-                        && map.get(&target).is_some_and(|&want| resolve(t).is_ok_and(|got| got == want))
+                        && map
+                            .get(&isa::resolve(&alias, target))
+                            .is_some_and(|&want| resolve(t).is_ok_and(|got| got == want))
                         && isa.relocate(c, &cb, o.address, Some(target)).as_deref() == Some(&ob[..])
                 }
                 (Kind::PcRelative { refers: Some(r) }, Kind::PcRelative { refers: Some(s) }) => {
@@ -205,13 +224,14 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         let falls_through = !o.jump() && !matches!(o.kind, Kind::Trap);
         if let (true, Some((_, next))) = (falls_through, copies.get(n + 1)) {
             let reached = resolve(c.address + c.len as u64)?;
-            if map.get(&next.address) != Some(&reached) {
+            let successor = isa::resolve(&alias, o.address + o.len as u64);
+            if successor != next.address || map.get(&next.address) != Some(&reached) {
                 return Err(format!("the instruction at {:#x} does not go on to its successor's copy", c.address));
             }
         }
     }
     let thumb = |e: &Elf| e.header.e_entry ^ e.entry_address();
-    if map.get(&entry) != Some(&resolve(out.entry_address())?) || thumb(out) != thumb(input) {
+    if map.get(&isa::resolve(&alias, entry)) != Some(&resolve(out.entry_address())?) || thumb(out) != thumb(input) {
         return Err("the entry point does not reach the first instruction's copy".into());
     }
     Ok(code)

@@ -219,6 +219,97 @@ impl Isa {
         Err(first_error.unwrap_or_else(|| "no code".into()))
     }
 
+    /// The instructions control reaches from `entry`, in address order: a worklist
+    /// over branch targets and fall-throughs, each instruction decoded where control
+    /// gets to it (`code` starts at `entry`). Bytes no path reaches (alignment
+    /// padding, a dead global-entry prologue) are not among them. Falling through at
+    /// or past `stop` falls off the code (undefined already in the input); a branch
+    /// to outside `entry..stop`, or into the middle of an instruction, is an Err, and
+    /// so is any reached byte sequence the decoder does not know. A group of
+    /// instructions that runs as one (`Kind::Bound`) is decoded whole.
+    pub fn reach(self, code: &[u8], entry: u64, stop: u64) -> Result<Vec<Insn>, String> {
+        let mut found: std::collections::BTreeMap<u64, Insn> = std::collections::BTreeMap::new();
+        let mut work = vec![entry];
+        let end_of = |i: &Insn| i.address + i.len as u64;
+        while let Some(at) = work.pop() {
+            if found.contains_key(&at) {
+                continue;
+            }
+            if at < entry || at >= stop {
+                return Err(format!("a branch leaves the code for {at:#x}: cannot see what may jump back into it"));
+            }
+            let rest = code.get((at - entry) as usize..).unwrap_or_default();
+            let mut group = self.decode_until(rest, at, at + 1)?;
+            group.truncate(1);
+            while let Some(last) = group.last().filter(|i| i.kind == Kind::Bound) {
+                let end = end_of(last);
+                if end >= stop || (end - at) as usize >= rest.len() {
+                    break;
+                }
+                let mut longer = self.decode_until(rest, at, end + 1)?;
+                if longer.last().is_some_and(|i| i.kind != Kind::Bound) {
+                    longer.pop();
+                    group = longer;
+                    break;
+                }
+                group = longer;
+            }
+            for insn in group {
+                let into =
+                    |i: &Insn| i.address < end_of(&insn) && insn.address < end_of(i) && i.address != insn.address;
+                let before = found.range(..insn.address).next_back().map(|(_, i)| i);
+                let after = found.range(insn.address..).next().map(|(_, i)| i);
+                if let Some(other) = before.into_iter().chain(after).find(|i| into(i)) {
+                    return Err(format!(
+                        "control reaches {:#x}, inside the instruction at {:#x}",
+                        insn.address.max(other.address),
+                        insn.address.min(other.address)
+                    ));
+                }
+                if let Some(t) = insn.target() {
+                    work.push(t);
+                }
+                if !insn.jump() && insn.kind != Kind::Trap && end_of(&insn) < stop {
+                    work.push(end_of(&insn));
+                }
+                found.entry(insn.address).or_insert(insn);
+            }
+        }
+        // Each stretch of instructions that lie back to back, decoded again as one:
+        // decoders that read context (x86: what reads rcx after a syscall; Thumb: IT
+        // blocks) see it as a linear decode would. On x86, as if a syscall came
+        // before each stretch that lies past one, as in a linear decode.
+        let mut syscall = false;
+        let mut out: Vec<Insn> = Vec::with_capacity(found.len());
+        let insns: Vec<Insn> = found.into_values().collect();
+        let mut start = 0;
+        for k in 0..insns.len() {
+            let end = end_of(&insns[k]);
+            if insns.get(k + 1).is_some_and(|next| next.address == end) {
+                continue;
+            }
+            let from = insns[start].address;
+            let bytes =
+                code.get((from - entry) as usize..(end - entry) as usize).ok_or("the code runs past the file")?;
+            let again = if syscall {
+                let mut with = self.decode(&[&[0x0f, 0x05][..], bytes].concat(), from.wrapping_sub(2))?;
+                with.remove(0);
+                with
+            } else {
+                self.decode(bytes, from)?
+            };
+            let same = again.len() == k + 1 - start
+                && again.iter().zip(&insns[start..=k]).all(|(a, b)| (a.address, a.len) == (b.address, b.len));
+            if !same {
+                return Err(format!("the code from {from:#x} decodes differently along control flow"));
+            }
+            syscall |= matches!(self, Isa::X86 { .. }) && again.iter().any(|i| i.text.starts_with("syscall"));
+            out.extend(again);
+            start = k + 1;
+        }
+        Ok(out)
+    }
+
     /// An unconditional jump at `from` to `to`, as short as it encodes; None when it
     /// does not reach, either address is misaligned, or the ISA has no jump the
     /// packer can use (`moves_code`).
@@ -340,6 +431,31 @@ impl Isa {
         };
         address.is_multiple_of(align)
     }
+}
+
+/// `insns` (what `Isa::reach` found, in address order) less the no-op jumps: an
+/// unconditional jump whose target is the instruction that follows it (once the bytes
+/// between are gone, and the no-op jumps before it) does nothing. Returns what is
+/// kept and, for each jump dropped, the address control goes on to instead (a
+/// branch to it goes there; follow `alias` until it names a kept instruction).
+pub fn skip_noop_jumps(mut insns: Vec<Insn>) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
+    let mut alias = std::collections::BTreeMap::new();
+    loop {
+        let noop = (0..insns.len().saturating_sub(1))
+            .find(|&k| insns[k].jump() && insns[k].target().map(|t| resolve(&alias, t)) == Some(insns[k + 1].address));
+        let Some(k) = noop else { return (insns, alias) };
+        let jump = insns.remove(k);
+        alias.insert(jump.address, insns[k].address);
+    }
+}
+
+/// Where control that goes to `address` goes on to, past dropped no-op jumps
+/// (`skip_noop_jumps`: each points further on, so this ends).
+pub fn resolve(alias: &std::collections::BTreeMap<u64, u64>, mut address: u64) -> u64 {
+    while let Some(&next) = alias.get(&address) {
+        address = next;
+    }
+    address
 }
 
 /// `shrink --pack`'s long help: what it does, and on which instruction sets.

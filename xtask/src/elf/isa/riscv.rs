@@ -90,13 +90,14 @@ fn classify_compressed(c: Compressed, at: u64) -> Result<Kind, String> {
     }
 }
 
-/// The address `auipc rd, hi` at `hi_at` and `addi rd, rd, lo` compute together; None
-/// when the words are not such a pair (the same rd, x5 or above: the ABI's fixed
-/// registers may be read implicitly).
+/// The address `auipc rd, hi` at `hi_at` and `addi rs, rd, lo` compute together (into
+/// rs; `pairs` sees that rd is dead after, when rs is another register); None when the
+/// words are not such a pair (rd x5 or above: the ABI's fixed registers may be read
+/// implicitly).
 pub fn pair_value(hi: u32, lo: u32, hi_at: u64) -> Option<u64> {
     let rd = (hi >> 7) & 31;
     let is_auipc = hi & 0x7f == 0x17 && rd >= 5;
-    let is_addi = lo & 0x707f == 0x13 && (lo >> 7) & 31 == rd && (lo >> 15) & 31 == rd;
+    let is_addi = lo & 0x707f == 0x13 && (lo >> 7) & 31 >= 5 && (lo >> 15) & 31 == rd;
     (is_auipc && is_addi).then(|| {
         let high = (hi & 0xffff_f000) as i32 as i64;
         let low = (lo as i32 >> 20) as i64;
@@ -124,11 +125,44 @@ pub fn pairs(insns: &[Insn], code: &[u8], base: u64) -> Vec<(usize, usize, u64)>
             continue;
         };
         let entered = targets.iter().any(|&t| t > hi.address && t <= insns[l].address);
-        if let (false, Some(value)) = (entered, word(&insns[l]).and_then(|lw| pair_value(hw, lw, hi.address))) {
+        // `addi rs, rd, lo` into another register: rd must be dead after it, written
+        // (c.li, li, lui) before anything reads it or control may go elsewhere.
+        let into_other = word(&insns[l]).is_some_and(|lw| (lw >> 7) & 31 != (hw >> 7) & 31);
+        let dead = || {
+            let rd = (hw >> 7) & 31;
+            let next = (l + 1..insns.len()).find(|&k| names(&insns[k]) || !insns[k].movable() || is_ecall(&insns[k]));
+            next.is_some_and(|k| writes_only(&insns[k], code, base, rd))
+        };
+        let value = word(&insns[l]).and_then(|lw| pair_value(hw, lw, hi.address));
+        if let (false, Some(value)) = (entered || (into_other && !dead()), value) {
             out.push((h, l, value));
         }
     }
     out
+}
+
+/// An ecall, which reads a0 to a7.
+fn is_ecall(i: &Insn) -> bool {
+    i.text.contains("ecall")
+}
+
+/// `insn` sets register `rd` from a constant and reads no register: `c.li rd, imm`,
+/// `addi rd, x0, imm` (li) or `lui rd, imm`.
+fn writes_only(insn: &Insn, code: &[u8], base: u64, rd: u32) -> bool {
+    let Some(at) = insn.address.checked_sub(base).map(|a| a as usize) else { return false };
+    let Some(bytes) = code.get(at..at + insn.len) else { return false };
+    match *bytes {
+        [a, b] => {
+            let h = u16::from_le_bytes([a, b]) as u32;
+            h & 0xe003 == 0x4001 && (h >> 7) & 31 == rd
+        }
+        [a, b, c, d] => {
+            let w = u32::from_le_bytes([a, b, c, d]);
+            let li = w & 0x707f == 0x13 && (w >> 15) & 31 == 0;
+            (li || w & 0x7f == 0x37) && (w >> 7) & 31 == rd
+        }
+        _ => false,
+    }
 }
 
 /// The auipc/addi pair `hi`, `lo` re-encoded for the auipc at `hi_at` to compute
@@ -202,6 +236,20 @@ mod tests {
     use super::super::{Isa, Kind};
 
     const RV64GC: Isa = Isa::Riscv64 { compressed: true };
+
+    #[test]
+    fn an_addi_into_another_register_pairs_only_when_the_auipc_register_dies() {
+        // auipc a0, 0; addi a4, a0, -116; then c.li a0, 0 (a0 dead: paired), or
+        // ecall (which reads a0: the auipc stays alone).
+        let rv = Isa::Riscv64 { compressed: true };
+        let head = [0x17, 0x05, 0, 0, 0x13, 0x07, 0xc5, 0xf8];
+        for (tail, paired) in [(&[0x01, 0x45][..], true), (&[0x73, 0, 0, 0][..], false)] {
+            let code = [&head[..], tail].concat();
+            let insns = rv.decode(&code, 0x1000).unwrap();
+            let want = if paired { vec![(0, 1, 0x1000 - 116)] } else { vec![] };
+            assert_eq!(rv.pairs(&insns, &code, 0x1000), want, "{tail:02x?}");
+        }
+    }
 
     #[test]
     fn riscv_lengths_branches_and_auipc() {

@@ -39,6 +39,16 @@ pub fn decode(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
             (0xc0, 0x1 | 0xf, 6) | (0xc2, 0x8 | 0x9 | 0xc | 0xd, 6) => (Kind::Plain, "ril"),
             (0xc0, 0x0, 6) => (Kind::PcRelative { refers: Some(relative(i32_at(2))) }, "larl"),
             (0xc0, 0x4, 6) => (branch(i32_at(2), insn[1] >> 4 == 0xf), "brcl"),
+            // Compare and branch relative (cij, cgij, clij, clgij, crj, cgrj, clrj,
+            // clgrj): a 16-bit halfword offset at byte 2, conditional on the compare.
+            (0xec, _, 6) if matches!(last, 0x7c..=0x7f | 0x64 | 0x65 | 0x76 | 0x77) => {
+                (branch(i16_at(2), false), "compare and branch")
+            }
+            // Loads from a base register and displacement (ltg, lg, lay, llgc, llc).
+            (0xe3, _, 6) if matches!(last, 0x02 | 0x04 | 0x71 | 0x90 | 0x94) => (Kind::Plain, "rxy"),
+            (0x95, _, 4) => (Kind::Plain, "cli"),
+            // Immediate insert, and, or, load logical on a register's halfwords.
+            (0xa5, _, 4) => (Kind::Plain, "ri"),
             (0xec, _, 6) if matches!(last, 0x51 | 0x54..=0x57 | 0x59 | 0x5d | 0x42 | 0x46) => (Kind::Plain, "rie"),
             (0xeb, _, 6) if matches!(last, 0x0a | 0x0c | 0x0d) => (Kind::Plain, "shift"),
             _ => {
@@ -60,6 +70,8 @@ pub fn decode(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
 pub fn retarget(bytes: &[u8], to: u64, dest: u64) -> Option<Vec<u8>> {
     let mut out = bytes.to_vec();
     match bytes.len() {
+        // Compare and branch: its 16-bit offset at byte 2 (bytes 4 and 5 stay).
+        6 if bytes[0] == 0xec => out[2..4].copy_from_slice(&(super::offset(to, dest, 2, 16)? as i16).to_be_bytes()),
         4 => out[2..4].copy_from_slice(&(super::offset(to, dest, 2, 16)? as i16).to_be_bytes()),
         6 => out[2..6].copy_from_slice(&(super::offset(to, dest, 2, 32)? as i32).to_be_bytes()),
         _ => return None,
@@ -101,6 +113,12 @@ mod tests {
                 (0x101a, true, None, false),
             ]
         );
+        // cgije r2,1,+0x16 (compare and branch: its offset at byte 2), re-encoded.
+        let cgij = [0xec, 0x28, 0, 0x0b, 0x01, 0x7c];
+        let insn = &Isa::S390x.decode(&cgij, 0x100d8).unwrap()[0];
+        assert_eq!((insn.target(), insn.jump()), (Some(0x100ee), false));
+        let moved = Isa::S390x.relocate(insn, &cgij, 0x10028, Some(0x100ee)).unwrap();
+        assert_eq!(moved, [0xec, 0x28, 0, 0x63, 0x01, 0x7c]);
         // basr r14,r1 (a call through a register), and a cut-off instruction.
         assert!(Isa::S390x.decode(&[0x0d, 0xe1], 0x1000).unwrap_err().contains("not one the shrinker knows"));
         assert!(Isa::S390x.decode(&[0xa7, 0x29, 0], 0x1000).unwrap_err().contains("runs past the end"));
