@@ -121,7 +121,11 @@ pub fn pairs(insns: &[Insn], code: &[u8], base: u64) -> Vec<(usize, usize, u64)>
         let Some(hw) = word(hi).filter(|w| w & 0x7f == 0x17) else { continue };
         let name = format!("x{}", (hw >> 7) & 31);
         let names = |i: &Insn| i.text.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| t == name);
-        let Some(l) = (h + 1..insns.len()).find(|&k| names(&insns[k]) || insns[k].target().is_some()) else {
+        // The first instruction that names rd, branches, or (an ecall, which reads a0
+        // to a7 unnamed) may read it: the addi, or no pair.
+        let Some(l) =
+            (h + 1..insns.len()).find(|&k| names(&insns[k]) || insns[k].target().is_some() || is_ecall(&insns[k]))
+        else {
             continue;
         };
         let entered = targets.iter().any(|&t| t > hi.address && t <= insns[l].address);
@@ -249,6 +253,20 @@ mod tests {
             let want = if paired { vec![(0, 1, 0x1000 - 116)] } else { vec![] };
             assert_eq!(rv.pairs(&insns, &code, 0x1000), want, "{tail:02x?}");
         }
+    }
+
+    #[test]
+    fn an_ecall_between_auipc_and_addi_keeps_them_apart() {
+        // auipc a1, 0; ecall (reads a1 as it is); addi a1, a1, 8: moving the pair would
+        // change what the ecall reads.
+        let rv = Isa::Riscv64 { compressed: true };
+        let code = [0x97, 0x05, 0, 0, 0x73, 0, 0, 0, 0x93, 0x85, 0x85, 0x00];
+        let insns = rv.decode(&code, 0x1000).unwrap();
+        assert_eq!(rv.pairs(&insns, &code, 0x1000), vec![]);
+        // Without the ecall they pair.
+        let code = [&code[..4], &code[8..]].concat();
+        let insns = rv.decode(&code, 0x1000).unwrap();
+        assert_eq!(rv.pairs(&insns, &code, 0x1000), vec![(0, 1, 0x1008)]);
     }
 
     #[test]
