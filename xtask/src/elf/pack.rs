@@ -139,7 +139,10 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     // Data among the instructions (an ARM literal pool) would move with them, or go
     // with the bytes nothing reaches (and an address taken there, say a signal
     // handler's, would be entered from outside).
-    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|&r| r >= input.entry && r < input.file_end.max(end)) {
+    // The code's bytes reach to the segment's file end, trailing zeros included, as
+    // the verifier reads them: a reference into those zeros counts too.
+    let code_end = (input.entry + input.code.len() as u64).max(end);
+    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|&r| r >= input.entry && r < code_end) {
         return Err(format!("an instruction reads data at {r:#x}, inside the code"));
     }
     let fixed_entry = insns.iter().any(|i| i.kind == super::isa::Kind::EntryRelative);
