@@ -312,7 +312,6 @@ mod tests {
         let (plan, _) = shrink(&input, pack).unwrap();
         let packing = plan.packing.as_ref().expect("packed");
         assert!(packing.runs.len() > 1 && packing.entry != 0x10068, "{}", plan.explain(input.len()));
-        type Spoil = fn(&mut Plan);
         let spoilers: [(&str, Spoil); 4] = [
             ("an instruction's byte", |p| p.packing.as_mut().unwrap().runs[0].bytes[0] ^= 1),
             ("a jump's target", |p| *p.packing.as_mut().unwrap().runs[0].bytes.last_mut().unwrap() ^= 2),
@@ -321,9 +320,17 @@ mod tests {
             }),
             ("a run on the message", |p| p.packing.as_mut().unwrap().runs[0].at = 0x10068),
         ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
+    }
+
+    /// A change to a good plan, named for the test's message.
+    type Spoil = fn(&mut Plan);
+
+    /// Each spoiled plan of `input` must be written and then rejected as our own bug.
+    fn each_spoiled_plan_is_a_bug(input: &[u8], options: Options, spoilers: &[(&str, Spoil)]) {
         for (what, spoil) in spoilers {
-            let result = shrink_with(&input, |elf| {
-                let mut plan = plan::plan(elf, pack)?;
+            let result = shrink_with(input, |elf| {
+                let mut plan = plan::plan(elf, options)?;
                 spoil(&mut plan);
                 Ok(plan)
             });
@@ -343,7 +350,6 @@ mod tests {
         let (plan, _) = shrink(&input, pack).unwrap();
         let packing = plan.packing.as_ref().expect("packed");
         assert_eq!(packing.runs[0].from, 0x1006d, "{}", plan.explain(input.len()));
-        type Spoil = fn(&mut Plan);
         let spoilers: [(&str, Spoil); 3] = [
             ("the no-op jump claimed", |p| p.packing.as_mut().unwrap().runs[0].from = 0x10068),
             ("the padding run", |p| {
@@ -356,14 +362,7 @@ mod tests {
                 run.to -= 2;
             }),
         ];
-        for (what, spoil) in spoilers {
-            let result = shrink_with(&input, |elf| {
-                let mut plan = plan::plan(elf, pack)?;
-                spoil(&mut plan);
-                Ok(plan)
-            });
-            assert!(matches!(result, Err(Error::Bug(_))), "{what}: want a Bug, got {result:?}");
-        }
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
     }
 
     #[test]
