@@ -31,8 +31,11 @@ pub fn write(elf: &Elf, plan: &Plan) -> Result<Vec<u8>, Bug> {
             if !fits || at < plan.body_at.min(body_end) && at + run.bytes.len() > plan.body_at {
                 return Err(Bug(format!("the planned run at {:#x} does not fit the planned file", run.at)));
             }
+            // A run may lie wholly past the file's end (all zeros): nothing to write.
             let n = run.bytes.len().min(plan.len.saturating_sub(at));
-            out[at..at + n].copy_from_slice(&run.bytes[..n]);
+            if n > 0 {
+                out[at..at + n].copy_from_slice(&run.bytes[..n]);
+            }
         }
     }
     Ok(out)
