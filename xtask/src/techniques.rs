@@ -8,7 +8,10 @@
 //! x86_64): it is in the target spec, so measuring it would rebuild core for every
 //! arch, minutes each time.
 
-use std::fmt::Write as _;
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    fmt::Write as _,
+};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -99,7 +102,7 @@ pub fn measure(sh: &Shell, arches: &[&'static Arch]) -> Result<Vec<Row>> {
         Ok(std::fs::metadata(built.binary)?.len() as i64)
     };
     let mut rows = Vec::new();
-    let mut shipped = std::collections::HashMap::new();
+    let mut shipped = HashMap::new();
     for (n, technique) in ALL.iter().enumerate() {
         let Without::Build(variant) = technique.without else {
             let saves = arches.iter().map(|arch| (arch.name, Some(headers_overlap(arch)))).collect();
@@ -116,9 +119,10 @@ pub fn measure(sh: &Shell, arches: &[&'static Arch]) -> Result<Vec<Row>> {
                     None => None,
                     Some(variant) => {
                         let key = (program.name, arch.name);
-                        let shipped = match shipped.get(&key) {
-                            Some(&bytes) => bytes,
-                            None => *shipped.entry(key).or_insert(size(program, arch, "shipped", &Variant::default())?),
+                        // Each program and arch is built as shipped once, for every technique.
+                        let shipped = match shipped.entry(key) {
+                            Entry::Occupied(known) => *known.get(),
+                            Entry::Vacant(slot) => *slot.insert(size(program, arch, "shipped", &Variant::default())?),
                         };
                         Some(size(program, arch, &format!("without-{n}"), &variant)? - shipped)
                     }
