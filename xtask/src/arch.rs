@@ -19,7 +19,7 @@ pub struct Arch {
     pub platform: Platform,
     /// What the linked ELF must say: e_machine, class, byte order.
     pub elf: ElfKind,
-    /// rustflags beyond the ones every arch gets (see `build::COMMON_RUSTFLAGS`), each
+    /// rustflags beyond the ones every arch gets (see `build::common_rustflags`), each
     /// with the reason it is there.
     pub rustflags: &'static [&'static str],
     /// rustflags for the program's own crate alone (`cargo rustc -- ...`), with fat LTO

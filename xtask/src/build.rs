@@ -8,12 +8,13 @@ use std::{
 
 use anyhow::{Context, Result, bail};
 use object::{Object, read::elf::FileHeader as _, read::elf::SectionHeader as _};
+use sha2::{Digest, Sha256};
 use xshell::{Shell, cmd};
 
 use crate::{arch::Arch, elf, fsutil, message, paths, program::Program, toolchain};
 
 /// rustflags every arch gets, each for a reason.
-fn common_rustflags(root: &Path, headers: usize) -> Vec<String> {
+fn common_rustflags(root: &Path) -> Vec<String> {
     let cargo_home =
         std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
     vec![
@@ -25,15 +26,22 @@ fn common_rustflags(root: &Path, headers: usize) -> Vec<String> {
         "-Cforce-frame-pointers=no".into(),
         // No trap instruction after the exit syscall, which never returns.
         "-Ztrap-unreachable=no".into(),
-        // One PT_LOAD holding code and read-only data (crates/link.ld), linked where
-        // it will sit behind the shrinker's overlapped headers.
-        format!("-Clink-arg=-T{}", root.join("crates/link.ld").display()),
-        format!("-Clink-arg=--defsym=HELLO_HEADERS={headers}"),
-        // No .note.gnu.build-id: it would sit in the loaded segment.
-        "-Clink-arg=--build-id=none".into(),
         // Same bytes whoever builds it, wherever the checkout and cargo's cache live.
         format!("--remap-path-prefix={}=/hello", root.display()),
         format!("--remap-path-prefix={cargo_home}=/cargo"),
+    ]
+}
+
+/// The linker's flags, for the program's crate alone (`cargo rustc -- ...`): core is
+/// not linked, and flags in RUSTFLAGS that change would rebuild it for nothing.
+fn link_flags(script: &Path, headers: usize) -> Vec<String> {
+    vec![
+        // One PT_LOAD holding code and read-only data (crates/link.ld), linked where
+        // it will sit behind the shrinker's overlapped headers.
+        format!("-Clink-arg=-T{}", script.display()),
+        format!("-Clink-arg=--defsym=HELLO_HEADERS={headers}"),
+        // No .note.gnu.build-id: it would sit in the loaded segment.
+        "-Clink-arg=--build-id=none".into(),
     ]
 }
 
@@ -94,7 +102,8 @@ pub fn build_variant(
     let e = &arch.elf;
     let headers = elf::overlapped_body_offset(e.is_64, e.little_endian, e.machine)
         .with_context(|| format!("no overlapped header layout for {}", arch.name))?;
-    let rustflags = common_rustflags(&root, headers)
+    let script = link_script(&root, elf::code_alignment(e.machine))?;
+    let rustflags = common_rustflags(&root)
         .into_iter()
         .chain(arch.rustflags.iter().map(|f| f.to_string()))
         .collect::<Vec<_>>()
@@ -108,6 +117,7 @@ pub fn build_variant(
         .filter(|f| !variant.without_flags.contains(f))
         .map(|f| f.to_string())
         .chain(variant.cfgs.iter().map(|c| format!("--cfg={c}")))
+        .chain(link_flags(&script, headers))
         .collect();
     let _dir = sh.push_dir(&root);
     cmd!(
@@ -146,6 +156,24 @@ pub fn build_variant(
     let size = fs::metadata(&binary)?.len();
     eprintln!("wrote {} ({size} bytes; linked ELF {} bytes)", binary.display(), bytes.len());
     Ok(Built { binary, linked: linked_copy })
+}
+
+/// crates/link.ld with the code alignment `align` in place of HELLO_CODE_ALIGN, written
+/// as target/hello/specs/link-<sha256>.ld: named by its content, since cargo does not
+/// read the script and relinks only when the flags naming it change.
+fn link_script(root: &Path, align: u64) -> Result<PathBuf> {
+    let source = root.join("crates/link.ld");
+    let text = fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;
+    if !text.contains("HELLO_CODE_ALIGN") {
+        bail!("{} has no HELLO_CODE_ALIGN for the code alignment", source.display());
+    }
+    let text = text.replace("HELLO_CODE_ALIGN", &align.to_string());
+    let path = paths::out_root().join("specs").join(format!("link-{:x}.ld", Sha256::digest(&text)));
+    if fs::read_to_string(&path).ok().as_deref() != Some(&text[..]) {
+        fs::create_dir_all(path.parent().unwrap())?;
+        fsutil::write_atomic(&path, text.as_bytes(), 0o644)?;
+    }
+    Ok(path)
 }
 
 /// A copy of the arch's built-in target spec, changed where it costs bytes for nothing,

@@ -20,6 +20,7 @@ use std::{fmt, fs, path::Path};
 use anyhow::{Context, Result};
 
 pub use fields::sizes as header_sizes;
+pub use isa::code_alignment;
 pub use plan::{Layout, Options, Plan, overlapped_body_offset};
 pub use read::{Elf, read};
 

@@ -93,6 +93,16 @@ impl Insn {
     }
 }
 
+/// The alignment every instruction of machine `e_machine` may start at, whatever its
+/// mode (Thumb or A32, RISC-V with or without compressed instructions): where a
+/// linker may put code. x86 needs none.
+pub fn code_alignment(e_machine: u16) -> u64 {
+    match e_machine {
+        EM_X86_64 | EM_386 => 1,
+        _ => 4,
+    }
+}
+
 /// Bits of e_flags that no loader of a machine reads, and why: measured on Linux
 /// 6.1/6.18 and qemu-user 7.2 (ELF-NOTES.md; the code-in-header layouts of
 /// shared/packing ran on each real kernel).
