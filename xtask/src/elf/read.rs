@@ -145,8 +145,14 @@ fn check_segments(elf: &Elf) -> Result<(), Refusal> {
         }
         // A segment may end past the end of the file, within the file's last page:
         // the loader maps that page and reads zeros past EOF (what `shrink` makes of
-        // trailing zeros). Further out the mapping would fault: truncated.
-        if ph.p_offset.checked_add(ph.p_filesz).is_none_or(|end| end > len.next_multiple_of(PAGE)) {
+        // trailing zeros). Further out the mapping faults where touched: truncated,
+        // unless the loader has nothing to zero there (p_filesz = p_memsz), as when
+        // p_filesz spells the code's last instruction (pack.rs): the loaders map such
+        // pages and leave them alone, and the verifier proves the program's memory
+        // lies on pages the file reaches.
+        let nothing_to_zero = ph.p_type == PT_LOAD && ph.p_filesz == ph.p_memsz;
+        let end = ph.p_offset.checked_add(ph.p_filesz);
+        if end.is_none_or(|end| end > len.next_multiple_of(PAGE) && !nothing_to_zero) {
             refuse!(
                 "truncated: segment {i} ({name}) needs file bytes {:#x}..{:#x}, the file has {len}",
                 ph.p_offset,

@@ -329,6 +329,22 @@ impl Isa {
         }
     }
 
+    /// The bytes of an instruction that the code may end in and that, read as a
+    /// little-endian p_filesz (= p_memsz) from the program header's first byte of that
+    /// field, give a segment size loaders take: the packer may then drop the
+    /// instruction from the file and let the header word run as it (pack.rs,
+    /// `Input::size_word_at`). The ISA's file says which and why; None where no
+    /// instruction's word makes a usable size: AArch64's `svc #0` (0xd4000001, a 3.5 GiB
+    /// segment), RISC-V's `ecall` (0x73: smaller than the file, unmeasured), s390x's
+    /// `svc 0` (big-endian: it would lie behind six zero bytes, which do not run).
+    pub fn size_word(self) -> Option<&'static [u8]> {
+        match self {
+            Isa::X86 { bitness } => Some(x86::size_word(bitness)),
+            Isa::LoongArch64 => Some(&loongarch::SIZE_WORD),
+            _ => None,
+        }
+    }
+
     /// Whether the packer may move code on this ISA, or why not.
     pub fn moves_code(self) -> Result<(), &'static str> {
         match self {
