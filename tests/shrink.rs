@@ -403,6 +403,12 @@ fn the_code_packs_into_free_header_fields_on_x86() {
     for field in [0x50..0x58, 0x28..0x34, 0x14..0x18, 0x3d..0x40] {
         assert!(places.iter().any(|at| field.contains(at)), "nothing runs in {field:x?}: {places:x?}");
     }
+    // The exit syscall, the last instruction, is p_filesz's first bytes (0f 05:
+    // p_filesz = p_memsz = 0x50f), reached from the run that ends p_paddr.
+    assert_eq!(places.last(), Some(&0x58), "{places:x?}");
+    assert_eq!(places[places.len() - 2] + ran[ran.len() - 2].1.len() as u64, 0x58, "{places:x?}");
+    let load = &xtask::elf::read(&packed).unwrap().phdrs[0];
+    assert_eq!((load.p_filesz, load.p_memsz), (0x50f, 0x50f));
     for file in [&binary, &kept] {
         let out = run(file, Stdio::piped());
         assert_eq!((out.stdout.as_slice(), out.status.code()), (xtask::message::DEFAULT, Some(0)));

@@ -485,10 +485,13 @@ pub fn pack_help() -> String {
          entry (as crates/hello/hello.ld links it), and nothing jumps into the code from outside: split the code \
          into runs and pack them into free header fields and the body, joined by jumps, the entry point where \
          the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
-         was. On {}; not on {} ({}). --explain says what moved, or why nothing did",
+         was. On {}; not on {} ({}). On {}, the code's last instruction may be the program header's \
+         p_filesz = p_memsz, when that size holds the segment within its first page. --explain says what moved, \
+         or why nothing did",
         names(&moving),
         names(&not),
-        why.join("; ")
+        why.join("; "),
+        names(&ALL.iter().copied().filter(|isa| isa.size_word().is_some()).collect::<Vec<_>>()),
     )
 }
 
