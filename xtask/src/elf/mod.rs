@@ -324,6 +324,41 @@ mod tests {
         each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
     }
 
+    /// The code's last syscall on p_filesz (pack.rs): the verifier takes it, the file
+    /// reads back, shrinks again to itself, and a plan spoiled there is our bug. A
+    /// segment that needs more than the first page keeps its size.
+    #[test]
+    fn the_last_syscall_on_p_filesz_is_proven() {
+        // write(1, 0x10068, 20); exit(result - 20): our x86_64 hello's code.
+        let code = [
+            0x6a, 0x01, 0x58, 0x6a, 0x14, 0x5a, 0xbe, 0x68, 0x00, 0x01, 0x00, 0x48, 0x89, 0xc7, 0x0f, 0x05, 0x48, 0x8d,
+            0x78, 0xec, 0x6a, 0x3c, 0x58, 0x0f, 0x05,
+        ];
+        let input = elf_with(&code, 0x1068);
+        let pack = Options { pack: true };
+        let (plan, output) = shrink(&input, pack).unwrap();
+        assert_eq!(plan.packing.as_ref().unwrap().size_word_at, Some(0x10058), "{}", plan.explain(input.len()));
+        assert_eq!((plan.phdrs[0].p_filesz, plan.phdrs[0].p_memsz), (0x50f, 0x50f));
+        assert_eq!(output[0x58..0x68], [0x0f, 5, 0, 0, 0, 0, 0, 0, 0x0f, 5, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(check_contract(&output), Ok(true));
+        let spoilers: [(&str, Spoil); 2] = [
+            ("the syscall on p_filesz made a ud2", |p| {
+                *p.packing.as_mut().unwrap().runs.last_mut().unwrap().bytes.last_mut().unwrap() = 0x0b;
+                p.headers[0x59] = 0x0b;
+                p.phdrs[0].p_filesz = 0xb0f;
+            }),
+            ("the run on p_filesz moved", |p| p.packing.as_mut().unwrap().runs.last_mut().unwrap().at -= 1),
+        ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
+        // p_memsz of a whole page and more: the size word would leave memory on a
+        // page past EOF.
+        let mut big = input.clone();
+        big[0x60..0x68].copy_from_slice(&0x1001u64.to_le_bytes());
+        big[0x68..0x70].copy_from_slice(&0x1001u64.to_le_bytes());
+        let (plan, _) = shrink(&big, pack).unwrap();
+        assert_eq!(plan.packing.as_ref().and_then(|p| p.size_word_at), None, "{}", plan.explain(big.len()));
+    }
+
     /// A change to a good plan, named for the test's message.
     type Spoil = fn(&mut Plan);
 

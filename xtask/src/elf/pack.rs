@@ -34,6 +34,15 @@
 //! (exact), the one with the shortest body per (instruction, holes used, where the
 //! run before ends) for longer code. Ties break the same way every time: the same
 //! input gives the same bytes. verify.rs proves the result without the planner.
+//!
+//! A header word that runs as the last instruction: where the ISA's file names an
+//! instruction whose bytes, as p_filesz = p_memsz, make a size the loaders take
+//! (`Isa::size_word`) and the planner found that size good for the segment
+//! (`Input::size_word_at`), the code's last instruction, if it is that one, may lie on
+//! the p_filesz field, reached by falling through from the run in the hole right
+//! before it (p_paddr). The file then does without its bytes. Whatever follows it in
+//! the header may run, as the zeros after the code may in the input: nothing falls
+//! off the code's end in a defined program (it ends in exit).
 
 use std::{collections::BTreeMap, ops::Range};
 
@@ -82,6 +91,9 @@ pub struct Packing {
     pub code: Range<u64>,
     /// The output address past the body's last byte of code.
     pub body_end: u64,
+    /// Where the code's last instruction lies on the p_filesz field (`Input::size_word_at`),
+    /// if it does: the planner must then set p_filesz = p_memsz to its bytes.
+    pub size_word_at: Option<u64>,
 }
 
 /// What the search needs to know of the input and the output's headers.
@@ -96,6 +108,10 @@ pub struct Input<'a> {
     pub load: u64,
     /// Runs of header bytes no loader reads (file offsets), where code may go.
     pub holes: &'a [Range<usize>],
+    /// The file offset of p_filesz, if the planner may set p_filesz = p_memsz to the
+    /// ISA's `size_word` (it checked that the size serves the segment): the code's
+    /// last instruction may lie there if it is that instruction.
+    pub size_word_at: Option<usize>,
 }
 
 /// Where the run before the next instruction ended, in the search.
@@ -116,6 +132,9 @@ struct Step {
     parent: Option<usize>,
     last: usize,
     hole: Option<usize>,
+    /// Where the run in the hole starts: its start, or later, for a run that ends
+    /// right before p_filesz holding the last instruction.
+    at: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -198,6 +217,16 @@ fn search(
     let n = insns.len();
     let hole_at = |h: usize| input.load + holes[h].start as u64;
     let hole_end = |h: usize| input.load + holes[h].end as u64;
+    // The last instruction may lie on p_filesz, right behind a hole, if its bytes are
+    // the ISA's size word and it runs the same anywhere (`Input::size_word_at`).
+    let size_word = input.size_word_at.map(|at| input.load + at as u64);
+    let is_size_word = |k: usize| {
+        let insn = &insns[k];
+        let from = (insn.address - input.entry) as usize;
+        insn.kind == super::isa::Kind::Plain
+            && !pinned[k]
+            && isa.size_word().is_some_and(|word| input.code.get(from..from + insn.len) == Some(word))
+    };
     // May instruction `i` sit at `at`, in the body or not? (Branches are checked once
     // targets are known; one that did not reach stays in the body, pinned.)
     let fits = |i: usize, at: u64, in_body: bool| {
@@ -241,7 +270,7 @@ fn search(
             if body_open && entry_ok(body) && fits(i, body, true) {
                 let body_after = body + insns[i].len as u64;
                 let step = |arena: &mut Vec<Step>| {
-                    arena.push(Step { parent, last: i + 1, hole: None });
+                    arena.push(Step { parent, last: i + 1, hole: None, at: 0 });
                     arena.len() - 1
                 };
                 offer(
@@ -263,15 +292,40 @@ fn search(
                 if !entry_ok(start) {
                     continue;
                 }
+                // The rest of the code, its last instruction on p_filesz: the run before
+                // it ends where the hole does, wherever in the hole that makes it start.
+                if hole_end(h) == size_word.unwrap_or(0) && i + 1 < n && is_size_word(n - 1) {
+                    let len: u64 = insns[i..n - 1].iter().map(|insn| insn.len as u64).sum();
+                    let start = hole_end(h).wrapping_sub(len);
+                    let mut at = start;
+                    let fit = len <= holes[h].len() as u64
+                        && (i..n - 1).all(|k| {
+                            let ok = fits(k, at, false);
+                            at += insns[k].len as u64;
+                            ok
+                        });
+                    if fit && entry_ok(start) && start != hole_at(h) {
+                        if let Some((body_now, _)) = jump_from(start) {
+                            let step = |arena: &mut Vec<Step>| {
+                                arena.push(Step { parent, last: n, hole: Some(h), at: start });
+                                arena.len() - 1
+                            };
+                            let used = state.used | 1 << h;
+                            let before = Before::Hole(h, hole_end(h) + insns[n - 1].len as u64);
+                            offer(&mut states[n], exact, State { used, before, body_key: body_now }, body_now, &mut arena, step);
+                        }
+                    }
+                }
                 let mut at = start;
                 for k in i..n {
-                    if !fits(k, at, false) || at + insns[k].len as u64 > hole_end(h) {
+                    let on_size_word = at == hole_end(h) && Some(at) == size_word && k + 1 == n && is_size_word(k);
+                    if !on_size_word && (!fits(k, at, false) || at + insns[k].len as u64 > hole_end(h)) {
                         break;
                     }
                     at += insns[k].len as u64;
                     let used = state.used | 1 << h;
                     let step = |arena: &mut Vec<Step>| {
-                        arena.push(Step { parent, last: k + 1, hole: Some(h) });
+                        arena.push(Step { parent, last: k + 1, hole: Some(h), at: start });
                         arena.len() - 1
                     };
                     offer(
@@ -344,12 +398,12 @@ fn build(
 ) -> Result<Packing, usize> {
     let isa = input.isa;
     // Merge consecutive body steps into runs: (first, last, hole).
-    let mut groups: Vec<(usize, usize, Option<usize>)> = Vec::new();
+    let mut groups: Vec<(usize, usize, Option<(usize, u64)>)> = Vec::new();
     let mut first = 0;
     for s in steps {
         match groups.last_mut() {
             Some(g) if g.2.is_none() && s.hole.is_none() => g.1 = s.last,
-            _ => groups.push((first, s.last, s.hole)),
+            _ => groups.push((first, s.last, s.hole.map(|h| (h, s.at)))),
         }
         first = s.last;
     }
@@ -359,7 +413,7 @@ fn build(
     let mut starts = Vec::with_capacity(groups.len());
     let mut body = input.entry;
     for (g, &(first, last, hole)) in groups.iter().enumerate() {
-        let start = hole.map_or(body, |h| input.load + holes[h].start as u64);
+        let start = hole.map_or(body, |(_, at)| at);
         let mut a = start;
         for i in first..last {
             at[i] = a;
@@ -370,7 +424,7 @@ fn build(
             body = a;
             if let (Some(&(_, _, next_hole)), true) = (groups.get(g + 1), falls_through(&insns[last - 1])) {
                 // The next run is in a hole (body runs merge): a jump to it.
-                let to = next_hole.map_or(body, |h| input.load + holes[h].start as u64);
+                let to = next_hole.map_or(body, |(_, at)| at);
                 body += isa.jump(body, to).map_or(0, |j| j.len() as u64);
             }
         }
@@ -414,7 +468,7 @@ fn build(
         runs.push(Run {
             from: insns[first].address,
             to: insns[last - 1].address + insns[last - 1].len as u64,
-            place: hole.map_or(Place::Body, |h| Place::Hole(holes[h].clone())),
+            place: hole.map_or(Place::Body, |(h, _)| Place::Hole(holes[h].clone())),
             at: starts[g],
             bytes,
             code_len,
@@ -423,12 +477,16 @@ fn build(
         });
     }
     let code_end = insns.last().map_or(input.entry, |i| i.address + i.len as u64);
+    // The search put the last instruction on p_filesz only where it may lie.
+    let size_word = input.size_word_at.map(|at| input.load + at as u64);
+    let size_word_at = insns.len().checked_sub(1).map(|k| at[k]).filter(|&a| Some(a) == size_word);
     Ok(Packing {
         isa,
         entry: starts.first().copied().unwrap_or(input.entry),
         runs,
         code: input.entry..code_end,
         body_end: body,
+        size_word_at,
     })
 }
 
@@ -443,7 +501,7 @@ mod tests {
 
     fn pack(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
         let entry = 0x1007c;
-        plan(&Input { isa: X64, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes })
+        plan(&Input { isa: X64, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes, size_word_at: None })
     }
 
     /// The instructions the packed code runs from its entry, jumps it inserted
@@ -523,7 +581,8 @@ mod tests {
         let rv = Isa::Riscv64 { compressed: true };
         let code = [0x97, 0x05, 0, 0, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x73, 0, 0, 0];
         let (entry, load) = (0x1007c, 0x10000);
-        let input = Input { isa: rv, code: &code, entry, file_end: entry + 14, load, holes: &HOLES[2..] };
+        let input =
+            Input { isa: rv, code: &code, entry, file_end: entry + 14, load, holes: &HOLES[2..], size_word_at: None };
         let p = plan(&input).unwrap();
         assert_eq!((p.entry, p.body_end), (0x10050, entry + 8), "{p:#?}");
         let (hole, body) = (&p.runs[0], &p.runs[1]);
@@ -531,6 +590,45 @@ mod tests {
         assert_eq!(rv.pair_value(&hole.bytes[..4], &body.bytes[..4], 0x10050), Some(entry - 20));
         // (The auipc's high part is still 0; the addi's low part took the change.)
         assert_eq!(body.reencoded, 1, "{p:#?}");
+    }
+
+    #[test]
+    fn the_last_syscall_lies_on_p_filesz_behind_a_run_that_ends_in_p_paddr() {
+        // write(1, msg, 20); exit(result - 20): our x86_64 hello's code.
+        let code = [
+            0x6a, 0x01, 0x58, 0x6a, 0x14, 0x5a, 0xbe, 0x68, 0x00, 0x01, 0x00, 0x48, 0x89, 0xc7, 0x0f, 0x05, 0x48, 0x8d,
+            0x78, 0xec, 0x6a, 0x3c, 0x58, 0x0f, 0x05,
+        ];
+        let entry = 0x1007c;
+        // With p_flags' high bytes too (0x3d..0x40), as the x86_64 hello has them.
+        let holes = [HOLES[0].clone(), HOLES[1].clone(), HOLES[2].clone(), 0x3d..0x40];
+        let input = |size_word_at| Input {
+            isa: X64,
+            code: &code,
+            entry,
+            file_end: entry + code.len() as u64,
+            load: 0x10000,
+            holes: &holes,
+            size_word_at,
+        };
+        let without = plan(&input(None)).unwrap();
+        let with = plan(&input(Some(0x58))).unwrap();
+        assert_eq!(without.size_word_at, None);
+        // The syscall is p_filesz's first two bytes, reached from the run in p_paddr,
+        // which ends right before it (it starts later in the hole, if need be).
+        assert_eq!(with.size_word_at, Some(0x10058), "{with:#?}");
+        let last = with.runs.last().unwrap();
+        assert_eq!((last.at + last.bytes.len() as u64, last.jump_to), (0x1005a, None), "{with:#?}");
+        assert!(last.bytes.ends_with(&[0x0f, 0x05]) && last.at >= 0x10050, "{with:#?}");
+        // The same instructions run, in the same order, and the body is shorter.
+        let ran: Vec<u8> = trace(&with, 100).into_iter().flat_map(|(b, _)| b).collect();
+        assert_eq!(ran, code);
+        assert!(with.body_end < without.body_end, "{with:#?}\n{without:#?}");
+        // Only the ISA's size word lies there: int3 ends no code on p_filesz.
+        let mut other = code.to_vec();
+        other.push(0xcc);
+        let p = plan(&Input { code: &other, file_end: entry + other.len() as u64, ..input(Some(0x58)) }).unwrap();
+        assert_eq!(p.size_word_at, None, "{p:#?}");
     }
 
     /// The body's bytes, with no holes to fill.

@@ -369,7 +369,7 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
 
     let header = output_header(elf, 0, 1);
     let placed = place_headers(&header, segment, elf.is_64, elf.little_endian, Some(body_address))?;
-    let Placed { phoff, body_at, load_address, phdr, mut headers } = placed;
+    let Placed { phoff, body_at, load_address, mut phdr, mut headers } = placed;
     let reads = fields::loader_reads(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, 1);
     // A file shrunk before loads its own headers, and their free bytes may hold code:
     // every header byte it loads stays as it is.
@@ -403,7 +403,9 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         notes.push("the code stays as it lies: the input was shrunk before".into());
         None
     } else {
-        match plan_packing(elf, &free_runs(&reads[..body_at]), body_address, load_address, kept_end) {
+        let size_word = size_word(elf, &phdr, phoff);
+        let holes = free_runs(&reads[..body_at]);
+        match plan_packing(elf, &holes, body_address, load_address, kept_end, size_word.map(|(at, _)| at)) {
             Ok(p) => Some(p),
             Err(why) => {
                 notes.push(format!("the code stays as it lies: {why}"));
@@ -500,6 +502,20 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
             len_before as i64 - len_out as i64,
         ));
     }
+    // The code's last instruction on p_filesz: p_filesz = p_memsz = its bytes.
+    if let (Some((p, _, _)), Some((at, size))) = (&packed, size_word(elf, &phdr, phoff)) {
+        if p.size_word_at.is_some() {
+            (phdr.p_filesz, phdr.p_memsz) = (size, size);
+            let bytes = fields::phdr_bytes(&phdr, elf.is_64, elf.little_endian);
+            let field = at - phoff; // p_filesz, then p_memsz of the same width
+            let width = if elf.is_64 { 8 } else { 4 };
+            headers[at..at + 2 * width].copy_from_slice(&bytes[field..field + 2 * width]);
+            steps.push((
+                format!("the code's last instruction is p_filesz = p_memsz = {size:#x}, at {at:#x}"),
+                0, // counted with the packing
+            ));
+        }
+    }
     let entry = packed.as_ref().map(|(p, _, _)| p.entry);
     if let Some(entry) = entry {
         // The new entry point in the header bytes (e_entry is read: not in a hole).
@@ -524,6 +540,35 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     })
 }
 
+/// Where p_filesz lies (file offset) and the size it would give, if the code's last
+/// instruction may lie on it (pack.rs): the ISA names an instruction whose bytes make
+/// a size (`Isa::size_word`), and p_filesz = p_memsz = that size serves the segment
+/// `phdr` (at `phoff`) on every loader:
+/// - it holds the segment's memory: size >= p_memsz (and so >= p_filesz);
+/// - nothing the program touches faults: with p_filesz past the file's last page the
+///   loader maps pages wholly past EOF, which raise SIGBUS when touched, so the
+///   segment's memory must lie in the first page (4 KiB: the smallest any of the
+///   kernels uses), which the file's start reaches, where bytes past EOF read as zeros;
+/// - p_filesz = p_memsz: the loader zeroes nothing past p_filesz (it would write to
+///   such a page, and fail);
+/// - it does not wrap the address space (a 32-bit one for ELF32).
+fn size_word(elf: &Elf, phdr: &ProgramHeader, phoff: usize) -> Option<(usize, u64)> {
+    let word = Isa::of(&elf.header)?.size_word()?;
+    if !elf.little_endian || word.len() > 8 {
+        return None;
+    }
+    let mut bytes = [0; 8];
+    bytes[..word.len()].copy_from_slice(word);
+    let size = u64::from_le_bytes(bytes);
+    let limit = if elf.is_64 { u64::MAX } else { u32::MAX as u64 };
+    let fits = size >= phdr.p_memsz
+        && phdr.p_memsz <= PAGE
+        && phdr.p_vaddr.checked_add(size).is_some_and(|end| end <= limit)
+        && (elf.is_64 || size <= u32::MAX as u64);
+    let at = phoff + if elf.is_64 { 32 } else { 16 };
+    fits.then_some((at, size))
+}
+
 /// The packing (pack.rs) of the code of `elf`'s one segment, whose body starts at
 /// `body_address`, into `holes` of the output loaded at `load`; the kept bytes end at
 /// `kept_end`.
@@ -533,6 +578,7 @@ fn plan_packing(
     body_address: u64,
     load: u64,
     kept_end: u64,
+    size_word_at: Option<usize>,
 ) -> Result<Packing, String> {
     let machine = elf.header.e_machine;
     let isa = Isa::of(&elf.header).ok_or_else(|| format!("no instruction decoder for machine {machine}"))?;
@@ -546,7 +592,7 @@ fn plan_packing(
     // (verify.rs reads the same end from the input).
     let zeros = code.iter().rev().take_while(|&&b| b == 0).count();
     let file_end = (entry + (code.len() - zeros) as u64).min(kept_end.max(entry));
-    pack::plan(&pack::Input { isa, code, entry, file_end, load, holes })
+    pack::plan(&pack::Input { isa, code, entry, file_end, load, holes, size_word_at })
 }
 
 /// The runs of bytes no loader reads, longest first: where code may go.

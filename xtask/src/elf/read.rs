@@ -145,8 +145,13 @@ fn check_segments(elf: &Elf) -> Result<(), Refusal> {
         }
         // A segment may end past the end of the file, within the file's last page:
         // the loader maps that page and reads zeros past EOF (what `shrink` makes of
-        // trailing zeros). Further out the mapping would fault: truncated.
-        if ph.p_offset.checked_add(ph.p_filesz).is_none_or(|end| end > len.next_multiple_of(PAGE)) {
+        // trailing zeros). Further out the mapping faults where touched: truncated,
+        // unless p_filesz spells the code's last instruction (pack.rs: the ISA's size
+        // word) with p_filesz = p_memsz, as the packer writes it: the loaders map
+        // those pages, have nothing to zero there and leave them alone, and the
+        // verifier proves the program's memory lies on pages the file reaches.
+        let end = ph.p_offset.checked_add(ph.p_filesz);
+        if end.is_none_or(|end| end > len.next_multiple_of(PAGE) && !spells_size_word(elf, ph)) {
             refuse!(
                 "truncated: segment {i} ({name}) needs file bytes {:#x}..{:#x}, the file has {len}",
                 ph.p_offset,
@@ -190,6 +195,18 @@ fn check_segments(elf: &Elf) -> Result<(), Refusal> {
         refuse!("the entry point {:#x} is not inside an executable PT_LOAD segment", elf.header.e_entry);
     }
     Ok(())
+}
+
+/// `ph` is a PT_LOAD with p_filesz = p_memsz = the size word of `elf`'s ISA
+/// (`Isa::size_word`): the code's last instruction lies on p_filesz.
+fn spells_size_word(elf: &Elf, ph: &ProgramHeader) -> bool {
+    let word = super::isa::Isa::of(&elf.header).and_then(|isa| isa.size_word());
+    let mut bytes = [0; 8];
+    let size = word.filter(|w| w.len() <= 8 && elf.little_endian).map(|w| {
+        bytes[..w.len()].copy_from_slice(w);
+        u64::from_le_bytes(bytes)
+    });
+    ph.p_type == PT_LOAD && ph.p_filesz == ph.p_memsz && Some(ph.p_filesz) == size
 }
 
 /// No two PT_LOAD segments share an address: where they do, what loads there depends

@@ -16,7 +16,7 @@ use goblin::elf::{
 use super::{
     Bug, Elf, Plan, fields,
     isa::{self, Insn, Isa, Kind},
-    pack::{Packing, Place},
+    pack::{self, Packing, Place},
     plan::{BIG_PAGE, Layout},
     read::{self, PAGE},
     rules,
@@ -102,7 +102,10 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
 /// fall-through and branch reaches the copy of the original successor, straight or
 /// through inserted unconditional jumps that lie in the runs' jump bytes; the entry
 /// point reaches the copy of the original one; runs lie on header bytes no loader
-/// reads or in the body past the data, and not on one another. Returns the input's
+/// reads or in the body past the data, and not on one another, but for the code's last
+/// instruction, which may lie on p_filesz right behind a run in a hole (pack.rs: the
+/// header's bytes are then that instruction's, and same_memory proves the size serves
+/// the segment). Returns the input's
 /// code, whose bytes the memory comparison leaves to this check.
 fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::ops::Range<u64>, String> {
     let isa = Isa::of(&input.header).ok_or("code packed on a machine it cannot decode")?;
@@ -139,8 +142,22 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     let mut copies = Vec::new(); // (copy, original) in code order
     let mut jumps = Vec::new(); // where inserted jumps may lie
     let mut taken: Vec<std::ops::Range<u64>> = Vec::new();
+    // p_filesz, where the code's last instruction may lie (the last run's code ends
+    // with it; the image comparison below proves the header holds its bytes).
+    let p_filesz = load + out.header.e_phoff + if out.is_64 { 32 } else { 16 };
+    let last_insn = insns.last().ok_or("no instructions")?;
+    let on_p_filesz = |run: &pack::Run| {
+        std::ptr::eq(run, last)
+            && run.to == last_insn.address + last_insn.len as u64
+            && run.code_len == run.bytes.len()
+            && run.at + (run.code_len - last_insn.len) as u64 == p_filesz
+    };
     for run in &p.runs {
-        let span = run.at..run.at + run.bytes.len() as u64;
+        let mut span = run.at..run.at + run.bytes.len() as u64;
+        let whole = span.clone();
+        if on_p_filesz(run) {
+            span.end = p_filesz;
+        }
         let in_holes = span.start >= load
             && reads
                 .get((span.start - load) as usize..(span.end - load) as usize)
@@ -151,8 +168,8 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         if taken.iter().any(|t| t.start < span.end && span.start < t.end) || run.code_len > run.bytes.len() {
             return Err(format!("the run at {:#x} overlaps another", run.at));
         }
-        taken.push(span.clone());
-        if image(out, q, span.clone())? != run.bytes {
+        taken.push(whole.clone());
+        if image(out, q, whole)? != run.bytes {
             return Err(format!("the output does not hold the run at {:#x}", run.at));
         }
         jumps.push(run.at + run.code_len as u64..span.end);
@@ -270,8 +287,17 @@ fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<()
         else {
             return fail(format!("the input's segment at {:#x} is not loaded whole", p.p_vaddr));
         };
-        if (q.p_flags ^ p.p_flags) & fields::P_FLAGS_READ != 0 || q.p_vaddr + q.p_memsz != p.p_vaddr + p.p_memsz {
-            return fail(format!("the segment at {:#x} changed permissions or end", p.p_vaddr));
+        // The segment may end later (p_memsz spelling an instruction, pack.rs), not
+        // earlier; the memory it adds is no part of the program.
+        if (q.p_flags ^ p.p_flags) & fields::P_FLAGS_READ != 0 || q.p_vaddr + q.p_memsz < p.p_vaddr + p.p_memsz {
+            return fail(format!("the segment at {:#x} changed permissions or ends earlier", p.p_vaddr));
+        }
+        // Pages the segment maps wholly past the file's end fault when touched: none
+        // may hold memory of the input's segment that loaded without a fault there.
+        let (theirs, ours) = (faulting(input, p), faulting(out, q));
+        let touched = ours.start.max(p.p_vaddr)..ours.end.min(p.p_vaddr + p.p_memsz);
+        if !touched.is_empty() && !(theirs.start <= touched.start && touched.end <= theirs.end) {
+            return fail(format!("memory at {:#x} faults: the segment maps it past the file's end", touched.start));
         }
         // The input's file bytes of this segment (bounded by the file: p_memsz may be
         // huge), past the header bytes loaders read (those are new).
@@ -288,6 +314,15 @@ fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The addresses of segment `p` of `elf` that fault when touched: those its file bytes
+/// (p_filesz) map from pages wholly past the end of the file.
+fn faulting(elf: &Elf, p: &ProgramHeader) -> std::ops::Range<u64> {
+    let file_pages_end = (elf.bytes.len() as u64).next_multiple_of(PAGE);
+    let start = p.p_vaddr.saturating_add(file_pages_end.saturating_sub(p.p_offset));
+    let end = p.p_vaddr.saturating_add(p.p_filesz);
+    start..end.max(start)
 }
 
 /// The byte a loader puts at `address` from segment `p` of `elf`: the file's, zero

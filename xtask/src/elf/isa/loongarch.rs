@@ -9,6 +9,11 @@ use super::{FreeFlags, Insn, Kind, decode_words, sign_extend};
 /// qemu-user neither (shared/packing's loongarch64 layout keeps code there, booted).
 pub const FREE_E_FLAGS: FreeFlags = FreeFlags { bits: !0, why: "e_flags: no LoongArch loader reads them" };
 
+/// The instruction the code ends in that p_filesz = p_memsz may spell (`Isa::size_word`):
+/// `syscall 0` is the word 0x002b0000, a 2.7 MiB segment (shared/packing's loongarch64
+/// layout booted with it).
+pub const SIZE_WORD: [u8; 4] = 0x002b_0000u32.to_le_bytes();
+
 pub fn decode(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
     decode_words("LoongArch", code, address, |word, at| {
         let (kind, name) = classify(word, at)?;

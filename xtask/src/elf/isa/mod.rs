@@ -339,6 +339,22 @@ impl Isa {
         }
     }
 
+    /// The bytes of an instruction that the code may end in and that, read as a
+    /// little-endian p_filesz (= p_memsz) from the program header's first byte of that
+    /// field, give a segment size loaders take: the packer may then drop the
+    /// instruction from the file and let the header word run as it (pack.rs,
+    /// `Input::size_word_at`). The ISA's file says which and why; None where no
+    /// instruction's word makes a usable size: AArch64's `svc #0` (0xd4000001, a 3.5 GiB
+    /// segment), RISC-V's `ecall` (0x73: smaller than the file, unmeasured), s390x's
+    /// `svc 0` (big-endian: it would lie behind six zero bytes, which do not run).
+    pub fn size_word(self) -> Option<&'static [u8]> {
+        match self {
+            Isa::X86 { bitness } => Some(x86::size_word(bitness)),
+            Isa::LoongArch64 => Some(&loongarch::SIZE_WORD),
+            _ => None,
+        }
+    }
+
     /// Whether the packer may move code on this ISA, or why not.
     pub fn moves_code(self) -> Result<(), &'static str> {
         match self {
@@ -479,10 +495,13 @@ pub fn pack_help() -> String {
          entry (as crates/hello/hello.ld links it), and nothing jumps into the code from outside: split the code \
          into runs and pack them into free header fields and the body, joined by jumps, the entry point where \
          the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
-         was. On {}; not on {} ({}). --explain says what moved, or why nothing did",
+         was. On {}; not on {} ({}). On {}, the code's last instruction may be the program header's \
+         p_filesz = p_memsz, when that size holds the segment within its first page. --explain says what moved, \
+         or why nothing did",
         names(&moving),
         names(&not),
-        why.join("; ")
+        why.join("; "),
+        names(&ALL.iter().copied().filter(|isa| isa.size_word().is_some()).collect::<Vec<_>>()),
     )
 }
 

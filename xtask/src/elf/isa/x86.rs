@@ -7,6 +7,13 @@ use super::{FreeFlags, Insn, Kind};
 /// Linux and qemu-user read no flags of EM_X86_64 or EM_386 files (ELF-NOTES.md).
 pub const FREE_E_FLAGS: FreeFlags = FreeFlags { bits: !0, why: "e_flags: no x86 loader reads them" };
 
+/// The instruction the code ends in that p_filesz = p_memsz may spell (`Isa::size_word`),
+/// as it lies in the file: x86-64's `syscall` (0f 05: a 0x50f-byte segment, inside the
+/// first page) and i386's `int 0x80` (cd 80: 0x80cd bytes, which map lazily past EOF).
+pub fn size_word(bitness: u32) -> &'static [u8] {
+    if bitness == 64 { &[0x0f, 0x05] } else { &[0xcd, 0x80] }
+}
+
 pub fn decode(bitness: u32, code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
     let mut decoder = Decoder::with_ip(bitness, code, address, DecoderOptions::NONE);
     let mut info = InstructionInfoFactory::new();
