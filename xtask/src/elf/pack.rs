@@ -136,15 +136,20 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let end = reached.last().map_or(input.entry, |i| i.address + i.len as u64);
     let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
     let (insns, alias) = super::isa::skip_noop_jumps(reached);
-    // Data among the instructions (an ARM literal pool) would move with them, or go
-    // with the bytes nothing reaches (and an address taken there, say a signal
-    // handler's, would be entered from outside).
+    // Data among the instructions would move with them, or go with the bytes nothing
+    // reaches (and an address taken there, say a signal handler's, would be entered
+    // from outside); only an ARM literal pool at the code's end goes, its loads turned
+    // into instructions that compute the value (`drop_literals`).
     // The code's bytes reach to the segment's file end, trailing zeros included, as
     // the verifier reads them: a reference into those zeros counts too.
     let code_end = (input.entry + input.code.len() as u64).max(end);
-    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|&r| r >= input.entry && r < code_end) {
-        return Err(format!("an instruction reads data at {r:#x}, inside the code"));
+    let (insns, turned) = super::isa::drop_literals(isa, insns, input.code, input.entry, code_end)?;
+    let mut code = code.to_vec();
+    for (&address, bytes) in &turned {
+        let at = (address - input.entry) as usize;
+        code[at..at + bytes.len()].copy_from_slice(bytes);
     }
+    let code = &code[..];
     let fixed_entry = insns.iter().any(|i| i.kind == super::isa::Kind::EntryRelative);
     // Pairs that compute an address together (auipc/addi) move anywhere: both are
     // re-encoded once their places are known.
@@ -159,7 +164,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     // not reach from there stays in the body with its target, and the search runs
     // again.
     for _ in 0..=insns.len() {
-        let steps = search(input, &insns, &holes, fixed_entry, &pinned, &paired)?;
+        let steps = search(input, code, &insns, &holes, fixed_entry, &pinned, &paired)?;
         match build(input, &insns, code, &holes, &steps, &pairs, &alias) {
             Ok(packing) => {
                 let kept = input.file_end.min(end);
@@ -187,6 +192,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
 /// The search: each placement of the instructions, as steps, for the shortest body.
 fn search(
     input: &Input,
+    code: &[u8],
     insns: &[Insn],
     holes: &[Range<usize>],
     fixed_entry: bool,
@@ -208,7 +214,7 @@ fn search(
         match insn.kind {
             _ if paired[i] => isa.aligned(at),
             super::isa::Kind::Branch { .. } => isa.aligned(at),
-            _ => relocates(isa, input, insn, at),
+            _ => relocates(isa, code, input.entry, insn, at),
         }
     };
     let mut arena: Vec<Step> = Vec::new();
@@ -306,10 +312,11 @@ fn falls_through(insn: &Insn) -> bool {
     !insn.jump() && insn.kind != super::isa::Kind::Trap
 }
 
-/// Whether a PC-relative instruction re-encodes at `at` (the length is its own).
-fn relocates(isa: Isa, input: &Input, insn: &Insn, at: u64) -> bool {
-    let from = (insn.address - input.entry) as usize;
-    input.code.get(from..from + insn.len).is_some_and(|bytes| isa.relocate(insn, bytes, at, None).is_some())
+/// Whether a PC-relative instruction re-encodes at `at` (the length is its own):
+/// `code`, the code's bytes from `entry`.
+fn relocates(isa: Isa, code: &[u8], entry: u64, insn: &Insn, at: u64) -> bool {
+    let from = (insn.address - entry) as usize;
+    code.get(from..from + insn.len).is_some_and(|bytes| isa.relocate(insn, bytes, at, None).is_some())
 }
 
 /// Keep the state if it is new or its body is shorter (for long code, the key leaves
@@ -573,6 +580,50 @@ mod tests {
         let ran: Vec<u8> = trace(&p, 20).into_iter().flat_map(|(b, _)| b).collect();
         assert!(!ran.contains(&0xcc) && !ran.contains(&0xeb), "{p:#?}");
         assert_eq!(pack(&code, &HOLES).unwrap(), p);
+    }
+
+    /// Thumb hello as our compiler emits it, at 0x1005c behind its message at 0x10048:
+    /// movs r0,#1; ldr r1,=0x10048; movs r2,#20; push {r7}; movs r7,#4; svc 0;
+    /// pop {r7}; subs r0,#20; movs r7,#1; svc 0; then the literal pool, one word.
+    fn thumb_hello(literal: u32) -> Vec<u8> {
+        let code = [0x2001u16, 0x4904, 0x2214, 0xb480, 0x2704, 0xdf00, 0xbc80, 0x3814, 0x2701, 0xdf00];
+        [code.map(u16::to_le_bytes).concat(), literal.to_le_bytes().to_vec()].concat()
+    }
+
+    fn pack_thumb(code: &[u8]) -> Result<Packing, String> {
+        // ELF32's e_version, e_shoff and e_flags below the EABI version, p_paddr.
+        let holes = [0x14..0x18, 0x20..0x27, 0x38..0x3c];
+        let entry = 0x1005c;
+        let thumb = Isa::Arm { thumb: true };
+        plan(&Input { isa: thumb, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes: &holes })
+    }
+
+    #[test]
+    fn a_thumb_literal_load_becomes_adr_and_its_pool_goes() {
+        let p = pack_thumb(&thumb_hello(0x10048)).unwrap();
+        // The ldr went into a hole before the message as `adr r1, 0x10048`; the body
+        // holds no literal: it ends with the last svc.
+        let adr = p.runs.iter().find(|r| r.from == 0x1005e).unwrap();
+        assert!(matches!(adr.place, Place::Hole(_)), "{p:#?}");
+        let thumb = Isa::Arm { thumb: true };
+        let insn = thumb.decode(&adr.bytes[..2], adr.at).unwrap().remove(0);
+        assert_eq!((insn.refers(), adr.bytes[1] & 0xf8), (Some(0x10048), 0xa0), "{p:#?}");
+        let body = p.runs.last().unwrap();
+        assert_eq!((body.place.clone(), body.bytes.last_chunk()), (Place::Body, Some(&[0x00, 0xdf])), "{p:#?}");
+        assert!(p.body_end <= 0x1005c + 12, "{p:#?}");
+        assert_eq!(pack_thumb(&thumb_hello(0x10048)).unwrap(), p);
+    }
+
+    #[test]
+    fn a_thumb_literal_that_no_adr_reaches_or_that_points_into_the_code_stays() {
+        // A value no hole's adr reaches (behind the code: adr only goes forward from
+        // the holes, but only to 1020 bytes on), and a code address (the entry's).
+        assert!(pack_thumb(&thumb_hello(0x20048)).unwrap_err().contains("no placement"));
+        assert!(pack_thumb(&thumb_hello(0x1005d)).unwrap_err().contains("inside the code"));
+        // A "literal" among the instructions: ldr r1, [pc, #12] reads movs r7,#1; svc.
+        let mut code = thumb_hello(0x10048);
+        code[2] = 0x03;
+        assert!(pack_thumb(&code).unwrap_err().contains("tail"));
     }
 
     #[test]
