@@ -61,9 +61,11 @@ pub struct Run {
     /// Where the run starts in the output.
     pub at: u64,
     /// The run's bytes: its instructions (re-encoded where they branch or read the
-    /// PC), then the jump to the next run, if it does not follow right behind.
+    /// PC), then the jump to the next run, if it does not follow right behind; the
+    /// body's last run ends in the literal pool of the loads that stay loads (ARM:
+    /// `isa::drop_literals`), word-aligned.
     pub bytes: Vec<u8>,
-    /// How many of `bytes` are the instructions.
+    /// How many of `bytes` are the instructions (the rest: a jump, a literal pool).
     pub code_len: usize,
     /// Where the jump after the run goes (None: the next run follows, or this run
     /// ends the code).
@@ -159,26 +161,54 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
         (paired[first], paired[second]) = (true, true);
     }
     let holes: Vec<Range<usize>> = input.holes.iter().take(31).cloned().collect();
+    // A turned literal load goes where its `adr` reaches the value; or, tried second,
+    // anywhere, as the load it was, from a literal pool behind the body's code (the
+    // search does not count the pool's bytes: the shorter of the two wins).
+    let tries: &[bool] = if turned.is_empty() { &[false] } else { &[false, true] };
+    let mut best: Option<Result<Packing, String>> = None;
+    for &pool in tries {
+        let pooled: Vec<bool> = insns.iter().map(|i| pool && turned.contains_key(&i.address)).collect();
+        let packing = plan_with(input, &insns, code, &holes, fixed_entry, &paired, &pairs, &alias, &pooled);
+        let kept = input.file_end.min(end);
+        let packing = packing.and_then(|p| {
+            if p.body_end < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
+        });
+        best = match (best, packing) {
+            (Some(Ok(b)), Ok(p)) if p.body_end >= b.body_end => Some(Ok(b)),
+            (Some(Ok(b)), Err(_)) => Some(Ok(b)),
+            (Some(Err(e)), Err(_)) => Some(Err(e)),
+            (_, p) => Some(p),
+        };
+    }
+    best.unwrap_or_else(|| Err("nothing to pack".into()))
+}
+
+/// The search and the build, pinning each branch that does not reach (`plan`).
+#[allow(clippy::too_many_arguments)]
+fn plan_with(
+    input: &Input,
+    insns: &[Insn],
+    code: &[u8],
+    holes: &[Range<usize>],
+    fixed_entry: bool,
+    paired: &[bool],
+    pairs: &[(usize, usize, u64)],
+    alias: &BTreeMap<u64, u64>,
+    pooled: &[bool],
+) -> Result<Packing, String> {
     let mut pinned: Vec<bool> = vec![false; insns.len()];
     // Branches are re-encoded once every instruction has its place; one that does
     // not reach from there stays in the body with its target, and the search runs
     // again.
     for _ in 0..=insns.len() {
-        let steps = search(input, code, &insns, &holes, fixed_entry, &pinned, &paired)?;
-        match build(input, &insns, code, &holes, &steps, &pairs, &alias) {
-            Ok(packing) => {
-                let kept = input.file_end.min(end);
-                return if packing.body_end < kept {
-                    Ok(packing)
-                } else {
-                    Err("no packing of the code saves a byte".into())
-                };
-            }
+        let steps = search(input, code, insns, holes, fixed_entry, &pinned, paired, pooled)?;
+        match build(input, insns, code, holes, &steps, pairs, alias, pooled) {
+            Ok(packing) => return Ok(packing),
             Err(n) if !pinned[n] => {
                 // The branch, and what it goes to, stay in the body: as close as
                 // they were, less what moved out from between them.
                 pinned[n] = true;
-                let to = insns[n].target().map(|t| super::isa::resolve(&alias, t));
+                let to = insns[n].target().map(|t| super::isa::resolve(alias, t));
                 if let Some(k) = insns.iter().position(|i| Some(i.address) == to) {
                     pinned[k] = true;
                 }
@@ -190,6 +220,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
 }
 
 /// The search: each placement of the instructions, as steps, for the shortest body.
+#[allow(clippy::too_many_arguments)]
 fn search(
     input: &Input,
     code: &[u8],
@@ -198,6 +229,7 @@ fn search(
     fixed_entry: bool,
     pinned: &[bool],
     paired: &[bool],
+    pooled: &[bool],
 ) -> Result<Vec<Step>, String> {
     let isa = input.isa;
     let exact = insns.len() <= EXACT_UP_TO;
@@ -212,7 +244,7 @@ fn search(
             return false;
         }
         match insn.kind {
-            _ if paired[i] => isa.aligned(at),
+            _ if paired[i] || pooled[i] => isa.aligned(at),
             super::isa::Kind::Branch { .. } => isa.aligned(at),
             _ => relocates(isa, code, input.entry, insn, at),
         }
@@ -340,6 +372,7 @@ fn offer(
 
 /// The runs the steps make, every instruction re-encoded at its place. Err(n): the
 /// branch (or pair) that is instruction `n` does not reach its target's copy.
+#[allow(clippy::too_many_arguments)]
 fn build(
     input: &Input,
     insns: &[Insn],
@@ -348,6 +381,7 @@ fn build(
     steps: &[Step],
     pairs: &[(usize, usize, u64)],
     alias: &BTreeMap<u64, u64>,
+    pooled: &[bool],
 ) -> Result<Packing, usize> {
     let isa = input.isa;
     // Merge consecutive body steps into runs: (first, last, hole).
@@ -396,6 +430,10 @@ fn build(
         pair_bytes.insert(first, a);
         pair_bytes.insert(second, b);
     }
+    // The literal pool of the loads that stay loads (`pooled`, where their adr does not
+    // reach): a word each value, behind the body's code.
+    let pool_at = body.next_multiple_of(4);
+    let mut pool: Vec<u64> = Vec::new();
     let mut runs = Vec::new();
     for (g, &(first, last, hole)) in groups.iter().enumerate() {
         let mut bytes = Vec::new();
@@ -403,9 +441,24 @@ fn build(
         for i in first..last {
             let insn = &insns[i];
             let target = insn.target().and_then(map);
-            let moved = match pair_bytes.get(&i) {
-                Some(bytes) => bytes.clone(),
-                None => isa.relocate(insn, original(i), at[i], target).ok_or(i)?,
+            let moved = match (pair_bytes.get(&i), isa.relocate(insn, original(i), at[i], target)) {
+                (Some(bytes), _) => bytes.clone(),
+                (None, Some(bytes)) => bytes,
+                (None, None) if pooled[i] => {
+                    // The load as it was, from the pool's word for its value.
+                    let value = insn.refers().ok_or(i)?;
+                    let k = pool.iter().position(|&v| v == value).unwrap_or_else(|| {
+                        pool.push(value);
+                        pool.len() - 1
+                    });
+                    let load = Insn {
+                        kind: super::isa::Kind::PcRelative { refers: Some(pool_at + 4 * k as u64) },
+                        ..insn.clone()
+                    };
+                    let from = (insn.address - input.entry) as usize;
+                    isa.relocate(&load, input.code.get(from..from + insn.len).ok_or(i)?, at[i], None).ok_or(i)?
+                }
+                (None, None) => return Err(i),
             };
             reencoded += usize::from(moved != original(i));
             bytes.extend(moved);
@@ -428,6 +481,18 @@ fn build(
             jump_to,
             reencoded,
         });
+    }
+    if !pool.is_empty() {
+        // Behind the body's last run (its code and jump): a pooled load alone in a
+        // hole, with no body, stays in the body.
+        let first_pooled = pooled.iter().position(|&p| p).unwrap_or(0);
+        let last = runs.iter_mut().filter(|r| r.place == Place::Body).last().ok_or(first_pooled)?;
+        if last.at + last.bytes.len() as u64 != body {
+            return Err(first_pooled);
+        }
+        last.bytes.resize((pool_at - last.at) as usize, 0);
+        last.bytes.extend(pool.iter().flat_map(|&v| (v as u32).to_le_bytes()));
+        body = last.at + last.bytes.len() as u64;
     }
     let code_end = insns.last().map_or(input.entry, |i| i.address + i.len as u64);
     Ok(Packing {
@@ -615,10 +680,26 @@ mod tests {
     }
 
     #[test]
-    fn a_thumb_literal_that_no_adr_reaches_or_that_points_into_the_code_stays() {
-        // A value no hole's adr reaches (behind the code: adr only goes forward from
-        // the holes, but only to 1020 bytes on), and a code address (the entry's).
-        assert!(pack_thumb(&thumb_hello(0x20048)).unwrap_err().contains("no placement"));
+    fn a_thumb_literal_that_no_adr_reaches_goes_into_a_pool_behind_the_body() {
+        // 0x20048: adr reaches only 1020 bytes forward. The load stays a load, of a
+        // word-aligned literal behind the body's code that holds the value.
+        let p = pack_thumb(&thumb_hello(0x20048)).unwrap();
+        let thumb = Isa::Arm { thumb: true };
+        let run = p.runs.iter().find(|r| (r.from..r.to).contains(&0x1005e)).unwrap();
+        let at = run.at + (0x1005e - run.from);
+        let ldr = &run.bytes[(at - run.at) as usize..][..2];
+        let literal = thumb.decode(ldr, at).unwrap()[0].refers().unwrap();
+        assert_eq!(ldr[1] & 0xf8, 0x48, "{p:#?}");
+        let body = p.runs.iter().rfind(|r| r.place == Place::Body).unwrap();
+        let word = &body.bytes[(literal - body.at) as usize..][..4];
+        assert_eq!((literal % 4, word, p.body_end), (0, &0x20048u32.to_le_bytes()[..], literal + 4), "{p:#?}");
+        assert!(literal >= body.at + body.code_len as u64 && p.body_end < 0x1005c + 24, "{p:#?}");
+    }
+
+    #[test]
+    fn a_thumb_literal_that_points_into_the_code_stays() {
+        // A code address (the entry's, Thumb bit set): a pointer the packer would
+        // have to rewrite.
         assert!(pack_thumb(&thumb_hello(0x1005d)).unwrap_err().contains("inside the code"));
         // A "literal" among the instructions: ldr r1, [pc, #12] reads movs r7,#1; svc.
         let mut code = thumb_hello(0x10048);

@@ -208,12 +208,22 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                         && isa.relocate(c, &cb, o.address, Some(target)).as_deref() == Some(&ob[..])
                 }
                 // A load turned: the copy is the form the load was turned into, encoded
-                // where it lies to compute the literal's value.
+                // where it lies to compute the literal's value; or the load itself, from a
+                // word of the runs' bytes past their code (a literal pool) that holds it.
                 (Kind::PcRelative { refers: Some(r) }, Kind::PcRelative { refers: Some(s) })
                     if turned.contains_key(&o.address) =>
                 {
+                    let load = Insn { kind: Kind::PcRelative { refers: Some(s) }, ..o.clone() };
+                    let pooled = p.runs.iter().any(|run| {
+                        let data = run.at + run.code_len as u64..run.at + run.bytes.len() as u64;
+                        data.start <= s && s + 4 <= data.end
+                    });
+                    let word = image(out, q, s..s + 4).ok().and_then(|w| w.try_into().ok()).map(u32::from_le_bytes);
                     r == s
                         && turned.get(&o.address).and_then(|t| isa.relocate(c, t, c.address, None)) == Some(cb.clone())
+                        || pooled
+                            && word.map(u64::from) == Some(r)
+                            && isa.relocate(&load, &ob, c.address, None) == Some(cb.clone())
                 }
                 (Kind::PcRelative { refers: Some(r) }, Kind::PcRelative { refers: Some(s) }) => {
                     r == s && isa.relocate(c, &cb, o.address, None).as_deref() == Some(&ob[..])

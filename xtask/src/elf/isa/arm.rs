@@ -335,7 +335,8 @@ mod tests {
         };
         let a32 = Isa::Arm { thumb: false };
         // (isa, form, reachable (to, dest) pairs, pairs out of reach)
-        let cases: &[(Isa, Vec<u8>, &[(u64, u64)], &[(u64, u64)])] = &[
+        type Case = (Isa, Vec<u8>, &'static [(u64, u64)], &'static [(u64, u64)]);
+        let cases: &[Case] = &[
             // bne (T1): -256..254.
             (
                 THUMB,

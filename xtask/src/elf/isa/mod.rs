@@ -463,6 +463,10 @@ pub fn skip_noop_jumps(mut insns: Vec<Insn>) -> (Vec<Insn>, std::collections::BT
     }
 }
 
+/// Loads turned into instructions that compute their literal's value
+/// (`drop_literals`): the bytes that stand for each, by its address.
+pub type Turned = std::collections::BTreeMap<u64, Vec<u8>>;
+
 /// The code's literal pool dropped: `insns` (what `Isa::reach` found from `entry`,
 /// less no-op jumps) with every load from a literal inside the code (`code_end`:
 /// its bytes reach that far; `code` holds them from `entry`, zeros past its end) turned into
@@ -480,7 +484,7 @@ pub fn drop_literals(
     code: &[u8],
     entry: u64,
     code_end: u64,
-) -> Result<(Vec<Insn>, std::collections::BTreeMap<u64, Vec<u8>>), String> {
+) -> Result<(Vec<Insn>, Turned), String> {
     let in_code = |a: u64| a >= entry && a < code_end;
     let bytes_at = |a: u64, len: usize| -> Vec<u8> {
         (0..len as u64).map(|k| code.get((a - entry + k) as usize).copied().unwrap_or(0)).collect()
