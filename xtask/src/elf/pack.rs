@@ -28,7 +28,10 @@
 //! re-encoded (a lone auipc, what reads rcx after a syscall, adrp off its page,
 //! ppc64le's TOC set-up if the entry would move) stays where it was (once bytes before
 //! it are dropped, that place may be gone: no packing). A branch whose re-encoding
-//! does not reach stays in the body with its target. The search (`plan`) goes instruction by
+//! does not reach stays in the body with its target. An ARM literal pool that ends the
+//! code goes: each load from it becomes `adr` of the literal's value where that reaches
+//! (`isa::drop_literals`), or stays a load from a new pool behind the body's code.
+//! The search (`plan`) goes instruction by
 //! instruction, trying for each either the body, right behind what the body holds,
 //! or a run from it into an unused hole; every state is kept for hello-sized code
 //! (exact), the one with the shortest body per (instruction, holes used, where the
