@@ -163,7 +163,15 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     for &(first, second, _) in &pairs {
         (paired[first], paired[second]) = (true, true);
     }
-    let holes: Vec<Range<usize>> = input.holes.iter().take(31).cloned().collect();
+    // A run starts where an instruction may: a hole's bytes before that stay unused
+    // (ELF32's p_flags high bytes start at 0x45; Thumb takes them from 0x46).
+    let holes: Vec<Range<usize>> = input
+        .holes
+        .iter()
+        .map(|h| (h.start..h.end).find(|&at| isa.aligned(input.load + at as u64)).map_or(h.end..h.end, |at| at..h.end))
+        .filter(|h| !h.is_empty())
+        .take(31)
+        .collect();
     // A turned literal load goes where its `adr` reaches the value; or, tried second,
     // anywhere, as the load it was, from a literal pool behind the body's code (the
     // search does not count the pool's bytes: the shorter of the two wins).
