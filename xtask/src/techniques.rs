@@ -53,7 +53,8 @@ pub const ALL: &[Technique] = &[
     Technique {
         name: "LLVM's machine LICM off (`-Cllvm-args=-disable-machine-licm`)",
         cost: "a loop may rebuild a constant on each pass instead of keeping it in a register; \
-               on where it saves or costs nothing (riscv64 pause grows with it, so it is off there)",
+               on where it saves or costs nothing (riscv64 pause grows with it, so it is off there; \
+               ARM pause grows by 5, but ARM httpd shrinks more)",
         without: Without::Build(|_, arch| without_flag(arch, NO_MACHINE_LICM)),
     },
     Technique {

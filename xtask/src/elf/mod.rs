@@ -255,6 +255,93 @@ mod tests {
     /// push 60; pop rax; syscall: exit.
     const EXIT: [u8; 5] = [0x6a, 0x3c, 0x58, 0x0f, 0x05];
 
+    /// A static 32-bit ARM executable linked as hello.ld links ours: one R+X PT_LOAD
+    /// from file offset 0x1048 at 0x10048, `data` first, then Thumb `code` (the entry).
+    fn thumb_elf(data: &[u8], code: &[u8]) -> Vec<u8> {
+        let (ehsize, phentsize) = fields::sizes(false);
+        let (segment_at, address) = (0x1048u64, 0x10048u64);
+        let mut e_ident = [0; 16];
+        e_ident[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 1, 1, 1]);
+        let header = Header {
+            e_ident,
+            e_type: ET_EXEC,
+            e_machine: goblin::elf::header::EM_ARM,
+            e_version: 1,
+            e_entry: (address + data.len() as u64) | 1,
+            e_phoff: ehsize as u64,
+            e_shoff: 0,
+            e_flags: 0x0500_0200,
+            e_ehsize: ehsize as u16,
+            e_phentsize: phentsize as u16,
+            e_phnum: 1,
+            e_shentsize: 0,
+            e_shnum: 0,
+            e_shstrndx: 0,
+        };
+        let size = (data.len() + code.len()) as u64;
+        let segment = ProgramHeader {
+            p_type: PT_LOAD,
+            p_flags: PF_R | PF_X,
+            p_offset: segment_at,
+            p_vaddr: address,
+            p_paddr: address,
+            p_filesz: size,
+            p_memsz: size,
+            p_align: 0x1000,
+        };
+        let mut bytes = [fields::ehdr_bytes(&header, false, true), fields::phdr_bytes(&segment, false, true)].concat();
+        bytes.resize(segment_at as usize, 0);
+        bytes.extend_from_slice(data);
+        bytes.extend_from_slice(code);
+        bytes
+    }
+
+    /// Thumb hello with its literal pool: a packing turns the load into adr, or keeps
+    /// it a load from a pool behind the body; spoiled either way, the verifier rejects it.
+    #[test]
+    fn a_wrong_thumb_packing_is_a_bug() {
+        let hello = |literal: u32| {
+            let code = [0x2001u16, 0x4904, 0x2214, 0xb480, 0x2704, 0xdf00, 0xbc80, 0x3814, 0x2701, 0xdf00];
+            thumb_elf(
+                b"Hello Docker World!\n",
+                &[code.map(u16::to_le_bytes).concat(), literal.to_le_bytes().to_vec()].concat(),
+            )
+        };
+        let pack = Options { pack: true };
+        // The load as adr (in a hole before the message): the adr's offset spoiled.
+        let input = hello(0x10048);
+        let (plan, out) = shrink(&input, pack).unwrap();
+        assert_eq!(out.len(), 104, "{}", plan.explain(input.len()));
+        let spoilers: [(&str, Spoil); 2] = [
+            ("the adr's offset", |p| {
+                let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x1005e).unwrap();
+                run.bytes[0] += 1;
+            }),
+            ("the adr as a load", |p| {
+                let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x1005e).unwrap();
+                run.bytes[1] = 0x49;
+            }),
+        ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
+        // A value no adr reaches: the load stays a load, from a pool behind the body.
+        let input = hello(0x20048);
+        let (plan, _) = shrink(&input, pack).unwrap();
+        let packing = plan.packing.as_ref().expect("packed");
+        let body = packing.runs.iter().rfind(|r| r.place == pack::Place::Body).unwrap();
+        assert!(body.bytes.len() >= body.code_len + 4, "{}", plan.explain(input.len()));
+        let spoilers: [(&str, Spoil); 2] = [
+            ("the pool's word", |p| {
+                let body = p.packing.as_mut().unwrap().runs.iter_mut().rfind(|r| r.place == pack::Place::Body).unwrap();
+                *body.bytes.last_mut().unwrap() ^= 1;
+            }),
+            ("the pool's word taken as code", |p| {
+                let body = p.packing.as_mut().unwrap().runs.iter_mut().rfind(|r| r.place == pack::Place::Body).unwrap();
+                body.code_len = body.bytes.len();
+            }),
+        ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
+    }
+
     /// `shrink` with the plan spoiled by `spoil` after the planner made it.
     fn shrink_spoiled(input: &[u8], spoil: impl Fn(&mut Plan)) -> Result<(Plan, Vec<u8>), Error> {
         shrink_with(input, |elf| {

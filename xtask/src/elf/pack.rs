@@ -28,7 +28,10 @@
 //! re-encoded (a lone auipc, what reads rcx after a syscall, adrp off its page,
 //! ppc64le's TOC set-up if the entry would move) stays where it was (once bytes before
 //! it are dropped, that place may be gone: no packing). A branch whose re-encoding
-//! does not reach stays in the body with its target. The search (`plan`) goes instruction by
+//! does not reach stays in the body with its target. An ARM literal pool that ends the
+//! code goes: each load from it becomes `adr` of the literal's value where that reaches
+//! (`isa::drop_literals`), or stays a load from a new pool behind the body's code.
+//! The search (`plan`) goes instruction by
 //! instruction, trying for each either the body, right behind what the body holds,
 //! or a run from it into an unused hole; every state is kept for hello-sized code
 //! (exact), the one with the shortest body per (instruction, holes used, where the
@@ -70,9 +73,11 @@ pub struct Run {
     /// Where the run starts in the output.
     pub at: u64,
     /// The run's bytes: its instructions (re-encoded where they branch or read the
-    /// PC), then the jump to the next run, if it does not follow right behind.
+    /// PC), then the jump to the next run, if it does not follow right behind; the
+    /// body's last run ends in the literal pool of the loads that stay loads (ARM:
+    /// `isa::drop_literals`), word-aligned.
     pub bytes: Vec<u8>,
-    /// How many of `bytes` are the instructions.
+    /// How many of `bytes` are the instructions (the rest: a jump, a literal pool).
     pub code_len: usize,
     /// Where the jump after the run goes (None: the next run follows, or this run
     /// ends the code).
@@ -155,15 +160,20 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let end = reached.last().map_or(input.entry, |i| i.address + i.len as u64);
     let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
     let (insns, alias) = super::isa::skip_noop_jumps(reached);
-    // Data among the instructions (an ARM literal pool) would move with them, or go
-    // with the bytes nothing reaches (and an address taken there, say a signal
-    // handler's, would be entered from outside).
+    // Data among the instructions would move with them, or go with the bytes nothing
+    // reaches (and an address taken there, say a signal handler's, would be entered
+    // from outside); only an ARM literal pool at the code's end goes, its loads turned
+    // into instructions that compute the value (`drop_literals`).
     // The code's bytes reach to the segment's file end, trailing zeros included, as
     // the verifier reads them: a reference into those zeros counts too.
     let code_end = (input.entry + input.code.len() as u64).max(end);
-    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|&r| r >= input.entry && r < code_end) {
-        return Err(format!("an instruction reads data at {r:#x}, inside the code"));
+    let (insns, turned) = super::isa::drop_literals(isa, insns, input.code, input.entry, code_end)?;
+    let mut code = code.to_vec();
+    for (&address, bytes) in &turned {
+        let at = (address - input.entry) as usize;
+        code[at..at + bytes.len()].copy_from_slice(bytes);
     }
+    let code = &code[..];
     let fixed_entry = insns.iter().any(|i| i.kind == super::isa::Kind::EntryRelative);
     // Pairs that compute an address together (auipc/addi) move anywhere: both are
     // re-encoded once their places are known.
@@ -172,27 +182,63 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     for &(first, second, _) in &pairs {
         (paired[first], paired[second]) = (true, true);
     }
-    let holes: Vec<Range<usize>> = input.holes.iter().take(31).cloned().collect();
+    // A run starts where an instruction may: a hole's bytes before that stay unused
+    // (ELF32's p_flags high bytes start at 0x45; Thumb takes them from 0x46).
+    let holes: Vec<Range<usize>> = input
+        .holes
+        .iter()
+        .map(|h| (h.start..h.end).find(|&at| isa.aligned(input.load + at as u64)).map_or(h.end..h.end, |at| at..h.end))
+        .filter(|h| !h.is_empty())
+        .take(31)
+        .collect();
+    // A turned literal load goes where its `adr` reaches the value; or, tried second,
+    // anywhere, as the load it was, from a literal pool behind the body's code (the
+    // search does not count the pool's bytes: the shorter of the two wins).
+    let tries: &[bool] = if turned.is_empty() { &[false] } else { &[false, true] };
+    let mut best: Option<Result<Packing, String>> = None;
+    for &pool in tries {
+        let pooled: Vec<bool> = insns.iter().map(|i| pool && turned.contains_key(&i.address)).collect();
+        let packing = plan_with(input, &insns, code, &holes, fixed_entry, &paired, &pairs, &alias, &pooled);
+        let kept = input.file_end.min(end);
+        let packing = packing.and_then(|p| {
+            if p.body_end < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
+        });
+        best = match (best, packing) {
+            (Some(Ok(b)), Ok(p)) if p.body_end >= b.body_end => Some(Ok(b)),
+            (Some(Ok(b)), Err(_)) => Some(Ok(b)),
+            (Some(Err(e)), Err(_)) => Some(Err(e)),
+            (_, p) => Some(p),
+        };
+    }
+    best.unwrap_or_else(|| Err("nothing to pack".into()))
+}
+
+/// The search and the build, pinning each branch that does not reach (`plan`).
+#[allow(clippy::too_many_arguments)]
+fn plan_with(
+    input: &Input,
+    insns: &[Insn],
+    code: &[u8],
+    holes: &[Range<usize>],
+    fixed_entry: bool,
+    paired: &[bool],
+    pairs: &[(usize, usize, u64)],
+    alias: &BTreeMap<u64, u64>,
+    pooled: &[bool],
+) -> Result<Packing, String> {
     let mut pinned: Vec<bool> = vec![false; insns.len()];
     // Branches are re-encoded once every instruction has its place; one that does
     // not reach from there stays in the body with its target, and the search runs
     // again.
     for _ in 0..=insns.len() {
-        let steps = search(input, &insns, &holes, fixed_entry, &pinned, &paired)?;
-        match build(input, &insns, code, &holes, &steps, &pairs, &alias) {
-            Ok(packing) => {
-                let kept = input.file_end.min(end);
-                return if packing.body_end < kept {
-                    Ok(packing)
-                } else {
-                    Err("no packing of the code saves a byte".into())
-                };
-            }
+        let steps = search(input, code, insns, holes, fixed_entry, &pinned, paired, pooled)?;
+        match build(input, insns, code, holes, &steps, pairs, alias, pooled) {
+            Ok(packing) => return Ok(packing),
             Err(n) if !pinned[n] => {
                 // The branch, and what it goes to, stay in the body: as close as
                 // they were, less what moved out from between them.
                 pinned[n] = true;
-                let to = insns[n].target().map(|t| super::isa::resolve(&alias, t));
+                let to = insns[n].target().map(|t| super::isa::resolve(alias, t));
                 if let Some(k) = insns.iter().position(|i| Some(i.address) == to) {
                     pinned[k] = true;
                 }
@@ -204,13 +250,16 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
 }
 
 /// The search: each placement of the instructions, as steps, for the shortest body.
+#[allow(clippy::too_many_arguments)]
 fn search(
     input: &Input,
+    code: &[u8],
     insns: &[Insn],
     holes: &[Range<usize>],
     fixed_entry: bool,
     pinned: &[bool],
     paired: &[bool],
+    pooled: &[bool],
 ) -> Result<Vec<Step>, String> {
     let isa = input.isa;
     let exact = insns.len() <= EXACT_UP_TO;
@@ -235,9 +284,9 @@ fn search(
             return false;
         }
         match insn.kind {
-            _ if paired[i] => isa.aligned(at),
+            _ if paired[i] || pooled[i] => isa.aligned(at),
             super::isa::Kind::Branch { .. } => isa.aligned(at),
-            _ => relocates(isa, input, insn, at),
+            _ => relocates(isa, code, input.entry, insn, at),
         }
     };
     let mut arena: Vec<Step> = Vec::new();
@@ -360,10 +409,11 @@ fn falls_through(insn: &Insn) -> bool {
     !insn.jump() && insn.kind != super::isa::Kind::Trap
 }
 
-/// Whether a PC-relative instruction re-encodes at `at` (the length is its own).
-fn relocates(isa: Isa, input: &Input, insn: &Insn, at: u64) -> bool {
-    let from = (insn.address - input.entry) as usize;
-    input.code.get(from..from + insn.len).is_some_and(|bytes| isa.relocate(insn, bytes, at, None).is_some())
+/// Whether a PC-relative instruction re-encodes at `at` (the length is its own):
+/// `code`, the code's bytes from `entry`.
+fn relocates(isa: Isa, code: &[u8], entry: u64, insn: &Insn, at: u64) -> bool {
+    let from = (insn.address - entry) as usize;
+    code.get(from..from + insn.len).is_some_and(|bytes| isa.relocate(insn, bytes, at, None).is_some())
 }
 
 /// Keep the state if it is new or its body is shorter (for long code, the key leaves
@@ -387,6 +437,7 @@ fn offer(
 
 /// The runs the steps make, every instruction re-encoded at its place. Err(n): the
 /// branch (or pair) that is instruction `n` does not reach its target's copy.
+#[allow(clippy::too_many_arguments)]
 fn build(
     input: &Input,
     insns: &[Insn],
@@ -395,6 +446,7 @@ fn build(
     steps: &[Step],
     pairs: &[(usize, usize, u64)],
     alias: &BTreeMap<u64, u64>,
+    pooled: &[bool],
 ) -> Result<Packing, usize> {
     let isa = input.isa;
     // Merge consecutive body steps into runs: (first, last, hole).
@@ -443,6 +495,10 @@ fn build(
         pair_bytes.insert(first, a);
         pair_bytes.insert(second, b);
     }
+    // The literal pool of the loads that stay loads (`pooled`, where their adr does not
+    // reach): a word each value, behind the body's code.
+    let pool_at = body.next_multiple_of(4);
+    let mut pool: Vec<u64> = Vec::new();
     let mut runs = Vec::new();
     for (g, &(first, last, hole)) in groups.iter().enumerate() {
         let mut bytes = Vec::new();
@@ -450,9 +506,24 @@ fn build(
         for i in first..last {
             let insn = &insns[i];
             let target = insn.target().and_then(map);
-            let moved = match pair_bytes.get(&i) {
-                Some(bytes) => bytes.clone(),
-                None => isa.relocate(insn, original(i), at[i], target).ok_or(i)?,
+            let moved = match (pair_bytes.get(&i), isa.relocate(insn, original(i), at[i], target)) {
+                (Some(bytes), _) => bytes.clone(),
+                (None, Some(bytes)) => bytes,
+                (None, None) if pooled[i] => {
+                    // The load as it was, from the pool's word for its value.
+                    let value = insn.refers().ok_or(i)?;
+                    let k = pool.iter().position(|&v| v == value).unwrap_or_else(|| {
+                        pool.push(value);
+                        pool.len() - 1
+                    });
+                    let load = Insn {
+                        kind: super::isa::Kind::PcRelative { refers: Some(pool_at + 4 * k as u64) },
+                        ..insn.clone()
+                    };
+                    let from = (insn.address - input.entry) as usize;
+                    isa.relocate(&load, input.code.get(from..from + insn.len).ok_or(i)?, at[i], None).ok_or(i)?
+                }
+                (None, None) => return Err(i),
             };
             reencoded += usize::from(moved != original(i));
             bytes.extend(moved);
@@ -475,6 +546,18 @@ fn build(
             jump_to,
             reencoded,
         });
+    }
+    if !pool.is_empty() {
+        // Behind the body's last run (its code and jump): a pooled load alone in a
+        // hole, with no body, stays in the body.
+        let first_pooled = pooled.iter().position(|&p| p).unwrap_or(0);
+        let last = runs.iter_mut().filter(|r| r.place == Place::Body).last().ok_or(first_pooled)?;
+        if last.at + last.bytes.len() as u64 != body {
+            return Err(first_pooled);
+        }
+        last.bytes.resize((pool_at - last.at) as usize, 0);
+        last.bytes.extend(pool.iter().flat_map(|&v| (v as u32).to_le_bytes()));
+        body = last.at + last.bytes.len() as u64;
     }
     let code_end = insns.last().map_or(input.entry, |i| i.address + i.len as u64);
     // The search put the last instruction on p_filesz only where it may lie.
@@ -671,6 +754,66 @@ mod tests {
         let ran: Vec<u8> = trace(&p, 20).into_iter().flat_map(|(b, _)| b).collect();
         assert!(!ran.contains(&0xcc) && !ran.contains(&0xeb), "{p:#?}");
         assert_eq!(pack(&code, &HOLES).unwrap(), p);
+    }
+
+    /// Thumb hello as our compiler emits it, at 0x1005c behind its message at 0x10048:
+    /// movs r0,#1; ldr r1,=0x10048; movs r2,#20; push {r7}; movs r7,#4; svc 0;
+    /// pop {r7}; subs r0,#20; movs r7,#1; svc 0; then the literal pool, one word.
+    fn thumb_hello(literal: u32) -> Vec<u8> {
+        let code = [0x2001u16, 0x4904, 0x2214, 0xb480, 0x2704, 0xdf00, 0xbc80, 0x3814, 0x2701, 0xdf00];
+        [code.map(u16::to_le_bytes).concat(), literal.to_le_bytes().to_vec()].concat()
+    }
+
+    fn pack_thumb(code: &[u8]) -> Result<Packing, String> {
+        // ELF32's e_version, e_shoff and e_flags below the EABI version, p_paddr.
+        let holes = [0x14..0x18, 0x20..0x27, 0x38..0x3c];
+        let entry = 0x1005c;
+        let thumb = Isa::Arm { thumb: true };
+        plan(&Input { isa: thumb, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes: &holes })
+    }
+
+    #[test]
+    fn a_thumb_literal_load_becomes_adr_and_its_pool_goes() {
+        let p = pack_thumb(&thumb_hello(0x10048)).unwrap();
+        // The ldr went into a hole before the message as `adr r1, 0x10048`; the body
+        // holds no literal: it ends with the last svc.
+        let adr = p.runs.iter().find(|r| r.from == 0x1005e).unwrap();
+        assert!(matches!(adr.place, Place::Hole(_)), "{p:#?}");
+        let thumb = Isa::Arm { thumb: true };
+        let insn = thumb.decode(&adr.bytes[..2], adr.at).unwrap().remove(0);
+        assert_eq!((insn.refers(), adr.bytes[1] & 0xf8), (Some(0x10048), 0xa0), "{p:#?}");
+        let body = p.runs.last().unwrap();
+        assert_eq!((body.place.clone(), body.bytes.last_chunk()), (Place::Body, Some(&[0x00, 0xdf])), "{p:#?}");
+        assert!(p.body_end <= 0x1005c + 12, "{p:#?}");
+        assert_eq!(pack_thumb(&thumb_hello(0x10048)).unwrap(), p);
+    }
+
+    #[test]
+    fn a_thumb_literal_that_no_adr_reaches_goes_into_a_pool_behind_the_body() {
+        // 0x20048: adr reaches only 1020 bytes forward. The load stays a load, of a
+        // word-aligned literal behind the body's code that holds the value.
+        let p = pack_thumb(&thumb_hello(0x20048)).unwrap();
+        let thumb = Isa::Arm { thumb: true };
+        let run = p.runs.iter().find(|r| (r.from..r.to).contains(&0x1005e)).unwrap();
+        let at = run.at + (0x1005e - run.from);
+        let ldr = &run.bytes[(at - run.at) as usize..][..2];
+        let literal = thumb.decode(ldr, at).unwrap()[0].refers().unwrap();
+        assert_eq!(ldr[1] & 0xf8, 0x48, "{p:#?}");
+        let body = p.runs.iter().rfind(|r| r.place == Place::Body).unwrap();
+        let word = &body.bytes[(literal - body.at) as usize..][..4];
+        assert_eq!((literal % 4, word, p.body_end), (0, &0x20048u32.to_le_bytes()[..], literal + 4), "{p:#?}");
+        assert!(literal >= body.at + body.code_len as u64 && p.body_end < 0x1005c + 24, "{p:#?}");
+    }
+
+    #[test]
+    fn a_thumb_literal_that_points_into_the_code_stays() {
+        // A code address (the entry's, Thumb bit set): a pointer the packer would
+        // have to rewrite.
+        assert!(pack_thumb(&thumb_hello(0x1005d)).unwrap_err().contains("inside the code"));
+        // A "literal" among the instructions: ldr r1, [pc, #12] reads movs r7,#1; svc.
+        let mut code = thumb_hello(0x10048);
+        code[2] = 0x03;
+        assert!(pack_thumb(&code).unwrap_err().contains("tail"));
     }
 
     #[test]

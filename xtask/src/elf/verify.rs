@@ -127,9 +127,9 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     // What runs of the input, decoded along control flow from its entry, less the
     // no-op jumps (to what follows them): the runs must hold exactly these, in order.
     let (insns, alias) = isa::skip_noop_jumps(isa.reach(&original, entry, stop)?);
-    if let Some(r) = insns.iter().filter_map(Insn::refers).find(|r| code.contains(r)) {
-        return Err(format!("an instruction of the packed code reads {r:#x}, inside the code"));
-    }
+    // Loads from a literal pool at the code's end, as instructions that compute the
+    // literal's value (any other data read inside the code: Err); the pool goes.
+    let (insns, turned) = isa::drop_literals(isa, insns, &original, entry, code.end)?;
     let mut held = p.runs.iter().flat_map(|r| insns.iter().filter(move |i| i.address >= r.from && i.address < r.to));
     if insns.first().map(|i| i.address) != p.runs.first().map(|r| r.from)
         || !held.by_ref().map(|i| i.address).eq(insns.iter().map(|i| i.address))
@@ -223,6 +223,24 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                             .get(&isa::resolve(&alias, target))
                             .is_some_and(|&want| resolve(t).is_ok_and(|got| got == want))
                         && isa.relocate(c, &cb, o.address, Some(target)).as_deref() == Some(&ob[..])
+                }
+                // A load turned: the copy is the form the load was turned into, encoded
+                // where it lies to compute the literal's value; or the load itself, from a
+                // word of the runs' bytes past their code (a literal pool) that holds it.
+                (Kind::PcRelative { refers: Some(r) }, Kind::PcRelative { refers: Some(s) })
+                    if turned.contains_key(&o.address) =>
+                {
+                    let load = Insn { kind: Kind::PcRelative { refers: Some(s) }, ..o.clone() };
+                    let pooled = p.runs.iter().any(|run| {
+                        let data = run.at + run.code_len as u64..run.at + run.bytes.len() as u64;
+                        data.start <= s && s + 4 <= data.end
+                    });
+                    let word = image(out, q, s..s + 4).ok().and_then(|w| w.try_into().ok()).map(u32::from_le_bytes);
+                    r == s
+                        && turned.get(&o.address).and_then(|t| isa.relocate(c, t, c.address, None)) == Some(cb.clone())
+                        || pooled
+                            && word.map(u64::from) == Some(r)
+                            && isa.relocate(&load, &ob, c.address, None) == Some(cb.clone())
                 }
                 (Kind::PcRelative { refers: Some(r) }, Kind::PcRelative { refers: Some(s) }) => {
                     r == s && isa.relocate(c, &cb, o.address, None).as_deref() == Some(&ob[..])

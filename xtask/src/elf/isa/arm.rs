@@ -7,7 +7,7 @@
 use yaxpeax_arch::{Decoder, U8Reader};
 use yaxpeax_arm::armv7::{InstDecoder, Instruction, Opcode, Operand};
 
-use super::{FreeFlags, Insn, Kind, sign_extend};
+use super::{FreeFlags, Insn, Kind, offset, sign_extend};
 
 /// With an EABI version in e_flags' top byte (rules.rs: it must not be 0), Linux
 /// reads no other bit of e_flags (arch/arm/kernel/elf.c reads the rest only for old
@@ -30,7 +30,8 @@ pub fn decode(thumb: bool, code: &[u8], address: u64) -> Result<Vec<Insn>, Strin
     let decoder = if thumb { InstDecoder::default_thumb() } else { InstDecoder::default() };
     let mut out: Vec<Insn> = Vec::new();
     let mut at = 0;
-    // Instructions still to come in the IT block an IT instruction opened.
+    // Instructions still to come in the IT block an IT instruction opened: they join
+    // the IT instruction's `Insn`.
     let mut in_it_block = 0;
     while at < code.len() {
         let here = address.wrapping_add(at as u64);
@@ -41,20 +42,31 @@ pub fn decode(thumb: bool, code: &[u8], address: u64) -> Result<Vec<Insn>, Strin
             .decode(&mut U8Reader::new(bytes))
             .map_err(|e| format!("no ARM instruction decodes at {here:#x}: {e:?}"))?;
         let branch = if thumb { thumb_branch(bytes, here)? } else { a32_branch(bytes, here)? };
-        let mut kind = match branch {
+        let kind = match branch {
             Some(kind) => kind,
             None => classify(&insn, here, literal(thumb, bytes, here))?,
         };
-        // An IT block runs as one with its IT instruction: it moves whole or not at all.
+        at += len;
+        // An IT block runs as one with its IT instruction: the block is one `Insn`,
+        // which moves whole, and runs the same anywhere when what it makes
+        // conditional does (a branch or a PC read in it: refused).
+        if in_it_block > 0 {
+            if kind != Kind::Plain {
+                return Err(format!("ARM `{insn}` at {here:#x} branches or reads the PC inside an IT block"));
+            }
+            in_it_block -= 1;
+            let block = out.last_mut().expect("an IT instruction opened the block");
+            block.len += len;
+            block.text = format!("{}; {insn}", block.text);
+            continue;
+        }
         if insn.opcode == Opcode::IT {
             in_it_block = it_block_len(&insn);
-            kind = Kind::Bound;
-        } else if in_it_block > 0 {
-            in_it_block -= 1;
-            kind = Kind::Bound;
         }
         out.push(Insn { address: here, len, kind, text: insn.to_string() });
-        at += len;
+    }
+    if in_it_block > 0 {
+        return Err("an ARM IT block runs past the end of the code".into());
     }
     Ok(out)
 }
@@ -193,6 +205,81 @@ pub fn jump(thumb: bool, from: u64, to: u64) -> Option<Vec<u8>> {
     }
 }
 
+/// `bytes`, a direct branch or a PC-relative load or adr, re-encoded to sit at `to`
+/// and name `dest` (ARM ARM A8.8.18 B T1-T4, A8.8.29 CBZ, A8.8.12 ADR T1, A8.8.64 LDR
+/// literal T1/T2; A32's B and LDR literal); None where it does not reach, or `dest`
+/// is not aligned for the form.
+pub fn retarget(thumb: bool, bytes: &[u8], to: u64, dest: u64) -> Option<Vec<u8>> {
+    if !thumb {
+        let word = u32::from_le_bytes(bytes.try_into().ok()?);
+        let pc = to.wrapping_add(8);
+        let out = if (word >> 25) & 7 == 0b101 {
+            word & 0xff00_0000 | offset(pc, dest, 4, 24)? as u32 & 0xff_ffff
+        } else if word & 0x0f7f_0000 == 0x051f_0000 {
+            let (add, imm) = ldr_offset(pc, dest)?;
+            word & !0x0080_0fff | u32::from(add) << 23 | imm
+        } else {
+            return None;
+        };
+        return Some(out.to_le_bytes().to_vec());
+    }
+    let pc = to.wrapping_add(4);
+    // adr and ldr literal count from the PC rounded down to a word.
+    let word_base = pc & !3;
+    let hw1 = u16::from_le_bytes([*bytes.first()?, *bytes.get(1)?]) as u32;
+    if bytes.len() == 2 {
+        let out = match hw1 >> 11 {
+            0b11010 | 0b11011 if (hw1 >> 8) & 0xf < 0xe => hw1 & 0xff00 | offset(pc, dest, 2, 8)? as u32 & 0xff,
+            0b11100 => 0xe000 | offset(pc, dest, 2, 11)? as u32 & 0x7ff,
+            0b01001 | 0b10100 => {
+                let words = offset(word_base, dest, 4, 9)?;
+                hw1 & 0xff00 | u32::try_from(words).ok().filter(|&w| w < 256)?
+            }
+            _ if hw1 & 0xf500 == 0xb100 => {
+                let halfwords = u32::try_from(offset(pc, dest, 2, 7)?).ok()?;
+                hw1 & !0x02f8 | (halfwords >> 5) << 9 | (halfwords & 0x1f) << 3
+            }
+            _ => return None,
+        };
+        return Some((out as u16).to_le_bytes().to_vec());
+    }
+    let hw2 = u16::from_le_bytes([*bytes.get(2)?, *bytes.get(3)?]) as u32;
+    let (hw1, hw2) = if hw1 & 0xff7f == 0xf85f {
+        let (add, imm) = ldr_offset(word_base, dest)?;
+        (hw1 & !0x80 | u32::from(add) << 7, hw2 & 0xf000 | imm)
+    } else if hw1 >> 11 == 0b11110 && hw2 & 0xd000 == 0x9000 {
+        // T4: S:I1:I2:imm10:imm11 halfwords, J = NOT(I XOR S).
+        let imm = offset(pc, dest, 2, 24)? as u32 & 0xff_ffff;
+        let s = imm >> 23;
+        let (j1, j2) = (1 ^ (imm >> 22) & 1 ^ s, 1 ^ (imm >> 21) & 1 ^ s);
+        (0xf000 | s << 10 | (imm >> 11) & 0x3ff, hw2 & 0xd000 | j1 << 13 | j2 << 11 | imm & 0x7ff)
+    } else if hw1 >> 11 == 0b11110 && hw2 & 0xd000 == 0x8000 && (hw1 >> 6) & 0xf < 0xe {
+        // T3: S:J2:J1:imm6:imm11 halfwords.
+        let imm = offset(pc, dest, 2, 20)? as u32 & 0xf_ffff;
+        let (s, j2, j1) = (imm >> 19, (imm >> 18) & 1, (imm >> 17) & 1);
+        (hw1 & 0xfbc0 | s << 10 | (imm >> 11) & 0x3f, hw2 & 0xd000 | j1 << 13 | j2 << 11 | imm & 0x7ff)
+    } else {
+        return None;
+    };
+    Some([(hw1 as u16).to_le_bytes(), (hw2 as u16).to_le_bytes()].concat())
+}
+
+/// A 12-bit literal offset from `base` to `dest` with its add bit (ldr.w, A32 ldr).
+fn ldr_offset(base: u64, dest: u64) -> Option<(bool, u32)> {
+    let delta = dest.wrapping_sub(base) as i64;
+    (-4095..=4095).contains(&delta).then_some((delta >= 0, delta.unsigned_abs() as u32))
+}
+
+/// Thumb's `ldr rt, [pc, #imm]` (T1), which loads a word from its literal, as `adr
+/// rt, #0`: the same length, and once re-encoded to name the literal's value, it
+/// puts the same value in the same register without reading the literal (flags
+/// untouched by either). An `adr` comes back as `adr rt, #0` too, so that copies
+/// compare. None for any other instruction.
+pub fn literal_as_address(thumb: bool, bytes: &[u8]) -> Option<Vec<u8>> {
+    let hw1 = u16::from_le_bytes(bytes.try_into().ok().filter(|_| thumb)?);
+    matches!(hw1 >> 11, 0b01001 | 0b10100).then(|| (0xa000 | hw1 & 0x0700).to_le_bytes().to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Isa, Kind};
@@ -221,16 +308,90 @@ mod tests {
                 (0x1010, Kind::Branch { target: 0x1010, unconditional: true }),
             ]
         );
-        // ite eq; moveq r0,#1; movne r0,#0; then free again.
-        let it = kinds(THUMB, &[0xbf0c, 0x2001, 0x2000, 0x2001]).unwrap();
+        // ite eq; moveq r0,#1; movne r0,#0 is one instruction; then free again.
+        let it = THUMB.decode(&[0xbf0cu16, 0x2001, 0x2000, 0x2001].map(u16::to_le_bytes).concat(), 0x1000).unwrap();
         assert_eq!(
-            it.iter().map(|(_, k)| *k).collect::<Vec<_>>(),
-            [Kind::Bound, Kind::Bound, Kind::Bound, Kind::Plain]
+            it.iter().map(|i| (i.address, i.len, i.kind)).collect::<Vec<_>>(),
+            [(0x1000, 6, Kind::Plain), (0x1006, 2, Kind::Plain)]
         );
+        // A block cut short, and a branch inside one (it eq; beq.n is no IT form, b is).
+        assert!(kinds(THUMB, &[0xbf0c, 0x2001]).is_err());
+        assert!(kinds(THUMB, &[0xbf08, 0xe7fe]).is_err());
         // bx lr, pop {r7,pc}, bl, mov pc,r0, and a cut-off 32-bit instruction.
         for code in [&[0x4770u16][..], &[0xbd80], &[0xf000, 0xf800], &[0x4687], &[0xf000]] {
             assert!(kinds(THUMB, code).is_err(), "{code:04x?}");
         }
+    }
+
+    /// Each form, re-encoded at `to` for `dest`, decodes back naming `dest`; too far
+    /// or misaligned, None.
+    #[test]
+    fn re_encoded_branches_and_literals_decode_back() {
+        let half = |h: &[u16]| h.iter().flat_map(|h| h.to_le_bytes()).collect::<Vec<u8>>();
+        let named = |isa: Isa, bytes: &[u8], at: u64| {
+            let insns = isa.decode(bytes, at).unwrap();
+            assert_eq!((insns.len(), insns[0].len), (1, bytes.len()), "{bytes:02x?}");
+            insns[0].target().or(insns[0].refers())
+        };
+        let a32 = Isa::Arm { thumb: false };
+        // (isa, form, reachable (to, dest) pairs, pairs out of reach)
+        type Case = (Isa, Vec<u8>, &'static [(u64, u64)], &'static [(u64, u64)]);
+        let cases: &[Case] = &[
+            // bne (T1): -256..254.
+            (
+                THUMB,
+                half(&[0xd1fa]),
+                &[(0x1000, 0x1102), (0x1000, 0x0f04), (0x1000, 0x1000)],
+                &[(0x1000, 0x1104), (0x1000, 0x0f02)],
+            ),
+            // b (T2): 2 KiB.
+            (THUMB, half(&[0xe7fe]), &[(0x1000, 0x1802), (0x1000, 0x0804)], &[(0x1000, 0x1804), (0x1000, 0x1001)]),
+            // cbz r0 (forward 0..126).
+            (THUMB, half(&[0xb110]), &[(0x1000, 0x1004), (0x1000, 0x1082)], &[(0x1000, 0x1002), (0x1000, 0x1084)]),
+            // ldr r1, [pc, #imm] and adr r2: Align(PC, 4) + 0..1020, words.
+            (
+                THUMB,
+                half(&[0x4901]),
+                &[(0x1002, 0x1004), (0x1000, 0x1400), (0x1002, 0x1400)],
+                &[(0x1000, 0x1002), (0x1000, 0x1404), (0x1000, 0x0ffc)],
+            ),
+            (THUMB, half(&[0xa202]), &[(0x1000, 0x1048), (0x1016, 0x1018)], &[(0x1016, 0x1014), (0x1000, 0x1046)]),
+            // b.w (T4): 16 MiB; beq.w (T3): 1 MiB.
+            (
+                THUMB,
+                half(&[0xf000, 0xb880]),
+                &[(0x1000, 0x10_0000), (0x10_0000, 0x1000), (0x1000, 0x1004)],
+                &[(0x1000, 0x200_0000)],
+            ),
+            (THUMB, half(&[0xf000, 0x802c]), &[(0x1000, 0x8_0000), (0x8_0000, 0x1000)], &[(0x1000, 0x20_0000)]),
+            // ldr.w r0, [pc, #-imm]: 4095 either way.
+            (THUMB, half(&[0xf85f, 0x0004]), &[(0x1000, 0x1fff), (0x1000, 0x0005)], &[(0x1000, 0x2004)]),
+            // A32 b; ldr r0, [pc, #imm].
+            (a32, 0xeaff_fffeu32.to_le_bytes().to_vec(), &[(0x1000, 0x2000), (0x2000, 0x1000)], &[(0x1000, 0x1002)]),
+            (a32, 0xe59f_0004u32.to_le_bytes().to_vec(), &[(0x1000, 0x1ffc), (0x1000, 0x0100)], &[(0x1000, 0x3000)]),
+        ];
+        for (isa, form, fit, unfit) in cases {
+            for &(to, dest) in *fit {
+                let out = super::retarget(*isa == THUMB, form, to, dest)
+                    .unwrap_or_else(|| panic!("{form:02x?} at {to:#x} -> {dest:#x}"));
+                assert_eq!(named(*isa, &out, to), Some(dest), "{form:02x?} at {to:#x}: {out:02x?}");
+                // The same instruction otherwise: once more at its first place, the same bytes.
+                let first = named(*isa, form, 0x1000).unwrap();
+                assert_eq!(super::retarget(*isa == THUMB, &out, 0x1000, first).as_deref(), Some(&form[..]));
+            }
+            for &(to, dest) in *unfit {
+                assert_eq!(super::retarget(*isa == THUMB, form, to, dest), None, "{form:02x?} at {to:#x} -> {dest:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_literal_load_turns_into_adr_of_the_same_register() {
+        // ldr r5, [pc, #8] -> adr r5, #0; an adr keeps its register; movs is neither.
+        assert_eq!(super::literal_as_address(true, &0x4d02u16.to_le_bytes()), Some(0xa500u16.to_le_bytes().to_vec()));
+        assert_eq!(super::literal_as_address(true, &0xa2ffu16.to_le_bytes()), Some(0xa200u16.to_le_bytes().to_vec()));
+        assert_eq!(super::literal_as_address(true, &0x2001u16.to_le_bytes()), None);
+        assert_eq!(super::literal_as_address(false, &0x4d02u16.to_le_bytes()), None);
     }
 
     #[test]

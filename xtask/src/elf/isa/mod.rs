@@ -214,8 +214,9 @@ impl Isa {
     /// that decodes whole (a cut inside an instruction leaves it short, which no
     /// decoder takes).
     pub fn decode_until(self, code: &[u8], address: u64, stop: u64) -> Result<Vec<Insn>, String> {
-        /// The longest instruction of any ISA here (x86's limit).
-        const LONGEST: usize = 15;
+        /// The longest instruction of any ISA here: x86's limit is 15 bytes; a Thumb IT
+        /// block, which decodes as one, takes up to 2 + 4 * 4.
+        const LONGEST: usize = 18;
         let at_least = usize::try_from(stop.saturating_sub(address)).map_or(code.len(), |n| n.min(code.len()));
         let mut first_error = None;
         for len in at_least..=(at_least + LONGEST).min(code.len()) {
@@ -392,8 +393,9 @@ impl Isa {
             Isa::Riscv64 { .. } => riscv::retarget(bytes, to, dest),
             Isa::Ppc64le => ppc64::retarget(bytes, to, dest),
             Isa::LoongArch64 => loongarch::retarget(bytes, to, dest),
-            // ARM's literal pools and MIPS's delay slots: see `moves_code`.
-            Isa::Arm { .. } | Isa::Mips64el => None,
+            Isa::Arm { thumb } => arm::retarget(thumb, bytes, to, dest),
+            // MIPS's delay slots: see `moves_code`.
+            Isa::Mips64el => None,
         }?;
         let back = self.decode(&out, to).ok()?;
         let same = match (back.as_slice(), insn.kind) {
@@ -430,6 +432,18 @@ impl Isa {
         let word = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(u32::from_le_bytes);
         match self {
             Isa::Riscv64 { .. } => riscv::pair_value(word(first)?, word(second)?, first_at),
+            _ => None,
+        }
+    }
+
+    /// `bytes` are one instruction that loads a word from the literal it names (ARM's
+    /// `ldr rt, [pc, #imm]`): the instruction of the same length that computes an
+    /// address PC-relatively into the same register instead (`adr rt`), which
+    /// `relocate` re-encodes to name the literal's value. An instruction of that other
+    /// form comes back in the same normal form. None: no such form here.
+    pub fn literal_as_address(self, bytes: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            Isa::Arm { thumb } => arm::literal_as_address(thumb, bytes),
             _ => None,
         }
     }
@@ -473,6 +487,59 @@ pub fn skip_noop_jumps(mut insns: Vec<Insn>) -> (Vec<Insn>, std::collections::BT
         let jump = insns.remove(k);
         alias.insert(jump.address, insns[k].address);
     }
+}
+
+/// Loads turned into instructions that compute their literal's value
+/// (`drop_literals`): the bytes that stand for each, by its address.
+pub type Turned = std::collections::BTreeMap<u64, Vec<u8>>;
+
+/// The code's literal pool dropped: `insns` (what `Isa::reach` found from `entry`,
+/// less no-op jumps) with every load from a literal inside the code (`code_end`:
+/// its bytes reach that far; `code` holds them from `entry`, zeros past its end) turned into
+/// the instruction that computes the literal's value (`Isa::literal_as_address`:
+/// ARM's `ldr rt, =value` as `adr rt, value`), and the literals' words, which control
+/// reaches only by falling into them after the last instruction, gone. Returns the
+/// instructions kept and the bytes that stand for each load turned, by its address.
+/// The literals lie in the code, which nothing writes (pack.rs's contract), so a
+/// load reads the value the file holds. Err: data read inside the code that is no
+/// such literal, a literal that holds an address inside the code (a pointer the
+/// packer would have to rewrite), or literals that are not the code's tail.
+pub fn drop_literals(
+    isa: Isa,
+    mut insns: Vec<Insn>,
+    code: &[u8],
+    entry: u64,
+    code_end: u64,
+) -> Result<(Vec<Insn>, Turned), String> {
+    let in_code = |a: u64| a >= entry && a < code_end;
+    let bytes_at = |a: u64, len: usize| -> Vec<u8> {
+        (0..len as u64).map(|k| code.get((a - entry + k) as usize).copied().unwrap_or(0)).collect()
+    };
+    let mut turned = std::collections::BTreeMap::new();
+    let mut pool: Vec<std::ops::Range<u64>> = Vec::new();
+    for insn in &mut insns {
+        let Some(literal) = insn.refers().filter(|&r| in_code(r)) else { continue };
+        let why = || format!("an instruction reads data at {literal:#x}, inside the code");
+        let as_address = isa.literal_as_address(&bytes_at(insn.address, insn.len)).ok_or_else(why)?;
+        let word = bytes_at(literal, 4);
+        let value = u64::from(u32::from_le_bytes([word[0], word[1], word[2], word[3]]));
+        // (A Thumb code address has bit 0 set.)
+        if in_code(value & !1) {
+            return Err(format!("the literal at {literal:#x} holds {value:#x}, an address inside the code"));
+        }
+        insn.kind = Kind::PcRelative { refers: Some(value) };
+        insn.text = format!("{} (=> {value:#x}, its literal dropped)", insn.text);
+        turned.insert(insn.address, as_address);
+        pool.push(literal..literal + 4);
+    }
+    let Some(start) = pool.iter().map(|r| r.start).min() else { return Ok((insns, turned)) };
+    let in_pool = |i: &Insn| pool.iter().any(|r| r.start < i.address + i.len as u64 && i.address < r.end);
+    let overlap = |i: &Insn| i.address + i.len as u64 > start;
+    if insns.iter().any(|i| overlap(i) && !in_pool(i) || i.target().is_some_and(|t| t >= start)) {
+        return Err(format!("the literals from {start:#x} are not the code's tail that nothing branches to"));
+    }
+    insns.retain(|i| !overlap(i));
+    Ok((insns, turned))
 }
 
 /// Where control that goes to `address` goes on to, past dropped no-op jumps
