@@ -7,7 +7,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use object::{Object, read::elf::FileHeader as _, read::elf::SectionHeader as _};
+use object::{Object, ObjectSection, read::elf::FileHeader as _, read::elf::SectionHeader as _};
 use xshell::{Shell, cmd};
 
 use crate::{arch::Arch, elf, fsutil, message, paths, program::Program, toolchain};
@@ -195,6 +195,14 @@ fn check_linked(arch: &Arch, bytes: &[u8]) -> Result<()> {
     };
     if !machine_ok || file.is_little_endian() != e.little_endian {
         bail!("wrong ELF class, byte order or machine (want e_machine {})", e.machine);
+    }
+    // The MIPS syscall asm does not keep $1 (sys-mips64el says why): prove that no
+    // value there, or in hi and lo, outlives a syscall in this program.
+    if e.machine == object::elf::EM_MIPS {
+        let text = file.section_by_name(".text").context("no .text section")?;
+        let code = text.data().context("cannot read .text")?;
+        elf::isa::mips_syscalls_leave_no_clobbered_value(code, text.address())
+            .map_err(|why| anyhow::anyhow!("{why}: keep $1 across syscalls in sys-mips64el"))?;
     }
     if let Some(want) = arch.arm_cpu_arch {
         let got = arm_cpu_arch(&file)?;

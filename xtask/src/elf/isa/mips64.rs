@@ -66,6 +66,134 @@ fn classify(word: u32, at: u64) -> Result<Kind, String> {
     }
 }
 
+/// What a system call destroys that the syscall asm cannot declare: the kernel returns
+/// with $1 (the assembler's temporary: its entry code uses it, and does not restore
+/// it), hi and lo changed. Rust's inline asm cannot name $1 as a clobber, and LLVM
+/// allocates it like any other register. Rather than keep $1 across every call (two
+/// moves, 8 bytes a call), the build proves on the linked code that no value of these
+/// outlives a syscall: from each `syscall`, along every path (delay slots included),
+/// each of them is written before anything reads it. That is the one case in which the
+/// undeclared clobber could matter, so the code that passes runs as if it were
+/// declared. Err: where a value is read after a syscall, or a path cannot be traced.
+pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64) -> Result<(), String> {
+    if !code.len().is_multiple_of(4) || !address.is_multiple_of(4) {
+        return Err(format!("MIPS code at {address:#x} is not whole aligned 4-byte words"));
+    }
+    let words: Vec<u32> = code.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+    let at = |k: usize| address + 4 * k as u64;
+    let index = |a: u64| (a >= address && a < at(words.len()) && a.is_multiple_of(4)).then(|| ((a - address) / 4) as usize);
+    for start in (0..words.len()).filter(|&k| is_syscall(words[k])) {
+        // (instruction, the branch target due after it if it is a delay slot and
+        // whether the branch may also fall through, what is still clobbered)
+        let mut work = vec![(start + 1, None::<(u64, bool)>, Clobbered::ALL)];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some((k, due, clobbered)) = work.pop() {
+            if k >= words.len() || !seen.insert((k, due, clobbered)) {
+                continue; // off the code's end: undefined in the input already
+            }
+            let word = words[k];
+            if let Some(what) = clobbered.read_by(word) {
+                return Err(format!(
+                    "the MIPS instruction {word:08x} at {:#x} reads {what}, which the syscall at {:#x} destroyed",
+                    at(k),
+                    at(start)
+                ));
+            }
+            let clobbered = clobbered.after(word);
+            if clobbered == Clobbered::NONE || is_syscall(word) || word >> 26 == 0 && word & 0x3f == 0x0d {
+                continue; // all written again; another syscall's own walk goes on; break
+            }
+            let mut next = Vec::new();
+            match due {
+                Some((target, falls)) => {
+                    next.push(index(target).ok_or(format!("a MIPS branch leaves the code for {target:#x}"))?);
+                    if falls {
+                        next.push(k + 1);
+                    }
+                }
+                None => match classify(word, at(k))? {
+                    Kind::Branch { target, unconditional } => {
+                        work.push((k + 1, Some((target, !unconditional)), clobbered));
+                    }
+                    _ => next.push(k + 1),
+                },
+            }
+            work.extend(next.into_iter().map(|n| (n, None, clobbered)));
+        }
+    }
+    Ok(())
+}
+
+fn is_syscall(word: u32) -> bool {
+    word >> 26 == 0 && word & 0x3f == 0x0c
+}
+
+/// Which of $1, hi and lo a syscall destroyed and nothing has written since: bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Clobbered(u8);
+
+impl Clobbered {
+    const AT: u8 = 1;
+    const HI: u8 = 2;
+    const LO: u8 = 4;
+    const ALL: Clobbered = Clobbered(Self::AT | Self::HI | Self::LO);
+    const NONE: Clobbered = Clobbered(0);
+
+    /// What of these `word` may read, if it is still clobbered. Over-approximated: a
+    /// register field that names $1 counts as a read unless the instruction surely
+    /// only writes it.
+    fn read_by(self, word: u32) -> Option<&'static str> {
+        let (op, rs, rt, rd, funct) = fields(word);
+        let at = match op {
+            // SPECIAL: rs and rt are sources; movz/movn keep rd when they do not move.
+            0 => rs == 1 || rt == 1 || (matches!(funct, 0x0a | 0x0b) && rd == 1),
+            2 | 3 => false,
+            _ if writes_only_rt(op) => rs == 1,
+            _ => rs == 1 || rt == 1,
+        };
+        let hi = op == 0 && funct == 0x10; // mfhi
+        let lo = op == 0 && funct == 0x12; // mflo
+        [(at, Self::AT, "$1"), (hi, Self::HI, "hi"), (lo, Self::LO, "lo")]
+            .into_iter()
+            .find(|&(reads, bit, _)| reads && self.0 & bit != 0)
+            .map(|(_, _, name)| name)
+    }
+
+    /// What is still clobbered once `word` ran (it read none of it: `read_by`).
+    fn after(self, word: u32) -> Clobbered {
+        let (op, _, rt, rd, funct) = fields(word);
+        let writes_at = match op {
+            0 => {
+                rd == 1
+                    && matches!(funct, 0x00 | 0x02..=0x04 | 0x06 | 0x07 | 0x10 | 0x12 | 0x14 | 0x16 | 0x17
+                        | 0x20..=0x27 | 0x2a..=0x2f | 0x38 | 0x3a..=0x3c | 0x3e | 0x3f)
+            }
+            _ => writes_only_rt(op) && rt == 1,
+        };
+        // mult, multu, div, divu and their doubleword forms write both; mthi, mtlo one.
+        let (hi, lo) = match (op, funct) {
+            (0, 0x18..=0x1f) => (true, true),
+            (0, 0x11) => (true, false),
+            (0, 0x13) => (false, true),
+            _ => (false, false),
+        };
+        let written = [(writes_at, Self::AT), (hi, Self::HI), (lo, Self::LO)];
+        Clobbered(written.into_iter().filter(|&(w, _)| w).fold(self.0, |c, (_, bit)| c & !bit))
+    }
+}
+
+/// op, rs, rt, rd, funct.
+fn fields(word: u32) -> (u32, u32, u32, u32, u32) {
+    (word >> 26, (word >> 21) & 31, (word >> 16) & 31, (word >> 11) & 31, word & 0x3f)
+}
+
+/// Opcodes that write rt and do not read it: the ALU immediates (addi to lui, daddi,
+/// daddiu) and the plain loads (lb, lh, lw, lbu, lhu, lwu, ld; not lwl/lwr/ldl/ldr,
+/// which merge into rt).
+fn writes_only_rt(op: u32) -> bool {
+    matches!(op, 0x08..=0x0f | 0x18 | 0x19 | 0x20 | 0x21 | 0x23..=0x25 | 0x27 | 0x37)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Isa, Kind};
@@ -95,5 +223,32 @@ mod tests {
             assert!(Isa::Mips64el.decode(&code, 0x1000).is_err(), "{words:08x?}");
         }
         assert!(Isa::Mips64el.moves_code().is_err());
+    }
+
+    fn words(words: &[u32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn no_value_of_1_hi_or_lo_outlives_a_syscall() {
+        use super::syscalls_leave_no_clobbered_value as check;
+        const SYSCALL: u32 = 0x0000_000c;
+        // lui $1,1; daddiu $5,$1,0x68; syscall; lui $1,1 (written first); daddiu $4,$1,0
+        assert!(check(&words(&[0x3c01_0001, 0x6425_0068, SYSCALL, 0x3c01_0001, 0x6424_0000]), 0x1000).is_ok());
+        // syscall; move $4,$1 (or $4,$1,$0): $1 read.
+        assert!(check(&words(&[SYSCALL, 0x0020_2025]), 0x1000).unwrap_err().contains("$1"));
+        // syscall; beqz $2,+8 (to the read); lui $1,1 in the delay slot (runs on both
+        // paths): fine. With a nop in the slot, the taken path reads $1.
+        let branchy = |slot: u32| words(&[SYSCALL, 0x1040_0002, slot, 0, 0x0020_2025]);
+        assert!(check(&branchy(0x3c01_0001), 0x1000).is_ok());
+        assert!(check(&branchy(0), 0x1000).is_err());
+        // A loop back over a syscall whose head reads $1: found through the branch.
+        let looped = words(&[0x0020_2025, SYSCALL, 0x1000_fffd, 0]);
+        assert!(check(&looped, 0x1000).is_err());
+        // movn $1,$2,$3 keeps $1 when $3 is 0: a read. mflo after a syscall: lo.
+        assert!(check(&words(&[SYSCALL, 0x0043_080b]), 0x1000).is_err());
+        assert!(check(&words(&[SYSCALL, 0x0000_2012]), 0x1000).unwrap_err().contains("lo"));
+        // ...but not after a multu wrote hi and lo again.
+        assert!(check(&words(&[SYSCALL, 0x0085_0019, 0x0000_2012]), 0x1000).is_ok());
     }
 }

@@ -22,6 +22,8 @@ use goblin::elf::header::{
     EM_X86_64, Header,
 };
 
+pub use mips64::syscalls_leave_no_clobbered_value as mips_syscalls_leave_no_clobbered_value;
+
 /// EM_LOONGARCH (goblin 0.10 does not name it).
 pub const EM_LOONGARCH: u16 = 258;
 
