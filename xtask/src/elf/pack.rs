@@ -35,9 +35,12 @@
 //! run before ends) for longer code. Ties break the same way every time: the same
 //! input gives the same bytes. verify.rs proves the result without the planner.
 
-use std::{collections::BTreeMap, ops::Range};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    ops::Range,
+};
 
-use super::isa::{Insn, Isa};
+use super::isa::{DELAY_SLOT_NOP, Insn, Isa, Kind};
 
 /// Up to this many instructions the search keeps every state: exact.
 const EXACT_UP_TO: usize = 64;
@@ -68,6 +71,10 @@ pub struct Run {
     /// Where the jump after the run goes (None: the next run follows, or this run
     /// ends the code).
     pub jump_to: Option<u64>,
+    /// On ISAs with delay slots: the jump's slot holds the run's last instruction,
+    /// moved there from before the jump (`code_len` leaves it out). Otherwise a jump's
+    /// slot holds a nop (`Isa::delay_slots`).
+    pub slot: bool,
     /// How many of the run's instructions were re-encoded.
     pub reencoded: usize,
 }
@@ -135,7 +142,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let reached = isa.reach(input.code, input.entry, input.file_end)?;
     let end = reached.last().map_or(input.entry, |i| i.address + i.len as u64);
     let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
-    let (insns, alias) = super::isa::skip_noop_jumps(reached);
+    let (insns, alias) = super::isa::skip_noop_jumps(isa, reached);
     // Data among the instructions (an ARM literal pool) would move with them, or go
     // with the bytes nothing reaches (and an address taken there, say a signal
     // handler's, would be entered from outside).
@@ -154,13 +161,16 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
         (paired[first], paired[second]) = (true, true);
     }
     let holes: Vec<Range<usize>> = input.holes.iter().take(31).cloned().collect();
+    // What branches go to: none of it may move into a jump's delay slot.
+    let targets: BTreeSet<u64> = insns.iter().filter_map(Insn::target).map(|t| super::isa::resolve(&alias, t)).collect();
+    let joints = Joints { isa, input, insns: &insns, targets: &targets };
     let mut pinned: Vec<bool> = vec![false; insns.len()];
     // Branches are re-encoded once every instruction has its place; one that does
     // not reach from there stays in the body with its target, and the search runs
     // again.
     for _ in 0..=insns.len() {
-        let steps = search(input, &insns, &holes, fixed_entry, &pinned, &paired)?;
-        match build(input, &insns, code, &holes, &steps, &pairs, &alias) {
+        let steps = search(input, &joints, &holes, fixed_entry, &pinned, &paired)?;
+        match build(input, &joints, code, &holes, &steps, &pairs, &alias) {
             Ok(packing) => {
                 let kept = input.file_end.min(end);
                 return if packing.body_end < kept {
@@ -187,13 +197,13 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
 /// The search: each placement of the instructions, as steps, for the shortest body.
 fn search(
     input: &Input,
-    insns: &[Insn],
+    joints: &Joints,
     holes: &[Range<usize>],
     fixed_entry: bool,
     pinned: &[bool],
     paired: &[bool],
 ) -> Result<Vec<Step>, String> {
-    let isa = input.isa;
+    let (isa, insns) = (input.isa, joints.insns);
     let exact = insns.len() <= EXACT_UP_TO;
     let n = insns.len();
     let hole_at = |h: usize| input.load + holes[h].start as u64;
@@ -224,18 +234,23 @@ fn search(
             let jump_from = |to: u64| -> Option<(u64, usize)> {
                 match state.before {
                     Before::Start => Some((body, 0)),
-                    _ if !falls_through(&insns[i - 1]) => Some((body, 0)),
+                    _ if !falls_through(isa, insns, i - 1) => Some((body, 0)),
                     Before::Body => {
-                        let j = isa.jump(body, to)?.len();
+                        let (j, _) = joints.after(i - 1, body, to)?;
                         Some((body + j as u64, j))
                     }
                     Before::Hole(h, at) => {
-                        let j = isa.jump(at, to)?.len();
+                        let (j, _) = joints.after(i - 1, at, to)?;
                         (at + j as u64 <= hole_end(h)).then_some((body, 0))
                     }
                 }
             };
             let entry_ok = |to: u64| !fixed_entry || state.before != Before::Start || to == input.entry;
+            // A delay slot stays right behind its branch: it starts no run.
+            let slot = isa.delay_slots() && insns[i].kind == Kind::Bound;
+            if slot && state.before != Before::Body {
+                continue;
+            }
             // The body, right behind what it holds (from a hole, if the jump fits).
             let body_open = !matches!(state.before, Before::Hole(..)) || jump_from(body).is_some();
             if body_open && entry_ok(body) && fits(i, body, true) {
@@ -254,7 +269,7 @@ fn search(
                 );
             }
             // A run from here into an unused hole.
-            for h in 0..holes.len() {
+            for h in (0..holes.len()).filter(|_| !slot) {
                 if state.used & (1 << h) != 0 {
                     continue;
                 }
@@ -299,11 +314,45 @@ fn search(
     Ok(steps)
 }
 
-/// Whether control goes on from `insn` to the instruction after it (in the packed
-/// order, the next in `insns`): not after an unconditional jump or a trap. The code's
-/// last instruction falls off its end, which needs no jump either.
-fn falls_through(insn: &Insn) -> bool {
-    !insn.jump() && insn.kind != super::isa::Kind::Trap
+/// Whether control goes on from `insns[k]` to the instruction after it (in the packed
+/// order, the next in `insns`): not after an unconditional jump or a trap, nor after
+/// the delay slot of an unconditional jump. The code's last instruction falls off its
+/// end, which needs no jump either.
+fn falls_through(isa: Isa, insns: &[Insn], k: usize) -> bool {
+    let insn = &insns[k];
+    let jumps_slot = isa.delay_slots() && insn.kind == Kind::Bound && k > 0 && insns[k - 1].jump();
+    !insn.jump() && insn.kind != Kind::Trap && !jumps_slot
+}
+
+/// What the search and the build need to join runs by jumps.
+struct Joints<'a> {
+    isa: Isa,
+    input: &'a Input<'a>,
+    insns: &'a [Insn],
+    /// The input addresses that branches go to.
+    targets: &'a BTreeSet<u64>,
+}
+
+impl Joints<'_> {
+    /// The bytes a jump to `to` adds after instruction `last`, which ends at `end`,
+    /// and whether `last` moves into the jump's delay slot (then the jump takes its
+    /// place, at `end` less its length); None where the jump does not reach. With
+    /// delay slots, the slot holds the run's last instruction where that runs the same
+    /// there (`Isa::fills_delay_slot`) and no branch goes to it (a branch into a slot
+    /// would run on past it), or else a nop.
+    fn after(&self, last: usize, end: u64, to: u64) -> Option<(usize, bool)> {
+        let isa = self.isa;
+        if !isa.delay_slots() {
+            return Some((isa.jump(end, to)?.len(), false));
+        }
+        let insn = &self.insns[last];
+        let from = (insn.address - self.input.entry) as usize;
+        let bytes = self.input.code.get(from..from + insn.len)?;
+        if isa.fills_delay_slot(insn, bytes) && !self.targets.contains(&insn.address) {
+            return Some((isa.jump(end - insn.len as u64, to)?.len(), true));
+        }
+        Some((isa.jump(end, to)?.len() + DELAY_SLOT_NOP.len(), false))
+    }
 }
 
 /// Whether a PC-relative instruction re-encodes at `at` (the length is its own).
@@ -335,14 +384,14 @@ fn offer(
 /// branch (or pair) that is instruction `n` does not reach its target's copy.
 fn build(
     input: &Input,
-    insns: &[Insn],
+    joints: &Joints,
     code: &[u8],
     holes: &[Range<usize>],
     steps: &[Step],
     pairs: &[(usize, usize, u64)],
     alias: &BTreeMap<u64, u64>,
 ) -> Result<Packing, usize> {
-    let isa = input.isa;
+    let (isa, insns) = (input.isa, joints.insns);
     // Merge consecutive body steps into runs: (first, last, hole).
     let mut groups: Vec<(usize, usize, Option<usize>)> = Vec::new();
     let mut first = 0;
@@ -368,10 +417,10 @@ fn build(
         starts.push(start);
         if hole.is_none() {
             body = a;
-            if let (Some(&(_, _, next_hole)), true) = (groups.get(g + 1), falls_through(&insns[last - 1])) {
+            if let (Some(&(_, _, next_hole)), true) = (groups.get(g + 1), falls_through(isa, insns, last - 1)) {
                 // The next run is in a hole (body runs merge): a jump to it.
                 let to = next_hole.map_or(body, |h| input.load + holes[h].start as u64);
-                body += isa.jump(body, to).map_or(0, |j| j.len() as u64);
+                body += joints.after(last - 1, body, to).map_or(0, |(j, _)| j as u64);
             }
         }
     }
@@ -403,13 +452,27 @@ fn build(
             reencoded += usize::from(moved != original(i));
             bytes.extend(moved);
         }
-        let code_len = bytes.len();
+        let mut code_len = bytes.len();
         let end = starts[g] + code_len as u64;
         let jump_to =
-            groups.get(g + 1).map(|_| starts[g + 1]).filter(|&to| to != end && falls_through(&insns[last - 1]));
+            groups.get(g + 1).map(|_| starts[g + 1]).filter(|&to| to != end && falls_through(isa, insns, last - 1));
+        let mut slot = false;
         if let Some(to) = jump_to {
             // Found by the search, which checked that it fits and reaches.
-            bytes.extend(isa.jump(end, to).ok_or(last.saturating_sub(1))?);
+            let (_, into_slot) = joints.after(last - 1, end, to).ok_or(last - 1)?;
+            if into_slot {
+                // The jump takes the last instruction's place; it runs in the slot.
+                let moved = bytes.split_off(bytes.len() - insns[last - 1].len);
+                code_len = bytes.len();
+                bytes.extend(isa.jump(end - moved.len() as u64, to).ok_or(last - 1)?);
+                bytes.extend(moved);
+                slot = true;
+            } else {
+                bytes.extend(isa.jump(end, to).ok_or(last - 1)?);
+                if isa.delay_slots() {
+                    bytes.extend(DELAY_SLOT_NOP);
+                }
+            }
         }
         runs.push(Run {
             from: insns[first].address,
@@ -419,6 +482,7 @@ fn build(
             bytes,
             code_len,
             jump_to,
+            slot,
             reencoded,
         });
     }

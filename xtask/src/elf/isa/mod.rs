@@ -243,6 +243,11 @@ impl Isa {
             let rest = code.get((at - entry) as usize..).unwrap_or_default();
             let mut group = self.decode_until(rest, at, at + 1)?;
             group.truncate(1);
+            // A branch with a delay slot: the two as one (the slot runs either way).
+            if self.delay_slots() && group[0].target().is_some() {
+                group = self.decode_until(rest, at, end_of(&group[0]) + 1)?;
+                group.truncate(2);
+            }
             while let Some(last) = group.last().filter(|i| i.kind == Kind::Bound) {
                 let end = end_of(last);
                 if end >= stop || (end - at) as usize >= rest.len() {
@@ -256,7 +261,17 @@ impl Isa {
                 }
                 group = longer;
             }
-            for insn in group {
+            // Where control goes on past the group's last instruction: not after a
+            // jump (or a jump's delay slot), a trap, or a branch whose slot is next.
+            let goes_on: Vec<bool> = (0..group.len())
+                .map(|k| {
+                    let insn = &group[k];
+                    let slot_of_jump = self.delay_slots() && k > 0 && group[k - 1].jump();
+                    let slot_next = self.delay_slots() && insn.target().is_some();
+                    !insn.jump() && insn.kind != Kind::Trap && !slot_of_jump && !slot_next
+                })
+                .collect();
+            for (insn, goes_on) in group.into_iter().zip(goes_on) {
                 let into =
                     |i: &Insn| i.address < end_of(&insn) && insn.address < end_of(i) && i.address != insn.address;
                 let before = found.range(..insn.address).next_back().map(|(_, i)| i);
@@ -271,7 +286,7 @@ impl Isa {
                 if let Some(t) = insn.target() {
                     work.push(t);
                 }
-                if !insn.jump() && insn.kind != Kind::Trap && end_of(&insn) < stop {
+                if goes_on && end_of(&insn) < stop {
                     work.push(end_of(&insn));
                 }
                 found.entry(insn.address).or_insert(insn);
@@ -326,17 +341,27 @@ impl Isa {
             Isa::Aarch64 => aarch64::jump(from, to),
             Isa::Riscv64 { compressed } => riscv::jump(compressed, from, to),
             Isa::Ppc64le => ppc64::jump(from, to),
-            Isa::Mips64el => None,
+            Isa::Mips64el => mips64::jump(from, to),
             Isa::LoongArch64 => loongarch::jump(from, to),
         }
     }
 
     /// Whether the packer may move code on this ISA, or why not.
     pub fn moves_code(self) -> Result<(), &'static str> {
-        match self {
-            Isa::Mips64el => Err(mips64::NO_CODE_MOVE),
-            _ => Ok(()),
-        }
+        Ok(())
+    }
+
+    /// A branch or jump runs the instruction after it (its delay slot) before it goes:
+    /// MIPS. A jump the packer inserts needs its slot filled: with the run's last
+    /// instruction where it `fills_delay_slot`, else with `DELAY_SLOT_NOP`.
+    pub fn delay_slots(self) -> bool {
+        self == Isa::Mips64el
+    }
+
+    /// `insn` (whose bytes are `bytes`) may run in the delay slot of an inserted jump
+    /// instead of right before it, to the same effect.
+    pub fn fills_delay_slot(self, insn: &Insn, bytes: &[u8]) -> bool {
+        self.delay_slots() && insn.kind == Kind::Plain && mips64::fits_delay_slot(bytes)
     }
 
     /// `insn` (whose bytes are `bytes`) re-encoded to sit at `to`, the same length:
@@ -353,7 +378,9 @@ impl Isa {
         }
         let dest = match insn.kind {
             Kind::Plain | Kind::EntryRelative | Kind::Trap => return Some(bytes.to_vec()),
-            Kind::Bound => return (to == insn.address).then(|| bytes.to_vec()),
+            // A MIPS delay slot holds a plain instruction (the decoder refuses any other):
+            // it moves with its branch, which the packer keeps right before it.
+            Kind::Bound => return (to == insn.address || self.delay_slots()).then(|| bytes.to_vec()),
             Kind::PcRelative { refers: None } => {
                 let same_page = self.page_relative(bytes) && to >> 12 == insn.address >> 12;
                 return (to == insn.address || same_page).then(|| bytes.to_vec());
@@ -368,10 +395,14 @@ impl Isa {
             Isa::Riscv64 { .. } => riscv::retarget(bytes, to, dest),
             Isa::Ppc64le => ppc64::retarget(bytes, to, dest),
             Isa::LoongArch64 => loongarch::retarget(bytes, to, dest),
-            // ARM's literal pools and MIPS's delay slots: see `moves_code`.
-            Isa::Arm { .. } | Isa::Mips64el => None,
+            Isa::Mips64el => mips64::retarget(bytes, to, dest),
+            // ARM: no branch re-encoding here (its literal pools stay put).
+            Isa::Arm { .. } => None,
         }?;
-        let back = self.decode(&out, to).ok()?;
+        // (A MIPS branch decodes only with its delay slot: a nop there.)
+        let slot = if self.delay_slots() { &DELAY_SLOT_NOP[..] } else { &[] };
+        let mut back = self.decode(&[&out[..], slot].concat(), to).ok()?;
+        back.truncate(1);
         let same = match (back.as_slice(), insn.kind) {
             ([b], Kind::Branch { unconditional, .. }) => {
                 b.len == insn.len && b.kind == Kind::Branch { target: dest, unconditional }
@@ -440,16 +471,31 @@ impl Isa {
 /// between are gone, and the no-op jumps before it) does nothing. Returns what is
 /// kept and, for each jump dropped, the address control goes on to instead (a
 /// branch to it goes there; follow `alias` until it names a kept instruction).
-pub fn skip_noop_jumps(mut insns: Vec<Insn>) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
+/// On `isa`s with delay slots, a jump whose target follows its slot does nothing but
+/// run the slot: it goes, and the slot's instruction stays, plain now.
+pub fn skip_noop_jumps(isa: Isa, mut insns: Vec<Insn>) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
     let mut alias = std::collections::BTreeMap::new();
+    // How many instructions a jump at k takes with it (its delay slot).
+    let slot = |insns: &[Insn], k: usize| {
+        usize::from(isa.delay_slots() && insns.get(k + 1).is_some_and(|i| i.kind == Kind::Bound))
+    };
     loop {
-        let noop = (0..insns.len().saturating_sub(1))
-            .find(|&k| insns[k].jump() && insns[k].target().map(|t| resolve(&alias, t)) == Some(insns[k + 1].address));
+        let noop = (0..insns.len()).find(|&k| {
+            let next = insns.get(k + 1 + slot(&insns, k)).map(|i| i.address);
+            insns[k].jump() && next.is_some() && insns[k].target().map(|t| resolve(&alias, t)) == next
+        });
         let Some(k) = noop else { return (insns, alias) };
+        let had_slot = slot(&insns, k) == 1;
         let jump = insns.remove(k);
+        if had_slot {
+            insns[k].kind = Kind::Plain;
+        }
         alias.insert(jump.address, insns[k].address);
     }
 }
+
+/// What fills the delay slot of an inserted jump when no instruction of the run may.
+pub const DELAY_SLOT_NOP: [u8; 4] = mips64::NOP;
 
 /// Where control that goes to `address` goes on to, past dropped no-op jumps
 /// (`skip_noop_jumps`: each points further on, so this ends).
@@ -471,10 +517,9 @@ pub fn pack_help() -> String {
          entry (as crates/hello/hello.ld links it), and nothing jumps into the code from outside: split the code \
          into runs and pack them into free header fields and the body, joined by jumps, the entry point where \
          the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
-         was. On {}; not on {} ({}). --explain says what moved, or why nothing did",
+         was. On {}{}. --explain says what moved, or why nothing did",
         names(&moving),
-        names(&not),
-        why.join("; ")
+        if not.is_empty() { String::new() } else { format!("; not on {} ({})", names(&not), why.join("; ")) }
     )
 }
 
@@ -560,8 +605,10 @@ mod tests {
         for &isa in ALL.iter().filter(|i| i.moves_code().is_ok()) {
             for (from, to) in [(0x10080, 0x10028), (0x10028, 0x10090), (0x10050, 0x10050)] {
                 let jump = isa.jump(from, to).unwrap_or_else(|| panic!("{}: no jump {from:#x} -> {to:#x}", isa.name()));
-                let insns = isa.decode(&jump, from).unwrap();
-                assert_eq!(insns.len(), 1, "{}", isa.name());
+                // (With its delay slot, where the ISA has them.)
+                let slot = if isa.delay_slots() { &DELAY_SLOT_NOP[..] } else { &[] };
+                let insns = isa.decode(&[&jump[..], slot].concat(), from).unwrap();
+                assert_eq!(insns.len(), 1 + usize::from(isa.delay_slots()), "{}", isa.name());
                 assert_eq!((insns[0].target(), insns[0].jump()), (Some(to), true), "{}: {jump:02x?}", isa.name());
             }
         }
