@@ -142,7 +142,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let reached = isa.reach(input.code, input.entry, input.file_end)?;
     let end = reached.last().map_or(input.entry, |i| i.address + i.len as u64);
     let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
-    let (insns, alias) = super::isa::skip_noop_jumps(isa, reached);
+    let (insns, alias) = super::isa::skip_noop_jumps(isa, reached, input.code, input.entry);
     // Data among the instructions (an ARM literal pool) would move with them, or go
     // with the bytes nothing reaches (and an address taken there, say a signal
     // handler's, would be entered from outside).
@@ -637,6 +637,101 @@ mod tests {
         let ran: Vec<u8> = trace(&p, 20).into_iter().flat_map(|(b, _)| b).collect();
         assert!(!ran.contains(&0xcc) && !ran.contains(&0xeb), "{p:#?}");
         assert_eq!(pack(&code, &HOLES).unwrap(), p);
+    }
+
+    const MIPS: Isa = Isa::Mips64el;
+    const SYSCALL: u32 = 0x0000_000c;
+
+    fn pack_mips(words: &[u32], holes: &[Range<usize>]) -> Result<Packing, String> {
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let entry = 0x1007c;
+        let input = Input { isa: MIPS, code: &code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes };
+        plan(&input)
+    }
+
+    /// The words straight-line MIPS code runs (no branches of its own), each inserted
+    /// `b` followed: its delay slot, then its target; to the second syscall.
+    fn trace_mips(p: &Packing) -> Vec<u32> {
+        let word = |a: u64| {
+            let run = p.runs.iter().find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&a)).unwrap();
+            u32::from_le_bytes(run.bytes[(a - run.at) as usize..][..4].try_into().unwrap())
+        };
+        let (mut at, mut out) = (p.entry, Vec::new());
+        while out.iter().filter(|&&w| w == SYSCALL).count() < 2 {
+            let w = word(at);
+            if w >> 16 == 0x1000 {
+                out.push(word(at + 4));
+                at = (at + 4).wrapping_add((w as u16 as i16 as i64 * 4) as u64);
+            } else {
+                out.push(w);
+                at += 4;
+            }
+            assert!(out.len() < 50, "{p:#?}");
+        }
+        out
+    }
+
+    #[test]
+    fn a_mips_jump_takes_the_runs_last_instruction_into_its_delay_slot() {
+        // hello on mips64el: lui/daddiu (the message), write(1, msg, 20), exit(0).
+        let code =
+            [0x3c01_0001, 0x6425_0068, 0x6402_1389, 0x6404_0001, 0x6406_0014, SYSCALL, 0x2402_13c2, 0x6404_0000, SYSCALL];
+        let p = pack_mips(&code, &[0x28..0x30, 0x50..0x58]).unwrap();
+        // The same words run in the same order, and no jump's slot holds a nop.
+        assert_eq!(trace_mips(&p), code, "{p:#?}");
+        // Each hole holds a jump with the run's one instruction in its slot, and the
+        // body keeps the rest: 8 bytes less.
+        let in_holes: Vec<&Run> = p.runs.iter().filter(|r| r.place != Place::Body).collect();
+        assert_eq!(in_holes.len(), 2, "{p:#?}");
+        assert!(in_holes.iter().all(|r| r.slot && r.code_len == 0 && r.bytes.len() == 8), "{p:#?}");
+        assert_eq!(p.body_end, 0x1007c + 4 * code.len() as u64 - 8, "{p:#?}");
+        assert_eq!(pack_mips(&code, &[0x28..0x30, 0x50..0x58]).unwrap(), p);
+    }
+
+    #[test]
+    fn a_mips_syscall_or_branch_target_takes_no_delay_slot() {
+        // A syscall may not run in a slot: wherever the runs go, no slot holds one.
+        let code = [0x6402_0001, SYSCALL, 0x6404_0001, 0x2402_13c2, SYSCALL];
+        for holes in [&[0x50..0x58][..], &[0x28..0x30, 0x50..0x58], &[0x14..0x18, 0x28..0x30, 0x50..0x58]] {
+            let p = pack_mips(&code, holes).unwrap();
+            assert_eq!(trace_mips(&p), code, "{p:#?}");
+            let slots = p.runs.iter().filter(|r| r.slot).map(|r| &r.bytes[r.bytes.len() - 4..]);
+            assert!(slots.clone().all(|s| s != SYSCALL.to_le_bytes()), "{p:#?}");
+        }
+        // A loop: daddiu $4,$0,3; head: daddiu $4,$4,-1; bnez $4, head; daddiu $5,$0,7
+        // (its slot); exit. The head is a branch target: no slot takes it; the bnez
+        // keeps its slot right behind it, and still goes to the head's copy.
+        let code = [0x6404_0003, 0x6484_ffff, 0x1480_fffe, 0x6405_0007, 0x2402_13c2, SYSCALL];
+        let p = pack_mips(&code, &[0x28..0x30, 0x50..0x58]).unwrap();
+        for run in &p.runs {
+            assert!(!(run.slot && run.to == 0x10084), "the loop's head in a slot: {p:#?}");
+            let insns = MIPS.decode(&run.bytes[..run.code_len], run.at).unwrap();
+            if let Some(k) = insns.iter().position(|i| i.target().is_some()) {
+                let head = p.runs.iter().find(|r| (r.from..r.to).contains(&0x10080)).unwrap();
+                assert_eq!(insns[k].target(), Some(head.at + 0x10080 - head.from + 4 * u64::from(head.slot && head.code_len == 0)), "{p:#?}");
+                assert_eq!(insns.get(k + 1).map(|i| i.kind), Some(Kind::Bound), "{p:#?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_mips_instruction_repeating_its_delay_slot_goes() {
+        // beqz $2, exit; lui $1,1 (slot); lui $1,1 (the same again, on the path that
+        // falls through); daddiu $5,$1,0x84; exit: addiu $2,$0,5058; syscall.
+        let code = [0x1040_0003, 0x3c01_0001, 0x3c01_0001, 0x6425_0084, 0x2402_13c2, SYSCALL];
+        let body = |p: &Packing| p.runs.iter().flat_map(|r| r.bytes.clone()).collect::<Vec<u8>>();
+        let p = pack_mips(&code, &[]).unwrap();
+        let want: Vec<u8> = [0x1040_0002u32, 0x3c01_0001, 0x6425_0084, 0x2402_13c2, SYSCALL]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        assert_eq!(body(&p), want, "{p:#?}");
+        // Not when it reads what it writes (daddiu $1,$1,1 twice adds 2), nor when a
+        // branch goes to it.
+        let twice = [0x1040_0003, 0x6421_0001, 0x6421_0001, 0x6425_0084, 0x2402_13c2, SYSCALL];
+        assert!(pack_mips(&twice, &[]).is_err());
+        let target = [0x1040_0001, 0x3c01_0001, 0x3c01_0001, 0x6425_0084, 0x2402_13c2, SYSCALL];
+        assert!(pack_mips(&target, &[]).is_err());
     }
 
     #[test]

@@ -123,7 +123,7 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     let stop = code.end - zeros as u64;
     // What runs of the input, decoded along control flow from its entry, less the
     // no-op jumps (to what follows them): the runs must hold exactly these, in order.
-    let (insns, alias) = isa::skip_noop_jumps(isa, isa.reach(&original, entry, stop)?);
+    let (insns, alias) = isa::skip_noop_jumps(isa, isa.reach(&original, entry, stop)?, &original, entry);
     if let Some(r) = insns.iter().filter_map(Insn::refers).find(|r| code.contains(r)) {
         return Err(format!("an instruction of the packed code reads {r:#x}, inside the code"));
     }

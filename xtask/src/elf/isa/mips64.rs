@@ -73,6 +73,27 @@ pub fn fits_delay_slot(bytes: &[u8]) -> bool {
     !exception
 }
 
+/// Whether the instruction `bytes` writes one register, from other registers or an
+/// immediate, and does nothing else: run twice in a row, it does what it does once.
+/// The ALU forms that cannot trap (not add, sub, addi and their doubleword forms),
+/// with a destination that is none of their sources, nor $0.
+pub fn idempotent(bytes: &[u8]) -> bool {
+    let Ok(word) = <[u8; 4]>::try_from(bytes).map(u32::from_le_bytes) else { return false };
+    let (op, rs, rt, rd, funct) = fields(word);
+    match op {
+        0 => {
+            let alu = matches!(funct, 0x00 | 0x02 | 0x03 | 0x21 | 0x23..=0x27 | 0x2a | 0x2b | 0x2d | 0x2f
+                | 0x38 | 0x3a..=0x3c | 0x3e | 0x3f);
+            let shift = matches!(funct, 0x00 | 0x02 | 0x03 | 0x38 | 0x3a..=0x3c | 0x3e | 0x3f);
+            // (The shifts by an amount read rt only; rs must be 0 there.)
+            alu && rd != 0 && rd != rt && (if shift { rs == 0 } else { rd != rs })
+        }
+        // addiu, slti, sltiu, andi, ori, xori, lui, daddiu.
+        0x09..=0x0f | 0x19 => rt != 0 && rt != rs,
+        _ => false,
+    }
+}
+
 fn classify(word: u32, at: u64) -> Result<Kind, String> {
     let (op, rs, rt) = (word >> 26, (word >> 21) & 31, (word >> 16) & 31);
     // Branch offsets count words from the delay slot.
@@ -260,6 +281,55 @@ mod tests {
         {
             let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
             assert!(Isa::Mips64el.decode(&code, 0x1000).is_err(), "{words:08x?}");
+        }
+    }
+
+    #[test]
+    fn jumps_and_re_encoded_branches_decode_back_to_their_targets() {
+        use super::{jump, retarget};
+        let mips = Isa::Mips64el;
+        // The first target of each decoded group (with a nop in the delay slot).
+        let target = |bytes: &[u8], at: u64| {
+            let insns = mips.decode(&[bytes, &[0; 4]].concat(), at).unwrap();
+            assert_eq!(insns[1].kind, Kind::Bound);
+            insns[0].kind
+        };
+        for (from, to) in [(0x10080, 0x10028), (0x10028, 0x10090), (0x10050, 0x10054), (0x10000, 0x30000)] {
+            let b = jump(from, to).unwrap();
+            assert_eq!(target(&b, from), Kind::Branch { target: to, unconditional: true }, "{from:#x} -> {to:#x}");
+            // bne $4,$0 and j, moved to `from` and sent to `to`.
+            for (word, unconditional) in [(0x1480_fffeu32, false), (0x0800_4065, true)] {
+                let moved = retarget(&word.to_le_bytes(), from, to).unwrap();
+                assert_eq!(target(&moved, from), Kind::Branch { target: to, unconditional });
+                assert_eq!(u32::from_le_bytes(moved[..].try_into().unwrap()) & 0xffff_0000, word & 0xffff_0000);
+            }
+        }
+        // Out of reach: 128 KiB and more from the slot; j out of its 256 MiB region.
+        assert_eq!(jump(0x10000, 0x10004 + 0x20000), None);
+        assert_eq!(jump(0x10000, 0x10002), None);
+        assert_eq!(retarget(&0x0800_4065u32.to_le_bytes(), 0x0fff_fff8, 0x1000_0000), None);
+    }
+
+    #[test]
+    fn what_may_fill_a_delay_slot_and_what_repeats_harmlessly() {
+        use super::{fits_delay_slot, idempotent};
+        let w = |word: u32| word.to_le_bytes();
+        // syscall, break, teq $0,$0, tgei $1,0 (REGIMM trap), eret: not in a slot.
+        for word in [0x0000_000c, 0x0000_000d, 0x0000_0034, 0x0428_0000, 0x4200_0018] {
+            assert!(!fits_delay_slot(&w(word)), "{word:08x}");
+        }
+        // daddiu $4,$0,1; lbu $1,0($2); move $4,$sp.
+        for word in [0x6404_0001, 0x9041_0000, 0x03a0_2025] {
+            assert!(fits_delay_slot(&w(word)), "{word:08x}");
+        }
+        // lui $1,1; daddiu $5,$1,0x68; or $4,$29,$0; sll $1,$2,3; sltiu $1,$2,17.
+        for word in [0x3c01_0001, 0x6425_0068, 0x03a0_2025, 0x0002_08c0, 0x2c41_0011] {
+            assert!(idempotent(&w(word)), "{word:08x}");
+        }
+        // daddiu $1,$1,-1 (reads what it writes); addu $1,$1,$2; add (traps); ld;
+        // sd; lui $0; syscall; movn $2,$0,$7.
+        for word in [0x6421_ffff, 0x0022_0821, 0x0043_0820, 0xdc82_0010, 0xfc82_0010, 0x3c00_0001, 0x0000_000c, 0x0007_100b] {
+            assert!(!idempotent(&w(word)), "{word:08x}");
         }
     }
 

@@ -358,6 +358,13 @@ impl Isa {
         self == Isa::Mips64el
     }
 
+    /// `bytes`, one instruction, run twice in a row do what they do once: they write
+    /// a register from others, or from an immediate, and nothing else (no memory, no
+    /// trap). Known on MIPS only.
+    pub fn idempotent(self, bytes: &[u8]) -> bool {
+        self == Isa::Mips64el && mips64::idempotent(bytes)
+    }
+
     /// `insn` (whose bytes are `bytes`) may run in the delay slot of an inserted jump
     /// instead of right before it, to the same effect.
     pub fn fills_delay_slot(self, insn: &Insn, bytes: &[u8]) -> bool {
@@ -472,9 +479,38 @@ impl Isa {
 /// kept and, for each jump dropped, the address control goes on to instead (a
 /// branch to it goes there; follow `alias` until it names a kept instruction).
 /// On `isa`s with delay slots, a jump whose target follows its slot does nothing but
-/// run the slot: it goes, and the slot's instruction stays, plain now.
-pub fn skip_noop_jumps(isa: Isa, mut insns: Vec<Insn>) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
+/// run the slot: it goes, and the slot's instruction stays, plain now. And an
+/// instruction that only repeats the conditional branch's delay slot right before it
+/// (LLVM copies a successor's first instruction into a slot, and may leave the
+/// original on the path that falls through) goes too, where no branch goes to it: it
+/// runs only right after its copy, and running it twice is running it once
+/// (`Isa::idempotent`). `code` holds the instructions' bytes from `base`.
+pub fn skip_noop_jumps(
+    isa: Isa,
+    mut insns: Vec<Insn>,
+    code: &[u8],
+    base: u64,
+) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
     let mut alias = std::collections::BTreeMap::new();
+    let bytes = |i: &Insn| code.get((i.address.wrapping_sub(base)) as usize..).and_then(|b| b.get(..i.len));
+    let targets: std::collections::BTreeSet<u64> = insns.iter().filter_map(Insn::target).collect();
+    let repeats = |insns: &[Insn], k: usize| {
+        let (branch, slot, insn) = (&insns[k - 2], &insns[k - 1], &insns[k]);
+        let after = |a: &Insn, b: &Insn| a.address + a.len as u64 == b.address;
+        isa.delay_slots()
+            && branch.target().is_some()
+            && !branch.jump()
+            && slot.kind == Kind::Bound
+            && insn.kind == Kind::Plain
+            && after(branch, slot)
+            && after(slot, insn)
+            && !targets.contains(&insn.address)
+            && bytes(slot).is_some_and(|s| Some(s) == bytes(insn) && isa.idempotent(s))
+    };
+    while let Some(k) = (2..insns.len()).find(|&k| repeats(&insns, k)) {
+        let repeated = insns.remove(k);
+        alias.insert(repeated.address, repeated.address + repeated.len as u64);
+    }
     // How many instructions a jump at k takes with it (its delay slot).
     let slot = |insns: &[Insn], k: usize| {
         usize::from(isa.delay_slots() && insns.get(k + 1).is_some_and(|i| i.kind == Kind::Bound))
