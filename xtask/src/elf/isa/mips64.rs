@@ -131,57 +131,85 @@ fn classify(word: u32, at: u64) -> Result<Kind, String> {
 /// it), hi and lo changed. Rust's inline asm cannot name $1 as a clobber, and LLVM
 /// allocates it like any other register. Rather than keep $1 across every call (two
 /// moves, 8 bytes a call), the build proves on the linked code that no value of these
-/// outlives a syscall: from each `syscall`, along every path (delay slots included),
-/// each of them is written before anything reads it. That is the one case in which the
-/// undeclared clobber could matter, so the code that passes runs as if it were
-/// declared. Err: where a value is read after a syscall, or a path cannot be traced.
-pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64) -> Result<(), String> {
+/// outlives a syscall: along every path from `entry` (delay slots included), after
+/// each `syscall` each of them is written before anything reads it. That is the one
+/// case in which the undeclared clobber could matter, so the code that passes runs as
+/// if it were declared. An exit does not return: a syscall reached with $2 last set to
+/// 5058 or 5205 (exit, exit_group) by `[d]addiu $2,$0,n` ends its path. Err: where a
+/// value is read after a syscall, or a path cannot be traced.
+pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64) -> Result<(), String> {
     if !code.len().is_multiple_of(4) || !address.is_multiple_of(4) {
         return Err(format!("MIPS code at {address:#x} is not whole aligned 4-byte words"));
     }
     let words: Vec<u32> = code.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
     let at = |k: usize| address + 4 * k as u64;
-    let index = |a: u64| (a >= address && a < at(words.len()) && a.is_multiple_of(4)).then(|| ((a - address) / 4) as usize);
-    for start in (0..words.len()).filter(|&k| is_syscall(words[k])) {
-        // (instruction, the branch target due after it if it is a delay slot and
-        // whether the branch may also fall through, what is still clobbered)
-        let mut work = vec![(start + 1, None::<(u64, bool)>, Clobbered::ALL)];
-        let mut seen = std::collections::BTreeSet::new();
-        while let Some((k, due, clobbered)) = work.pop() {
-            if k >= words.len() || !seen.insert((k, due, clobbered)) {
-                continue; // off the code's end: undefined in the input already
-            }
-            let word = words[k];
-            if let Some(what) = clobbered.read_by(word) {
-                return Err(format!(
-                    "the MIPS instruction {word:08x} at {:#x} reads {what}, which the syscall at {:#x} destroyed",
-                    at(k),
-                    at(start)
-                ));
-            }
-            let clobbered = clobbered.after(word);
-            if clobbered == Clobbered::NONE || is_syscall(word) || word >> 26 == 0 && word & 0x3f == 0x0d {
-                continue; // all written again; another syscall's own walk goes on; break
-            }
-            let mut next = Vec::new();
-            match due {
-                Some((target, falls)) => {
-                    next.push(index(target).ok_or(format!("a MIPS branch leaves the code for {target:#x}"))?);
-                    if falls {
-                        next.push(k + 1);
-                    }
-                }
-                None => match classify(word, at(k))? {
-                    Kind::Branch { target, unconditional } => {
-                        work.push((k + 1, Some((target, !unconditional)), clobbered));
-                    }
-                    _ => next.push(k + 1),
-                },
-            }
-            work.extend(next.into_iter().map(|n| (n, None, clobbered)));
+    let index = |a: u64| {
+        (a >= address && a < at(words.len()) && a.is_multiple_of(4))
+            .then(|| ((a - address) / 4) as usize)
+            .ok_or(format!("a MIPS path leaves the code for {a:#x}"))
+    };
+    /// Where a path is: the instruction; the branch target due after it if it is a
+    /// delay slot, and whether that branch may also fall through; what is still
+    /// clobbered, and by the syscall at which index; the number in $2, if known.
+    type At = (usize, Option<(u64, bool)>, Clobbered, usize, Option<u32>);
+    let mut work: Vec<At> = vec![(index(entry)?, None, Clobbered::NONE, 0, None)];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(state) = work.pop() {
+        let (k, due, clobbered, by, v0) = state;
+        if k >= words.len() || !seen.insert(state) {
+            continue; // off the code's end: undefined in the input already
         }
+        let word = words[k];
+        if let Some(what) = clobbered.read_by(word) {
+            return Err(format!(
+                "the MIPS instruction {word:08x} at {:#x} reads {what}, which the syscall at {:#x} destroyed",
+                at(k),
+                at(by)
+            ));
+        }
+        let (clobbered, by, v0) = if is_syscall(word) {
+            if matches!(v0, Some(5058 | 5205)) {
+                continue; // exit, exit_group
+            }
+            (Clobbered::ALL, k, None)
+        } else {
+            (clobbered.after(word), by, number_in_2(word, v0))
+        };
+        if word >> 26 == 0 && word & 0x3f == 0x0d {
+            continue; // break
+        }
+        let mut next = Vec::new();
+        match due {
+            Some((target, falls)) => {
+                next.push(index(target)?);
+                if falls {
+                    next.push(k + 1);
+                }
+            }
+            None => match classify(word, at(k))? {
+                Kind::Branch { target, unconditional } => {
+                    work.push((k + 1, Some((target, !unconditional)), clobbered, by, v0));
+                }
+                _ => next.push(k + 1),
+            },
+        }
+        work.extend(next.into_iter().map(|n| (n, None, clobbered, by, v0)));
     }
     Ok(())
+}
+
+/// The number in $2 once `word` ran, `before` it: known after `[d]addiu $2,$0,n`,
+/// unknown after anything that may write $2 (any form with 2 in its destination
+/// field: over-approximated), the same otherwise.
+fn number_in_2(word: u32, before: Option<u32>) -> Option<u32> {
+    let (op, rs, rt, rd, _) = fields(word);
+    match op {
+        0x09 | 0x19 if rs == 0 && rt == 2 => Some(word & 0xffff),
+        0 | 0x1c | 0x1f if rd == 2 => None,
+        2 => before,
+        _ if rt == 2 => None,
+        _ => before,
+    }
 }
 
 fn is_syscall(word: u32) -> bool {
@@ -339,7 +367,7 @@ mod tests {
 
     #[test]
     fn no_value_of_1_hi_or_lo_outlives_a_syscall() {
-        use super::syscalls_leave_no_clobbered_value as check;
+        let check = |code: &[u8], address: u64| super::syscalls_leave_no_clobbered_value(code, address, address);
         const SYSCALL: u32 = 0x0000_000c;
         // lui $1,1; daddiu $5,$1,0x68; syscall; lui $1,1 (written first); daddiu $4,$1,0
         assert!(check(&words(&[0x3c01_0001, 0x6425_0068, SYSCALL, 0x3c01_0001, 0x6424_0000]), 0x1000).is_ok());
@@ -358,5 +386,13 @@ mod tests {
         assert!(check(&words(&[SYSCALL, 0x0000_2012]), 0x1000).unwrap_err().contains("lo"));
         // ...but not after a multu wrote hi and lo again.
         assert!(check(&words(&[SYSCALL, 0x0085_0019, 0x0000_2012]), 0x1000).is_ok());
+        // exit (addiu $2,$0,5058; syscall) does not return: what follows is not after it.
+        let exit = |number: u32| words(&[0x2402_0000 | number, SYSCALL, 0x0020_2025]);
+        assert!(check(&exit(5058), 0x1000).is_ok());
+        assert!(check(&exit(5205), 0x1000).is_ok());
+        assert!(check(&exit(5001), 0x1000).is_err());
+        // ...unless a branch goes to the syscall, from where $2 may be anything.
+        let entered = words(&[0x1000_0002, 0, 0x2402_13c2, SYSCALL, 0x0020_2025]);
+        assert!(check(&entered, 0x1000).is_err());
     }
 }
