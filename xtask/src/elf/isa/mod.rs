@@ -493,8 +493,9 @@ pub fn skip_noop_jumps(
 ) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
     let mut alias = std::collections::BTreeMap::new();
     let bytes = |i: &Insn| code.get((i.address.wrapping_sub(base)) as usize..).and_then(|b| b.get(..i.len));
-    let targets: std::collections::BTreeSet<u64> = insns.iter().filter_map(Insn::target).collect();
-    let repeats = |insns: &[Insn], k: usize| {
+    let repeats = |insns: &[Insn], alias: &std::collections::BTreeMap<u64, u64>, k: usize| {
+        // (A branch to a dropped jump goes where that jump went.)
+        let targeted = insns.iter().filter_map(Insn::target).any(|t| resolve(alias, t) == insns[k].address);
         let (branch, slot, insn) = (&insns[k - 2], &insns[k - 1], &insns[k]);
         let after = |a: &Insn, b: &Insn| a.address + a.len as u64 == b.address;
         isa.delay_slots()
@@ -504,10 +505,10 @@ pub fn skip_noop_jumps(
             && insn.kind == Kind::Plain
             && after(branch, slot)
             && after(slot, insn)
-            && !targets.contains(&insn.address)
+            && !targeted
             && bytes(slot).is_some_and(|s| Some(s) == bytes(insn) && isa.idempotent(s))
     };
-    while let Some(k) = (2..insns.len()).find(|&k| repeats(&insns, k)) {
+    while let Some(k) = (2..insns.len()).find(|&k| repeats(&insns, &alias, k)) {
         let repeated = insns.remove(k);
         alias.insert(repeated.address, repeated.address + repeated.len as u64);
     }
