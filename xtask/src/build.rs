@@ -7,7 +7,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use object::{Object, read::elf::FileHeader as _, read::elf::SectionHeader as _};
+use object::{Object, ObjectSection, read::elf::FileHeader as _, read::elf::SectionHeader as _};
 use sha2::{Digest, Sha256};
 use xshell::{Shell, cmd};
 
@@ -120,23 +120,41 @@ pub fn build_variant(
         .chain(link_flags(&script, headers))
         .collect();
     let _dir = sh.push_dir(&root);
-    cmd!(
-        sh,
-        "{cargo} rustc --locked --package {krate} --target {spec} -Zjson-target-spec --profile size -Zbuild-std=core -- {program_flags...}"
-    )
-    .env("RUSTC", rustc)
-    .env("RUSTC_BOOTSTRAP", "1")
-    .env("CARGO_ENCODED_RUSTFLAGS", rustflags)
-    .env("CARGO_TARGET_DIR", &target_dir)
-    .env("HELLO_MESSAGE_FILE", &message_file)
-    .env_remove("RUSTFLAGS")
-    .run()
-    .with_context(|| format!("building {} for {} failed", program.name, arch.name))?;
-
     let linked = target_dir.join(target).join("size").join(krate);
-    let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
-    check_linked(arch, &bytes)
-        .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
+    // `keep_at`: the MIPS syscall asm keeps $1 across each call (sys-mips64el).
+    let compile = |keep_at: bool| -> Result<Vec<u8>> {
+        let program_flags = &program_flags;
+        let mut build = cmd!(
+            sh,
+            "{cargo} rustc --locked --package {krate} --target {spec} -Zjson-target-spec --profile size -Zbuild-std=core -- {program_flags...}"
+        )
+        .env("RUSTC", rustc)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_ENCODED_RUSTFLAGS", &rustflags)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("HELLO_MESSAGE_FILE", &message_file)
+        .env_remove("RUSTFLAGS")
+        .env_remove(MIPS_KEEP_AT);
+        if keep_at {
+            build = build.env(MIPS_KEEP_AT, "1");
+        }
+        build.run().with_context(|| format!("building {} for {} failed", program.name, arch.name))?;
+        let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
+        check_linked(arch, &bytes)
+            .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
+        Ok(bytes)
+    };
+    let mut bytes = compile(false)?;
+    // The MIPS syscall asm does not keep $1 (sys-mips64el says why) where no value
+    // there, or in hi and lo, outlives a syscall; where one does, build again keeping
+    // $1, and prove that again.
+    if e.machine == object::elf::EM_MIPS
+        && let Err(why) = mips_syscalls_keep_nothing(&bytes)
+    {
+        eprintln!("{}: {why}: building again with $1 kept across each syscall", linked.display());
+        bytes = compile(true)?;
+        mips_syscalls_keep_nothing(&bytes).with_context(|| format!("{}: even with $1 kept", linked.display()))?;
+    }
     // link.ld links the read-only data first and the code last: the code may be packed
     // into header fields, unless the program enters it by other ways than branches
     // (signal handlers).
@@ -231,6 +249,17 @@ fn check_linked(arch: &Arch, bytes: &[u8]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Set for a MIPS build whose syscalls must keep $1 (sys-mips64el reads it).
+const MIPS_KEEP_AT: &str = "HELLO_MIPS_KEEP_AT";
+
+/// No value in $1, hi or lo outlives a syscall in the linked MIPS program `bytes`.
+fn mips_syscalls_keep_nothing(bytes: &[u8]) -> Result<()> {
+    let file = object::File::parse(bytes).context("not an object file object can read")?;
+    let text = file.section_by_name(".text").context("no .text section")?;
+    let code = text.data().context("cannot read .text")?;
+    elf::isa::mips_syscalls_leave_no_clobbered_value(code, text.address(), file.entry()).map_err(|why| anyhow::anyhow!(why))
 }
 
 /// Tag_CPU_arch (tag 6) from the "aeabi" build attributes, if present.

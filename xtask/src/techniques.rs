@@ -18,7 +18,7 @@ use serde::Serialize;
 use xshell::Shell;
 
 use crate::{
-    arch::{Arch, NO_MACHINE_LICM, SYM32},
+    arch::{Arch, MIPS_SLOTS_FROM_SUCCESSORS, NO_MACHINE_LICM, SYM32},
     build::{self, Variant},
     elf, message, paths,
     program::{self, Program},
@@ -62,6 +62,12 @@ pub const ALL: &[Technique] = &[
         cost: "every address must fit in 32 bits, sign-extended: the file loads at 0x10000; \
                only the program's crate (compiler_builtins fails with it)",
         without: Without::Build(|_, arch| without_flag(arch, SYM32)),
+    },
+    Technique {
+        name: "MIPS delay slots filled from the branch's successors (`-Cllvm-args=-disable-mips-df-succbb-search=false`)",
+        cost: "none at run time: LLVM moves an instruction into the slot only where it is dead \
+               on the other path (it may copy one, so a program can grow: measured)",
+        without: Without::Build(|_, arch| without_flag(arch, MIPS_SLOTS_FROM_SUCCESSORS)),
     },
     Technique {
         name: "Headers overlapped (`e_phnum` doubles as `p_type`, the body under the headers' tail)",

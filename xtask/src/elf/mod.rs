@@ -214,6 +214,11 @@ mod tests {
     /// headers: as link.ld links ours, for the overlapped layout), loaded at 0x10000
     /// plus that offset's place in its page, and holding only `code`.
     fn elf_with(code: &[u8], segment_at: u64) -> Vec<u8> {
+        elf_for(EM_X86_64, code, segment_at)
+    }
+
+    /// `elf_with` for ELF machine `machine` (64-bit, little-endian).
+    fn elf_for(machine: u16, code: &[u8], segment_at: u64) -> Vec<u8> {
         let (ehsize, phentsize) = fields::sizes(true);
         let code_at = segment_at.max((ehsize + phentsize) as u64);
         let address = 0x10000 + segment_at % 0x1000;
@@ -222,7 +227,7 @@ mod tests {
         let header = Header {
             e_ident,
             e_type: ET_EXEC,
-            e_machine: EM_X86_64,
+            e_machine: machine,
             e_version: 1,
             e_entry: address + (code_at - segment_at),
             e_phoff: ehsize as u64,
@@ -444,6 +449,40 @@ mod tests {
         big[0x68..0x70].copy_from_slice(&0x1001u64.to_le_bytes());
         let (plan, _) = shrink(&big, pack).unwrap();
         assert_eq!(plan.packing.as_ref().and_then(|p| p.size_word_at), None, "{}", plan.explain(big.len()));
+    }
+
+    /// MIPS code packed with jumps that carry the run's last instruction in their
+    /// delay slots, spoiled: the verifier holds each slot to what it may hold.
+    #[test]
+    fn a_wrong_mips_delay_slot_is_a_bug() {
+        // lui $1,1; daddiu $5,$1,0x68; write(1, msg, 20); exit(0).
+        let words: [u32; 9] =
+            [0x3c01_0001, 0x6425_0068, 0x6402_1389, 0x6404_0001, 0x6406_0014, 0xc, 0x2402_13c2, 0x6404_0000, 0xc];
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let input = elf_for(goblin::elf::header::EM_MIPS, &code, 0x1068);
+        let pack = Options { pack: true };
+        let (plan, _) = shrink(&input, pack).unwrap();
+        let packing = plan.packing.as_ref().expect("packed");
+        assert!(packing.runs[0].slot, "{}", plan.explain(input.len()));
+        let spoilers: [(&str, Spoil); 4] = [
+            ("a nop for the slot's instruction", |p| {
+                let run = &mut p.packing.as_mut().unwrap().runs[0];
+                let n = run.bytes.len();
+                run.bytes[n - 4..].fill(0);
+            }),
+            ("the slot not claimed", |p| p.packing.as_mut().unwrap().runs[0].slot = false),
+            ("the entry in the slot", |p| {
+                let run = &p.packing.as_ref().unwrap().runs[0];
+                let slot = run.at + run.code_len as u64 + 4;
+                p.headers[0x18..0x20].copy_from_slice(&slot.to_le_bytes());
+            }),
+            ("a syscall in the slot", |p| {
+                let run = &mut p.packing.as_mut().unwrap().runs[0];
+                let n = run.bytes.len();
+                run.bytes[n - 4..].copy_from_slice(&0xcu32.to_le_bytes());
+            }),
+        ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
     }
 
     /// A change to a good plan, named for the test's message.

@@ -47,9 +47,12 @@
 //! the header may run, as the zeros after the code may in the input: nothing falls
 //! off the code's end in a defined program (it ends in exit).
 
-use std::{collections::BTreeMap, ops::Range};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    ops::Range,
+};
 
-use super::isa::{Insn, Isa};
+use super::isa::{DELAY_SLOT_NOP, Insn, Isa, Kind};
 
 /// Up to this many instructions the search keeps every state: exact.
 const EXACT_UP_TO: usize = 64;
@@ -82,6 +85,10 @@ pub struct Run {
     /// Where the jump after the run goes (None: the next run follows, or this run
     /// ends the code).
     pub jump_to: Option<u64>,
+    /// On ISAs with delay slots: the jump's slot holds the run's last instruction,
+    /// moved there from before the jump (`code_len` leaves it out). Otherwise a jump's
+    /// slot holds a nop (`Isa::delay_slots`).
+    pub slot: bool,
     /// How many of the run's instructions were re-encoded.
     pub reencoded: usize,
 }
@@ -159,7 +166,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let reached = isa.reach(input.code, input.entry, input.file_end)?;
     let end = reached.last().map_or(input.entry, |i| i.address + i.len as u64);
     let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
-    let (insns, alias) = super::isa::skip_noop_jumps(reached);
+    let (insns, alias) = super::isa::skip_noop_jumps(isa, reached, input.code, input.entry);
     // Data among the instructions would move with them, or go with the bytes nothing
     // reaches (and an address taken there, say a signal handler's, would be entered
     // from outside); only an ARM literal pool at the code's end goes, its loads turned
@@ -194,11 +201,14 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     // A turned literal load goes where its `adr` reaches the value; or, tried second,
     // anywhere, as the load it was, from a literal pool behind the body's code (the
     // search does not count the pool's bytes: the shorter of the two wins).
+    // What branches go to: none of it may move into a jump's delay slot.
+    let targets: BTreeSet<u64> = insns.iter().filter_map(Insn::target).map(|t| super::isa::resolve(&alias, t)).collect();
+    let joints = Joints { isa, input, insns: &insns, targets: &targets };
     let tries: &[bool] = if turned.is_empty() { &[false] } else { &[false, true] };
     let mut best: Option<Result<Packing, String>> = None;
     for &pool in tries {
         let pooled: Vec<bool> = insns.iter().map(|i| pool && turned.contains_key(&i.address)).collect();
-        let packing = plan_with(input, &insns, code, &holes, fixed_entry, &paired, &pairs, &alias, &pooled);
+        let packing = plan_with(input, &joints, code, &holes, fixed_entry, &paired, &pairs, &alias, &pooled);
         let kept = input.file_end.min(end);
         let packing = packing.and_then(|p| {
             if p.body_end < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
@@ -217,7 +227,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
 #[allow(clippy::too_many_arguments)]
 fn plan_with(
     input: &Input,
-    insns: &[Insn],
+    joints: &Joints,
     code: &[u8],
     holes: &[Range<usize>],
     fixed_entry: bool,
@@ -226,13 +236,14 @@ fn plan_with(
     alias: &BTreeMap<u64, u64>,
     pooled: &[bool],
 ) -> Result<Packing, String> {
+    let insns = joints.insns;
     let mut pinned: Vec<bool> = vec![false; insns.len()];
     // Branches are re-encoded once every instruction has its place; one that does
     // not reach from there stays in the body with its target, and the search runs
     // again.
     for _ in 0..=insns.len() {
-        let steps = search(input, code, insns, holes, fixed_entry, &pinned, paired, pooled)?;
-        match build(input, insns, code, holes, &steps, pairs, alias, pooled) {
+        let steps = search(input, joints, code, holes, fixed_entry, &pinned, paired, pooled)?;
+        match build(input, joints, code, holes, &steps, pairs, alias, pooled) {
             Ok(packing) => return Ok(packing),
             Err(n) if !pinned[n] => {
                 // The branch, and what it goes to, stay in the body: as close as
@@ -253,15 +264,15 @@ fn plan_with(
 #[allow(clippy::too_many_arguments)]
 fn search(
     input: &Input,
+    joints: &Joints,
     code: &[u8],
-    insns: &[Insn],
     holes: &[Range<usize>],
     fixed_entry: bool,
     pinned: &[bool],
     paired: &[bool],
     pooled: &[bool],
 ) -> Result<Vec<Step>, String> {
-    let isa = input.isa;
+    let (isa, insns) = (input.isa, joints.insns);
     let exact = insns.len() <= EXACT_UP_TO;
     let n = insns.len();
     let hole_at = |h: usize| input.load + holes[h].start as u64;
@@ -302,18 +313,23 @@ fn search(
             let jump_from = |to: u64| -> Option<(u64, usize)> {
                 match state.before {
                     Before::Start => Some((body, 0)),
-                    _ if !falls_through(&insns[i - 1]) => Some((body, 0)),
+                    _ if !falls_through(isa, insns, i - 1) => Some((body, 0)),
                     Before::Body => {
-                        let j = isa.jump(body, to)?.len();
+                        let (j, _) = joints.after(i - 1, body, to)?;
                         Some((body + j as u64, j))
                     }
                     Before::Hole(h, at) => {
-                        let j = isa.jump(at, to)?.len();
+                        let (j, _) = joints.after(i - 1, at, to)?;
                         (at + j as u64 <= hole_end(h)).then_some((body, 0))
                     }
                 }
             };
             let entry_ok = |to: u64| !fixed_entry || state.before != Before::Start || to == input.entry;
+            // A delay slot stays right behind its branch: it starts no run.
+            let slot = isa.delay_slots() && insns[i].kind == Kind::Bound;
+            if slot && state.before != Before::Body {
+                continue;
+            }
             // The body, right behind what it holds (from a hole, if the jump fits).
             let body_open = !matches!(state.before, Before::Hole(..)) || jump_from(body).is_some();
             if body_open && entry_ok(body) && fits(i, body, true) {
@@ -332,7 +348,7 @@ fn search(
                 );
             }
             // A run from here into an unused hole.
-            for h in 0..holes.len() {
+            for h in (0..holes.len()).filter(|_| !slot) {
                 if state.used & (1 << h) != 0 {
                     continue;
                 }
@@ -402,11 +418,45 @@ fn search(
     Ok(steps)
 }
 
-/// Whether control goes on from `insn` to the instruction after it (in the packed
-/// order, the next in `insns`): not after an unconditional jump or a trap. The code's
-/// last instruction falls off its end, which needs no jump either.
-fn falls_through(insn: &Insn) -> bool {
-    !insn.jump() && insn.kind != super::isa::Kind::Trap
+/// Whether control goes on from `insns[k]` to the instruction after it (in the packed
+/// order, the next in `insns`): not after an unconditional jump or a trap, nor after
+/// the delay slot of an unconditional jump. The code's last instruction falls off its
+/// end, which needs no jump either.
+fn falls_through(isa: Isa, insns: &[Insn], k: usize) -> bool {
+    let insn = &insns[k];
+    let jumps_slot = isa.delay_slots() && insn.kind == Kind::Bound && k > 0 && insns[k - 1].jump();
+    !insn.jump() && insn.kind != Kind::Trap && !jumps_slot
+}
+
+/// What the search and the build need to join runs by jumps.
+struct Joints<'a> {
+    isa: Isa,
+    input: &'a Input<'a>,
+    insns: &'a [Insn],
+    /// The input addresses that branches go to.
+    targets: &'a BTreeSet<u64>,
+}
+
+impl Joints<'_> {
+    /// The bytes a jump to `to` adds after instruction `last`, which ends at `end`,
+    /// and whether `last` moves into the jump's delay slot (then the jump takes its
+    /// place, at `end` less its length); None where the jump does not reach. With
+    /// delay slots, the slot holds the run's last instruction where that runs the same
+    /// there (`Isa::fills_delay_slot`) and no branch goes to it (a branch into a slot
+    /// would run on past it), or else a nop.
+    fn after(&self, last: usize, end: u64, to: u64) -> Option<(usize, bool)> {
+        let isa = self.isa;
+        if !isa.delay_slots() {
+            return Some((isa.jump(end, to)?.len(), false));
+        }
+        let insn = &self.insns[last];
+        let from = (insn.address - self.input.entry) as usize;
+        let bytes = self.input.code.get(from..from + insn.len)?;
+        if isa.fills_delay_slot(insn, bytes) && !self.targets.contains(&insn.address) {
+            return Some((isa.jump(end - insn.len as u64, to)?.len(), true));
+        }
+        Some((isa.jump(end, to)?.len() + DELAY_SLOT_NOP.len(), false))
+    }
 }
 
 /// Whether a PC-relative instruction re-encodes at `at` (the length is its own):
@@ -440,7 +490,7 @@ fn offer(
 #[allow(clippy::too_many_arguments)]
 fn build(
     input: &Input,
-    insns: &[Insn],
+    joints: &Joints,
     code: &[u8],
     holes: &[Range<usize>],
     steps: &[Step],
@@ -448,7 +498,7 @@ fn build(
     alias: &BTreeMap<u64, u64>,
     pooled: &[bool],
 ) -> Result<Packing, usize> {
-    let isa = input.isa;
+    let (isa, insns) = (input.isa, joints.insns);
     // Merge consecutive body steps into runs: (first, last, hole).
     let mut groups: Vec<(usize, usize, Option<(usize, u64)>)> = Vec::new();
     let mut first = 0;
@@ -474,10 +524,10 @@ fn build(
         starts.push(start);
         if hole.is_none() {
             body = a;
-            if let (Some(&(_, _, next_hole)), true) = (groups.get(g + 1), falls_through(&insns[last - 1])) {
+            if let (Some(&(_, _, next_hole)), true) = (groups.get(g + 1), falls_through(isa, insns, last - 1)) {
                 // The next run is in a hole (body runs merge): a jump to it.
                 let to = next_hole.map_or(body, |(_, at)| at);
-                body += isa.jump(body, to).map_or(0, |j| j.len() as u64);
+                body += joints.after(last - 1, body, to).map_or(0, |(j, _)| j as u64);
             }
         }
     }
@@ -528,13 +578,27 @@ fn build(
             reencoded += usize::from(moved != original(i));
             bytes.extend(moved);
         }
-        let code_len = bytes.len();
+        let mut code_len = bytes.len();
         let end = starts[g] + code_len as u64;
         let jump_to =
-            groups.get(g + 1).map(|_| starts[g + 1]).filter(|&to| to != end && falls_through(&insns[last - 1]));
+            groups.get(g + 1).map(|_| starts[g + 1]).filter(|&to| to != end && falls_through(isa, insns, last - 1));
+        let mut slot = false;
         if let Some(to) = jump_to {
             // Found by the search, which checked that it fits and reaches.
-            bytes.extend(isa.jump(end, to).ok_or(last.saturating_sub(1))?);
+            let (_, into_slot) = joints.after(last - 1, end, to).ok_or(last - 1)?;
+            if into_slot {
+                // The jump takes the last instruction's place; it runs in the slot.
+                let moved = bytes.split_off(bytes.len() - insns[last - 1].len);
+                code_len = bytes.len();
+                bytes.extend(isa.jump(end - moved.len() as u64, to).ok_or(last - 1)?);
+                bytes.extend(moved);
+                slot = true;
+            } else {
+                bytes.extend(isa.jump(end, to).ok_or(last - 1)?);
+                if isa.delay_slots() {
+                    bytes.extend(DELAY_SLOT_NOP);
+                }
+            }
         }
         runs.push(Run {
             from: insns[first].address,
@@ -544,6 +608,7 @@ fn build(
             bytes,
             code_len,
             jump_to,
+            slot,
             reencoded,
         });
     }
@@ -769,7 +834,7 @@ mod tests {
         let holes = [0x14..0x18, 0x20..0x27, 0x38..0x3c];
         let entry = 0x1005c;
         let thumb = Isa::Arm { thumb: true };
-        plan(&Input { isa: thumb, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes: &holes })
+        plan(&Input { isa: thumb, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes: &holes, size_word_at: None })
     }
 
     #[test]
@@ -814,6 +879,101 @@ mod tests {
         let mut code = thumb_hello(0x10048);
         code[2] = 0x03;
         assert!(pack_thumb(&code).unwrap_err().contains("tail"));
+    }
+
+    const MIPS: Isa = Isa::Mips64el;
+    const SYSCALL: u32 = 0x0000_000c;
+
+    fn pack_mips(words: &[u32], holes: &[Range<usize>]) -> Result<Packing, String> {
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let entry = 0x1007c;
+        let input = Input { isa: MIPS, code: &code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes, size_word_at: None };
+        plan(&input)
+    }
+
+    /// The words straight-line MIPS code runs (no branches of its own), each inserted
+    /// `b` followed: its delay slot, then its target; to the second syscall.
+    fn trace_mips(p: &Packing) -> Vec<u32> {
+        let word = |a: u64| {
+            let run = p.runs.iter().find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&a)).unwrap();
+            u32::from_le_bytes(run.bytes[(a - run.at) as usize..][..4].try_into().unwrap())
+        };
+        let (mut at, mut out) = (p.entry, Vec::new());
+        while out.iter().filter(|&&w| w == SYSCALL).count() < 2 {
+            let w = word(at);
+            if w >> 16 == 0x1000 {
+                out.push(word(at + 4));
+                at = (at + 4).wrapping_add((w as u16 as i16 as i64 * 4) as u64);
+            } else {
+                out.push(w);
+                at += 4;
+            }
+            assert!(out.len() < 50, "{p:#?}");
+        }
+        out
+    }
+
+    #[test]
+    fn a_mips_jump_takes_the_runs_last_instruction_into_its_delay_slot() {
+        // hello on mips64el: lui/daddiu (the message), write(1, msg, 20), exit(0).
+        let code =
+            [0x3c01_0001, 0x6425_0068, 0x6402_1389, 0x6404_0001, 0x6406_0014, SYSCALL, 0x2402_13c2, 0x6404_0000, SYSCALL];
+        let p = pack_mips(&code, &[0x28..0x30, 0x50..0x58]).unwrap();
+        // The same words run in the same order, and no jump's slot holds a nop.
+        assert_eq!(trace_mips(&p), code, "{p:#?}");
+        // Each hole holds a jump with the run's one instruction in its slot, and the
+        // body keeps the rest: 8 bytes less.
+        let in_holes: Vec<&Run> = p.runs.iter().filter(|r| r.place != Place::Body).collect();
+        assert_eq!(in_holes.len(), 2, "{p:#?}");
+        assert!(in_holes.iter().all(|r| r.slot && r.code_len == 0 && r.bytes.len() == 8), "{p:#?}");
+        assert_eq!(p.body_end, 0x1007c + 4 * code.len() as u64 - 8, "{p:#?}");
+        assert_eq!(pack_mips(&code, &[0x28..0x30, 0x50..0x58]).unwrap(), p);
+    }
+
+    #[test]
+    fn a_mips_syscall_or_branch_target_takes_no_delay_slot() {
+        // A syscall may not run in a slot: wherever the runs go, no slot holds one.
+        let code = [0x6402_0001, SYSCALL, 0x6404_0001, 0x2402_13c2, SYSCALL];
+        for holes in [&[0x50..0x58][..], &[0x28..0x30, 0x50..0x58], &[0x14..0x18, 0x28..0x30, 0x50..0x58]] {
+            let p = pack_mips(&code, holes).unwrap();
+            assert_eq!(trace_mips(&p), code, "{p:#?}");
+            let slots = p.runs.iter().filter(|r| r.slot).map(|r| &r.bytes[r.bytes.len() - 4..]);
+            assert!(slots.clone().all(|s| s != SYSCALL.to_le_bytes()), "{p:#?}");
+        }
+        // A loop: daddiu $4,$0,3; head: daddiu $4,$4,-1; bnez $4, head; daddiu $5,$0,7
+        // (its slot); exit. The head is a branch target: no slot takes it; the bnez
+        // keeps its slot right behind it, and still goes to the head's copy.
+        let code = [0x6404_0003, 0x6484_ffff, 0x1480_fffe, 0x6405_0007, 0x2402_13c2, SYSCALL];
+        let p = pack_mips(&code, &[0x28..0x30, 0x50..0x58]).unwrap();
+        for run in &p.runs {
+            assert!(!(run.slot && run.to == 0x10084), "the loop's head in a slot: {p:#?}");
+            let insns = MIPS.decode(&run.bytes[..run.code_len], run.at).unwrap();
+            if let Some(k) = insns.iter().position(|i| i.target().is_some()) {
+                let head = p.runs.iter().find(|r| (r.from..r.to).contains(&0x10080)).unwrap();
+                assert_eq!(insns[k].target(), Some(head.at + 0x10080 - head.from + 4 * u64::from(head.slot && head.code_len == 0)), "{p:#?}");
+                assert_eq!(insns.get(k + 1).map(|i| i.kind), Some(Kind::Bound), "{p:#?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_mips_instruction_repeating_its_delay_slot_goes() {
+        // beqz $2, exit; lui $1,1 (slot); lui $1,1 (the same again, on the path that
+        // falls through); daddiu $5,$1,0x84; exit: addiu $2,$0,5058; syscall.
+        let code = [0x1040_0003, 0x3c01_0001, 0x3c01_0001, 0x6425_0084, 0x2402_13c2, SYSCALL];
+        let body = |p: &Packing| p.runs.iter().flat_map(|r| r.bytes.clone()).collect::<Vec<u8>>();
+        let p = pack_mips(&code, &[]).unwrap();
+        let want: Vec<u8> = [0x1040_0002u32, 0x3c01_0001, 0x6425_0084, 0x2402_13c2, SYSCALL]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
+        assert_eq!(body(&p), want, "{p:#?}");
+        // Not when it reads what it writes (daddiu $1,$1,1 twice adds 2), nor when a
+        // branch goes to it.
+        let twice = [0x1040_0003, 0x6421_0001, 0x6421_0001, 0x6425_0084, 0x2402_13c2, SYSCALL];
+        assert!(pack_mips(&twice, &[]).is_err());
+        let target = [0x1040_0001, 0x3c01_0001, 0x3c01_0001, 0x6425_0084, 0x2402_13c2, SYSCALL];
+        assert!(pack_mips(&target, &[]).is_err());
     }
 
     #[test]

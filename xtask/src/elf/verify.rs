@@ -126,7 +126,7 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     let stop = code.end - zeros as u64;
     // What runs of the input, decoded along control flow from its entry, less the
     // no-op jumps (to what follows them): the runs must hold exactly these, in order.
-    let (insns, alias) = isa::skip_noop_jumps(isa.reach(&original, entry, stop)?);
+    let (insns, alias) = isa::skip_noop_jumps(isa, isa.reach(&original, entry, stop)?, &original, entry);
     // Loads from a literal pool at the code's end, as instructions that compute the
     // literal's value (any other data read inside the code: Err); the pool goes.
     let (insns, turned) = isa::drop_literals(isa, insns, &original, entry, code.end)?;
@@ -152,6 +152,10 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
             && run.code_len == run.bytes.len()
             && run.at + (run.code_len - last_insn.len) as u64 == p_filesz
     };
+    // Delay slots: inserted jump -> the copy in its slot, where a run's last
+    // instruction moved there; the jump and the slot copy for each.
+    let mut slot_of = std::collections::BTreeMap::new();
+    let mut jump_of = std::collections::BTreeMap::new();
     for run in &p.runs {
         let mut span = run.at..run.at + run.bytes.len() as u64;
         let whole = span.clone();
@@ -172,8 +176,31 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         if image(out, q, whole)? != run.bytes {
             return Err(format!("the output does not hold the run at {:#x}", run.at));
         }
-        jumps.push(run.at + run.code_len as u64..span.end);
-        let copied = isa.decode(&run.bytes[..run.code_len], run.at)?;
+        let jump_at = run.at + run.code_len as u64;
+        let mut copied = isa.decode(&run.bytes[..run.code_len], run.at)?;
+        if run.slot {
+            // [code, jump, the last instruction in the jump's slot]: the jump alone
+            // is inserted; the slot holds a copy.
+            let (jump, slot) = run.bytes[run.code_len..].split_at_checked(4).ok_or("a slot run without a jump")?;
+            let slot_copy = isa.decode(slot, jump_at + 4)?;
+            if !isa.delay_slots() || slot_copy.len() != 1 || jump.len() != 4 || slot_copy[0].len != slot.len() {
+                return Err(format!("the run at {:#x} claims a delay slot it cannot have", run.at));
+            }
+            if !isa.fills_delay_slot(&slot_copy[0], slot) {
+                return Err(format!("the instruction at {:#x} may not run in a delay slot", jump_at + 4));
+            }
+            slot_of.insert(jump_at, jump_at + 4);
+            jump_of.insert(jump_at + 4, jump_at);
+            jumps.push(jump_at..jump_at + 4);
+            copied.extend(slot_copy);
+        } else {
+            // An inserted jump's delay slot holds a nop.
+            let inserted = &run.bytes[run.code_len..];
+            if isa.delay_slots() && !inserted.is_empty() && inserted.get(inserted.len().saturating_sub(4)..) != Some(&isa::DELAY_SLOT_NOP[..]) {
+                return Err(format!("the jump at {jump_at:#x} has no nop in its delay slot"));
+            }
+            jumps.push(jump_at..span.end);
+        }
         let originals: Vec<&Insn> = insns.iter().filter(|i| i.address >= run.from && i.address < run.to).collect();
         let ends_right = originals.last().is_some_and(|i| i.address + i.len as u64 == run.to);
         if copied.len() != originals.len() || !ends_right || originals[0].address != run.from {
@@ -188,8 +215,12 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         }
     }
     // Where control that reaches `address` in the output goes on, past inserted jumps.
+    // A jump whose slot holds a copy runs that copy next.
     let resolve = |mut address: u64| -> Result<u64, String> {
         for _ in 0..=p.runs.len() {
+            if let Some(&slot) = slot_of.get(&address) {
+                return Ok(slot);
+            }
             if map.values().any(|&c| c == address) || !jumps.iter().any(|j| j.contains(&address)) {
                 return Ok(address);
             }
@@ -218,10 +249,11 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                         && isa.encode_pair(&first, &second, oa.address, value) == Some((orig_first, orig_second))
                 }),
                 (Kind::Branch { target, unconditional }, Kind::Branch { target: t, unconditional: u }) => {
+                    // (Never into a delay slot: control would run on past it.)
                     u == unconditional
                         && map
                             .get(&isa::resolve(&alias, target))
-                            .is_some_and(|&want| resolve(t).is_ok_and(|got| got == want))
+                            .is_some_and(|&want| resolve(t).is_ok_and(|got| got == want) && !jump_of.contains_key(&want))
                         && isa.relocate(c, &cb, o.address, Some(target)).as_deref() == Some(&ob[..])
                 }
                 // A load turned: the copy is the form the load was turned into, encoded
@@ -249,16 +281,33 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                     let same_page = isa.page_relative(&ob) && c.address >> 12 == o.address >> 12;
                     cb == ob && (c.address == o.address || same_page)
                 }
-                (Kind::Bound, _) => cb == ob && c.address == o.address,
+                // A delay slot moves only right behind its branch's copy.
+                (Kind::Bound, _) => {
+                    let behind = n > 0 && {
+                        let (pc, po) = &copies[n - 1];
+                        pc.address + pc.len as u64 == c.address && po.address + po.len as u64 == o.address
+                    };
+                    cb == ob && (c.address == o.address || isa.delay_slots() && behind)
+                }
                 (Kind::EntryRelative, _) => cb == ob && out.header.e_entry == input.header.e_entry,
                 _ => cb == ob,
             };
         if !same_shape {
             return Err(format!("the copy at {:#x} of the instruction at {:#x} is not the same", c.address, o.address));
         }
-        let falls_through = !o.jump() && !matches!(o.kind, Kind::Trap);
+        let jumps_slot = isa.delay_slots() && o.kind == Kind::Bound && n > 0 && copies[n - 1].1.jump();
+        let falls_through = !o.jump() && !matches!(o.kind, Kind::Trap) && !jumps_slot;
         if let (true, Some((_, next))) = (falls_through, copies.get(n + 1)) {
-            let reached = resolve(c.address + c.len as u64)?;
+            // From a delay slot's copy, control goes where its jump goes.
+            let reached = match jump_of.get(&c.address) {
+                Some(&jump) => {
+                    let bytes = plan_bytes(out, (jump - load) as usize);
+                    let decoded = isa.decode_until(&bytes, jump, jump + 1)?;
+                    let target = decoded.first().filter(|j| j.jump()).and_then(Insn::target);
+                    resolve(target.ok_or(format!("no jump at {jump:#x} before a slot"))?)?
+                }
+                None => resolve(c.address + c.len as u64)?,
+            };
             let successor = isa::resolve(&alias, o.address + o.len as u64);
             if successor != next.address || map.get(&next.address) != Some(&reached) {
                 return Err(format!("the instruction at {:#x} does not go on to its successor's copy", c.address));
@@ -266,7 +315,11 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         }
     }
     let thumb = |e: &Elf| e.header.e_entry ^ e.entry_address();
-    if map.get(&isa::resolve(&alias, entry)) != Some(&resolve(out.entry_address())?) || thumb(out) != thumb(input) {
+    let into_slot = jump_of.contains_key(&out.entry_address());
+    if map.get(&isa::resolve(&alias, entry)) != Some(&resolve(out.entry_address())?)
+        || thumb(out) != thumb(input)
+        || into_slot
+    {
         return Err("the entry point does not reach the first instruction's copy".into());
     }
     Ok(code)
@@ -282,10 +335,15 @@ fn plan_bytes(out: &Elf, at: usize) -> Vec<u8> {
 
 /// The bytes of the copy `c` in the packing's runs.
 fn plan_bytes_at(p: &Packing, c: &Insn) -> Vec<u8> {
+    // (A run's last instruction may lie in its jump's delay slot, behind the jump.)
+    let holds = |r: &&super::pack::Run| {
+        let slot = r.at + r.code_len as u64 + 4;
+        (c.address >= r.at && c.address < r.at + r.code_len as u64) || r.slot && c.address == slot
+    };
     p.runs
         .iter()
-        .find(|r| c.address >= r.at && c.address < r.at + r.code_len as u64)
-        .map(|r| r.bytes[(c.address - r.at) as usize..][..c.len].to_vec())
+        .find(holds)
+        .and_then(|r| r.bytes.get((c.address - r.at) as usize..)?.get(..c.len).map(<[u8]>::to_vec))
         .unwrap_or_default()
 }
 

@@ -6,10 +6,9 @@
 
 use super::{Insn, Kind, decode_words, sign_extend};
 
-/// The packer joins runs by jumps, and a MIPS jump needs its delay slot filled beside
-/// it (a nop, or an instruction moved into it): the packer does neither yet, and the
-/// branch-and-delay-slot pairs of the code would have to move whole.
-pub const NO_CODE_MOVE: &str = "a MIPS jump needs its delay slot filled: the packer does not do that";
+/// The word that does nothing (`sll $0,$0,0`): what fills a jump's delay slot when no
+/// instruction of the run may go there.
+pub const NOP: [u8; 4] = [0; 4];
 
 // No FREE_E_FLAGS: the kernel reads the ABI, NaN and FP-mode bits of e_flags (rules.rs
 // keeps NaN2008 and ABI2 clear), and which of the others it ignores is not measured.
@@ -32,6 +31,67 @@ pub fn decode(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
         return Err("the MIPS code ends in a branch whose delay slot is past its end".into());
     }
     Ok(insns)
+}
+
+/// `b to` (beq $0,$0) at `from`: 16 bits of words from the delay slot, ±128 KiB. The
+/// word after it, its delay slot, runs before control gets to `to`.
+pub fn jump(from: u64, to: u64) -> Option<Vec<u8>> {
+    let words = super::offset(from.wrapping_add(4), to, 4, 16)?;
+    Some((0x1000_0000 | (words as u32 & 0xffff)).to_le_bytes().to_vec())
+}
+
+/// The branch `bytes` re-encoded at `at` to go to `dest`: a relative branch takes the
+/// new offset, `j` the new target within the delay slot's 256 MiB region.
+pub fn retarget(bytes: &[u8], at: u64, dest: u64) -> Option<Vec<u8>> {
+    let word = u32::from_le_bytes(bytes.try_into().ok()?);
+    let slot = at.wrapping_add(4);
+    let new = if word >> 26 == 2 {
+        if slot & !0x0fff_ffff != dest & !0x0fff_ffff || !dest.is_multiple_of(4) {
+            return None;
+        }
+        (word & 0xfc00_0000) | ((dest >> 2) as u32 & 0x03ff_ffff)
+    } else {
+        (word & 0xffff_0000) | (super::offset(slot, dest, 4, 16)? as u32 & 0xffff)
+    };
+    Some(new.to_le_bytes().to_vec())
+}
+
+/// Whether the instruction `bytes` (decoded as Plain) may run in a jump's delay slot
+/// instead of before the jump: the same effect, as the jump itself reads and writes
+/// no register. Not a system call, break or trap: Linux resumes after an exception in
+/// a delay slot by running the branch again (a syscall would run twice, or the kernel
+/// skips the wrong word), so those stay out; nor anything of coprocessor 0.
+pub fn fits_delay_slot(bytes: &[u8]) -> bool {
+    let Ok(word) = <[u8; 4]>::try_from(bytes).map(u32::from_le_bytes) else { return false };
+    let (op, _, rt, _, funct) = fields(word);
+    let exception = match op {
+        0 => matches!(funct, 0x0c | 0x0d | 0x0f | 0x30..=0x36),
+        1 => (8..=14).contains(&rt),
+        0x10 => true,
+        _ => false,
+    };
+    !exception
+}
+
+/// Whether the instruction `bytes` writes one register, from other registers or an
+/// immediate, and does nothing else: run twice in a row, it does what it does once.
+/// The ALU forms that cannot trap (not add, sub, addi and their doubleword forms),
+/// with a destination that is none of their sources, nor $0.
+pub fn idempotent(bytes: &[u8]) -> bool {
+    let Ok(word) = <[u8; 4]>::try_from(bytes).map(u32::from_le_bytes) else { return false };
+    let (op, rs, rt, rd, funct) = fields(word);
+    match op {
+        0 => {
+            let alu = matches!(funct, 0x00 | 0x02 | 0x03 | 0x21 | 0x23..=0x27 | 0x2a | 0x2b | 0x2d | 0x2f
+                | 0x38 | 0x3a..=0x3c | 0x3e | 0x3f);
+            let shift = matches!(funct, 0x00 | 0x02 | 0x03 | 0x38 | 0x3a..=0x3c | 0x3e | 0x3f);
+            // (The shifts by an amount read rt only; rs must be 0 there.)
+            alu && rd != 0 && rd != rt && (if shift { rs == 0 } else { rd != rs })
+        }
+        // addiu, slti, sltiu, andi, ori, xori, lui, daddiu.
+        0x09..=0x0f | 0x19 => rt != 0 && rt != rs,
+        _ => false,
+    }
 }
 
 fn classify(word: u32, at: u64) -> Result<Kind, String> {
@@ -66,6 +126,162 @@ fn classify(word: u32, at: u64) -> Result<Kind, String> {
     }
 }
 
+/// What a system call destroys that the syscall asm cannot declare: the kernel returns
+/// with $1 (the assembler's temporary: its entry code uses it, and does not restore
+/// it), hi and lo changed. Rust's inline asm cannot name $1 as a clobber, and LLVM
+/// allocates it like any other register. Rather than keep $1 across every call (two
+/// moves, 8 bytes a call), the build proves on the linked code that no value of these
+/// outlives a syscall: along every path from `entry` (delay slots included), after
+/// each `syscall` each of them is written before anything reads it. That is the one
+/// case in which the undeclared clobber could matter, so the code that passes runs as
+/// if it were declared. An exit does not return: a syscall reached with $2 last set to
+/// 5058 or 5205 (exit, exit_group) by `[d]addiu $2,$0,n` ends its path. Err: where a
+/// value is read after a syscall, or a path cannot be traced.
+pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64) -> Result<(), String> {
+    if !code.len().is_multiple_of(4) || !address.is_multiple_of(4) {
+        return Err(format!("MIPS code at {address:#x} is not whole aligned 4-byte words"));
+    }
+    let words: Vec<u32> = code.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+    let at = |k: usize| address + 4 * k as u64;
+    let index = |a: u64| {
+        (a >= address && a < at(words.len()) && a.is_multiple_of(4))
+            .then(|| ((a - address) / 4) as usize)
+            .ok_or(format!("a MIPS path leaves the code for {a:#x}"))
+    };
+    /// Where a path is: the instruction; the branch target due after it if it is a
+    /// delay slot, and whether that branch may also fall through; what is still
+    /// clobbered, and by the syscall at which index; the number in $2, if known.
+    type At = (usize, Option<(u64, bool)>, Clobbered, usize, Option<u32>);
+    let mut work: Vec<At> = vec![(index(entry)?, None, Clobbered::NONE, 0, None)];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(state) = work.pop() {
+        let (k, due, clobbered, by, v0) = state;
+        if k >= words.len() || !seen.insert(state) {
+            continue; // off the code's end: undefined in the input already
+        }
+        let word = words[k];
+        if let Some(what) = clobbered.read_by(word) {
+            return Err(format!(
+                "the MIPS instruction {word:08x} at {:#x} reads {what}, which the syscall at {:#x} destroyed",
+                at(k),
+                at(by)
+            ));
+        }
+        let (clobbered, by, v0) = if is_syscall(word) {
+            if matches!(v0, Some(5058 | 5205)) {
+                continue; // exit, exit_group
+            }
+            (Clobbered::ALL, k, None)
+        } else {
+            (clobbered.after(word), by, number_in_2(word, v0))
+        };
+        if word >> 26 == 0 && word & 0x3f == 0x0d {
+            continue; // break
+        }
+        let mut next = Vec::new();
+        match due {
+            Some((target, falls)) => {
+                next.push(index(target)?);
+                if falls {
+                    next.push(k + 1);
+                }
+            }
+            None => match classify(word, at(k))? {
+                Kind::Branch { target, unconditional } => {
+                    work.push((k + 1, Some((target, !unconditional)), clobbered, by, v0));
+                }
+                _ => next.push(k + 1),
+            },
+        }
+        work.extend(next.into_iter().map(|n| (n, None, clobbered, by, v0)));
+    }
+    Ok(())
+}
+
+/// The number in $2 once `word` ran, `before` it: known after `[d]addiu $2,$0,n`,
+/// unknown after anything that may write $2 (any form with 2 in its destination
+/// field: over-approximated), the same otherwise.
+fn number_in_2(word: u32, before: Option<u32>) -> Option<u32> {
+    let (op, rs, rt, rd, _) = fields(word);
+    match op {
+        0x09 | 0x19 if rs == 0 && rt == 2 => Some(word & 0xffff),
+        0 | 0x1c | 0x1f if rd == 2 => None,
+        2 => before,
+        _ if rt == 2 => None,
+        _ => before,
+    }
+}
+
+fn is_syscall(word: u32) -> bool {
+    word >> 26 == 0 && word & 0x3f == 0x0c
+}
+
+/// Which of $1, hi and lo a syscall destroyed and nothing has written since: bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Clobbered(u8);
+
+impl Clobbered {
+    const AT: u8 = 1;
+    const HI: u8 = 2;
+    const LO: u8 = 4;
+    const ALL: Clobbered = Clobbered(Self::AT | Self::HI | Self::LO);
+    const NONE: Clobbered = Clobbered(0);
+
+    /// What of these `word` may read, if it is still clobbered. Over-approximated: a
+    /// register field that names $1 counts as a read unless the instruction surely
+    /// only writes it.
+    fn read_by(self, word: u32) -> Option<&'static str> {
+        let (op, rs, rt, rd, funct) = fields(word);
+        let at = match op {
+            // SPECIAL: rs and rt are sources; movz/movn keep rd when they do not move.
+            0 => rs == 1 || rt == 1 || (matches!(funct, 0x0a | 0x0b) && rd == 1),
+            2 | 3 => false,
+            _ if writes_only_rt(op) => rs == 1,
+            _ => rs == 1 || rt == 1,
+        };
+        let hi = op == 0 && funct == 0x10; // mfhi
+        let lo = op == 0 && funct == 0x12; // mflo
+        [(at, Self::AT, "$1"), (hi, Self::HI, "hi"), (lo, Self::LO, "lo")]
+            .into_iter()
+            .find(|&(reads, bit, _)| reads && self.0 & bit != 0)
+            .map(|(_, _, name)| name)
+    }
+
+    /// What is still clobbered once `word` ran (it read none of it: `read_by`).
+    fn after(self, word: u32) -> Clobbered {
+        let (op, _, rt, rd, funct) = fields(word);
+        let writes_at = match op {
+            0 => {
+                rd == 1
+                    && matches!(funct, 0x00 | 0x02..=0x04 | 0x06 | 0x07 | 0x10 | 0x12 | 0x14 | 0x16 | 0x17
+                        | 0x20..=0x27 | 0x2a..=0x2f | 0x38 | 0x3a..=0x3c | 0x3e | 0x3f)
+            }
+            _ => writes_only_rt(op) && rt == 1,
+        };
+        // mult, multu, div, divu and their doubleword forms write both; mthi, mtlo one.
+        let (hi, lo) = match (op, funct) {
+            (0, 0x18..=0x1f) => (true, true),
+            (0, 0x11) => (true, false),
+            (0, 0x13) => (false, true),
+            _ => (false, false),
+        };
+        let written = [(writes_at, Self::AT), (hi, Self::HI), (lo, Self::LO)];
+        Clobbered(written.into_iter().filter(|&(w, _)| w).fold(self.0, |c, (_, bit)| c & !bit))
+    }
+}
+
+/// op, rs, rt, rd, funct.
+fn fields(word: u32) -> (u32, u32, u32, u32, u32) {
+    (word >> 26, (word >> 21) & 31, (word >> 16) & 31, (word >> 11) & 31, word & 0x3f)
+}
+
+/// Opcodes that write rt and do not read it: the ALU immediates (addi to lui, daddi,
+/// daddiu) and the plain loads (lb, lh, lw, lbu, lhu, lwu, ld; not lwl/lwr/ldl/ldr,
+/// which merge into rt).
+fn writes_only_rt(op: u32) -> bool {
+    matches!(op, 0x08..=0x0f | 0x18 | 0x19 | 0x20 | 0x21 | 0x23..=0x25 | 0x27 | 0x37)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Isa, Kind};
@@ -94,6 +310,89 @@ mod tests {
             let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
             assert!(Isa::Mips64el.decode(&code, 0x1000).is_err(), "{words:08x?}");
         }
-        assert!(Isa::Mips64el.moves_code().is_err());
+    }
+
+    #[test]
+    fn jumps_and_re_encoded_branches_decode_back_to_their_targets() {
+        use super::{jump, retarget};
+        let mips = Isa::Mips64el;
+        // The first target of each decoded group (with a nop in the delay slot).
+        let target = |bytes: &[u8], at: u64| {
+            let insns = mips.decode(&[bytes, &[0; 4]].concat(), at).unwrap();
+            assert_eq!(insns[1].kind, Kind::Bound);
+            insns[0].kind
+        };
+        for (from, to) in [(0x10080, 0x10028), (0x10028, 0x10090), (0x10050, 0x10054), (0x10000, 0x30000)] {
+            let b = jump(from, to).unwrap();
+            assert_eq!(target(&b, from), Kind::Branch { target: to, unconditional: true }, "{from:#x} -> {to:#x}");
+            // bne $4,$0 and j, moved to `from` and sent to `to`.
+            for (word, unconditional) in [(0x1480_fffeu32, false), (0x0800_4065, true)] {
+                let moved = retarget(&word.to_le_bytes(), from, to).unwrap();
+                assert_eq!(target(&moved, from), Kind::Branch { target: to, unconditional });
+                assert_eq!(u32::from_le_bytes(moved[..].try_into().unwrap()) & 0xffff_0000, word & 0xffff_0000);
+            }
+        }
+        // Out of reach: 128 KiB and more from the slot; j out of its 256 MiB region.
+        assert_eq!(jump(0x10000, 0x10004 + 0x20000), None);
+        assert_eq!(jump(0x10000, 0x10002), None);
+        assert_eq!(retarget(&0x0800_4065u32.to_le_bytes(), 0x0fff_fff8, 0x1000_0000), None);
+    }
+
+    #[test]
+    fn what_may_fill_a_delay_slot_and_what_repeats_harmlessly() {
+        use super::{fits_delay_slot, idempotent};
+        let w = |word: u32| word.to_le_bytes();
+        // syscall, break, teq $0,$0, tgei $1,0 (REGIMM trap), eret: not in a slot.
+        for word in [0x0000_000c, 0x0000_000d, 0x0000_0034, 0x0428_0000, 0x4200_0018] {
+            assert!(!fits_delay_slot(&w(word)), "{word:08x}");
+        }
+        // daddiu $4,$0,1; lbu $1,0($2); move $4,$sp.
+        for word in [0x6404_0001, 0x9041_0000, 0x03a0_2025] {
+            assert!(fits_delay_slot(&w(word)), "{word:08x}");
+        }
+        // lui $1,1; daddiu $5,$1,0x68; or $4,$29,$0; sll $1,$2,3; sltiu $1,$2,17.
+        for word in [0x3c01_0001, 0x6425_0068, 0x03a0_2025, 0x0002_08c0, 0x2c41_0011] {
+            assert!(idempotent(&w(word)), "{word:08x}");
+        }
+        // daddiu $1,$1,-1 (reads what it writes); addu $1,$1,$2; add (traps); ld;
+        // sd; lui $0; syscall; movn $2,$0,$7.
+        for word in [0x6421_ffff, 0x0022_0821, 0x0043_0820, 0xdc82_0010, 0xfc82_0010, 0x3c00_0001, 0x0000_000c, 0x0007_100b] {
+            assert!(!idempotent(&w(word)), "{word:08x}");
+        }
+    }
+
+    fn words(words: &[u32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn no_value_of_1_hi_or_lo_outlives_a_syscall() {
+        let check = |code: &[u8], address: u64| super::syscalls_leave_no_clobbered_value(code, address, address);
+        const SYSCALL: u32 = 0x0000_000c;
+        // lui $1,1; daddiu $5,$1,0x68; syscall; lui $1,1 (written first); daddiu $4,$1,0
+        assert!(check(&words(&[0x3c01_0001, 0x6425_0068, SYSCALL, 0x3c01_0001, 0x6424_0000]), 0x1000).is_ok());
+        // syscall; move $4,$1 (or $4,$1,$0): $1 read.
+        assert!(check(&words(&[SYSCALL, 0x0020_2025]), 0x1000).unwrap_err().contains("$1"));
+        // syscall; beqz $2,+8 (to the read); lui $1,1 in the delay slot (runs on both
+        // paths): fine. With a nop in the slot, the taken path reads $1.
+        let branchy = |slot: u32| words(&[SYSCALL, 0x1040_0002, slot, 0, 0x0020_2025]);
+        assert!(check(&branchy(0x3c01_0001), 0x1000).is_ok());
+        assert!(check(&branchy(0), 0x1000).is_err());
+        // A loop back over a syscall whose head reads $1: found through the branch.
+        let looped = words(&[0x0020_2025, SYSCALL, 0x1000_fffd, 0]);
+        assert!(check(&looped, 0x1000).is_err());
+        // movn $1,$2,$3 keeps $1 when $3 is 0: a read. mflo after a syscall: lo.
+        assert!(check(&words(&[SYSCALL, 0x0043_080b]), 0x1000).is_err());
+        assert!(check(&words(&[SYSCALL, 0x0000_2012]), 0x1000).unwrap_err().contains("lo"));
+        // ...but not after a multu wrote hi and lo again.
+        assert!(check(&words(&[SYSCALL, 0x0085_0019, 0x0000_2012]), 0x1000).is_ok());
+        // exit (addiu $2,$0,5058; syscall) does not return: what follows is not after it.
+        let exit = |number: u32| words(&[0x2402_0000 | number, SYSCALL, 0x0020_2025]);
+        assert!(check(&exit(5058), 0x1000).is_ok());
+        assert!(check(&exit(5205), 0x1000).is_ok());
+        assert!(check(&exit(5001), 0x1000).is_err());
+        // ...unless a branch goes to the syscall, from where $2 may be anything.
+        let entered = words(&[0x1000_0002, 0, 0x2402_13c2, SYSCALL, 0x0020_2025]);
+        assert!(check(&entered, 0x1000).is_err());
     }
 }

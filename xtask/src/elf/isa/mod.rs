@@ -22,6 +22,8 @@ use goblin::elf::header::{
     EM_X86_64, Header,
 };
 
+pub use mips64::syscalls_leave_no_clobbered_value as mips_syscalls_leave_no_clobbered_value;
+
 /// EM_LOONGARCH (goblin 0.10 does not name it).
 pub const EM_LOONGARCH: u16 = 258;
 
@@ -252,6 +254,11 @@ impl Isa {
             let rest = code.get((at - entry) as usize..).unwrap_or_default();
             let mut group = self.decode_until(rest, at, at + 1)?;
             group.truncate(1);
+            // A branch with a delay slot: the two as one (the slot runs either way).
+            if self.delay_slots() && group[0].target().is_some() {
+                group = self.decode_until(rest, at, end_of(&group[0]) + 1)?;
+                group.truncate(2);
+            }
             while let Some(last) = group.last().filter(|i| i.kind == Kind::Bound) {
                 let end = end_of(last);
                 if end >= stop || (end - at) as usize >= rest.len() {
@@ -265,7 +272,17 @@ impl Isa {
                 }
                 group = longer;
             }
-            for insn in group {
+            // Where control goes on past the group's last instruction: not after a
+            // jump (or a jump's delay slot), a trap, or a branch whose slot is next.
+            let goes_on: Vec<bool> = (0..group.len())
+                .map(|k| {
+                    let insn = &group[k];
+                    let slot_of_jump = self.delay_slots() && k > 0 && group[k - 1].jump();
+                    let slot_next = self.delay_slots() && insn.target().is_some();
+                    !insn.jump() && insn.kind != Kind::Trap && !slot_of_jump && !slot_next
+                })
+                .collect();
+            for (insn, goes_on) in group.into_iter().zip(goes_on) {
                 let into =
                     |i: &Insn| i.address < end_of(&insn) && insn.address < end_of(i) && i.address != insn.address;
                 let before = found.range(..insn.address).next_back().map(|(_, i)| i);
@@ -280,7 +297,7 @@ impl Isa {
                 if let Some(t) = insn.target() {
                     work.push(t);
                 }
-                if !insn.jump() && insn.kind != Kind::Trap && end_of(&insn) < stop {
+                if goes_on && end_of(&insn) < stop {
                     work.push(end_of(&insn));
                 }
                 found.entry(insn.address).or_insert(insn);
@@ -335,7 +352,7 @@ impl Isa {
             Isa::Aarch64 => aarch64::jump(from, to),
             Isa::Riscv64 { compressed } => riscv::jump(compressed, from, to),
             Isa::Ppc64le => ppc64::jump(from, to),
-            Isa::Mips64el => None,
+            Isa::Mips64el => mips64::jump(from, to),
             Isa::LoongArch64 => loongarch::jump(from, to),
         }
     }
@@ -358,10 +375,27 @@ impl Isa {
 
     /// Whether the packer may move code on this ISA, or why not.
     pub fn moves_code(self) -> Result<(), &'static str> {
-        match self {
-            Isa::Mips64el => Err(mips64::NO_CODE_MOVE),
-            _ => Ok(()),
-        }
+        Ok(())
+    }
+
+    /// A branch or jump runs the instruction after it (its delay slot) before it goes:
+    /// MIPS. A jump the packer inserts needs its slot filled: with the run's last
+    /// instruction where it `fills_delay_slot`, else with `DELAY_SLOT_NOP`.
+    pub fn delay_slots(self) -> bool {
+        self == Isa::Mips64el
+    }
+
+    /// `bytes`, one instruction, run twice in a row do what they do once: they write
+    /// a register from others, or from an immediate, and nothing else (no memory, no
+    /// trap). Known on MIPS only.
+    pub fn idempotent(self, bytes: &[u8]) -> bool {
+        self == Isa::Mips64el && mips64::idempotent(bytes)
+    }
+
+    /// `insn` (whose bytes are `bytes`) may run in the delay slot of an inserted jump
+    /// instead of right before it, to the same effect.
+    pub fn fills_delay_slot(self, insn: &Insn, bytes: &[u8]) -> bool {
+        self.delay_slots() && insn.kind == Kind::Plain && mips64::fits_delay_slot(bytes)
     }
 
     /// `insn` (whose bytes are `bytes`) re-encoded to sit at `to`, the same length:
@@ -378,7 +412,9 @@ impl Isa {
         }
         let dest = match insn.kind {
             Kind::Plain | Kind::EntryRelative | Kind::Trap => return Some(bytes.to_vec()),
-            Kind::Bound => return (to == insn.address).then(|| bytes.to_vec()),
+            // A MIPS delay slot holds a plain instruction (the decoder refuses any other):
+            // it moves with its branch, which the packer keeps right before it.
+            Kind::Bound => return (to == insn.address || self.delay_slots()).then(|| bytes.to_vec()),
             Kind::PcRelative { refers: None } => {
                 let same_page = self.page_relative(bytes) && to >> 12 == insn.address >> 12;
                 return (to == insn.address || same_page).then(|| bytes.to_vec());
@@ -394,10 +430,12 @@ impl Isa {
             Isa::Ppc64le => ppc64::retarget(bytes, to, dest),
             Isa::LoongArch64 => loongarch::retarget(bytes, to, dest),
             Isa::Arm { thumb } => arm::retarget(thumb, bytes, to, dest),
-            // MIPS's delay slots: see `moves_code`.
-            Isa::Mips64el => None,
+            Isa::Mips64el => mips64::retarget(bytes, to, dest),
         }?;
-        let back = self.decode(&out, to).ok()?;
+        // (A MIPS branch decodes only with its delay slot: a nop there.)
+        let slot = if self.delay_slots() { &DELAY_SLOT_NOP[..] } else { &[] };
+        let mut back = self.decode(&[&out[..], slot].concat(), to).ok()?;
+        back.truncate(1);
         let same = match (back.as_slice(), insn.kind) {
             ([b], Kind::Branch { unconditional, .. }) => {
                 b.len == insn.len && b.kind == Kind::Branch { target: dest, unconditional }
@@ -478,13 +516,55 @@ impl Isa {
 /// between are gone, and the no-op jumps before it) does nothing. Returns what is
 /// kept and, for each jump dropped, the address control goes on to instead (a
 /// branch to it goes there; follow `alias` until it names a kept instruction).
-pub fn skip_noop_jumps(mut insns: Vec<Insn>) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
+/// On `isa`s with delay slots, a jump whose target follows its slot does nothing but
+/// run the slot: it goes, and the slot's instruction stays, plain now. And an
+/// instruction that only repeats the conditional branch's delay slot right before it
+/// (LLVM copies a successor's first instruction into a slot, and may leave the
+/// original on the path that falls through) goes too, where no branch goes to it: it
+/// runs only right after its copy, and running it twice is running it once
+/// (`Isa::idempotent`). `code` holds the instructions' bytes from `base`.
+pub fn skip_noop_jumps(
+    isa: Isa,
+    mut insns: Vec<Insn>,
+    code: &[u8],
+    base: u64,
+) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
     let mut alias = std::collections::BTreeMap::new();
+    let bytes = |i: &Insn| code.get((i.address.wrapping_sub(base)) as usize..).and_then(|b| b.get(..i.len));
+    let repeats = |insns: &[Insn], alias: &std::collections::BTreeMap<u64, u64>, k: usize| {
+        // (A branch to a dropped jump goes where that jump went.)
+        let targeted = insns.iter().filter_map(Insn::target).any(|t| resolve(alias, t) == insns[k].address);
+        let (branch, slot, insn) = (&insns[k - 2], &insns[k - 1], &insns[k]);
+        let after = |a: &Insn, b: &Insn| a.address + a.len as u64 == b.address;
+        isa.delay_slots()
+            && branch.target().is_some()
+            && !branch.jump()
+            && slot.kind == Kind::Bound
+            && insn.kind == Kind::Plain
+            && after(branch, slot)
+            && after(slot, insn)
+            && !targeted
+            && bytes(slot).is_some_and(|s| Some(s) == bytes(insn) && isa.idempotent(s))
+    };
+    while let Some(k) = (2..insns.len()).find(|&k| repeats(&insns, &alias, k)) {
+        let repeated = insns.remove(k);
+        alias.insert(repeated.address, repeated.address + repeated.len as u64);
+    }
+    // How many instructions a jump at k takes with it (its delay slot).
+    let slot = |insns: &[Insn], k: usize| {
+        usize::from(isa.delay_slots() && insns.get(k + 1).is_some_and(|i| i.kind == Kind::Bound))
+    };
     loop {
-        let noop = (0..insns.len().saturating_sub(1))
-            .find(|&k| insns[k].jump() && insns[k].target().map(|t| resolve(&alias, t)) == Some(insns[k + 1].address));
+        let noop = (0..insns.len()).find(|&k| {
+            let next = insns.get(k + 1 + slot(&insns, k)).map(|i| i.address);
+            insns[k].jump() && next.is_some() && insns[k].target().map(|t| resolve(&alias, t)) == next
+        });
         let Some(k) = noop else { return (insns, alias) };
+        let had_slot = slot(&insns, k) == 1;
         let jump = insns.remove(k);
+        if had_slot {
+            insns[k].kind = Kind::Plain;
+        }
         alias.insert(jump.address, insns[k].address);
     }
 }
@@ -541,6 +621,8 @@ pub fn drop_literals(
     insns.retain(|i| !overlap(i));
     Ok((insns, turned))
 }
+/// What fills the delay slot of an inserted jump when no instruction of the run may.
+pub const DELAY_SLOT_NOP: [u8; 4] = mips64::NOP;
 
 /// Where control that goes to `address` goes on to, past dropped no-op jumps
 /// (`skip_noop_jumps`: each points further on, so this ends).
@@ -562,12 +644,10 @@ pub fn pack_help() -> String {
          entry (as crates/hello/hello.ld links it), and nothing jumps into the code from outside: split the code \
          into runs and pack them into free header fields and the body, joined by jumps, the entry point where \
          the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
-         was. On {}; not on {} ({}). On {}, the code's last instruction may be the program header's \
-         p_filesz = p_memsz, when that size holds the segment within its first page. --explain says what moved, \
-         or why nothing did",
+         was. On {}{}. On {}, the code's last instruction may be the program header's p_filesz = p_memsz, \
+         when that size holds the segment within its first page. --explain says what moved, or why nothing did",
         names(&moving),
-        names(&not),
-        why.join("; "),
+        if not.is_empty() { String::new() } else { format!("; not on {} ({})", names(&not), why.join("; ")) },
         names(&ALL.iter().copied().filter(|isa| isa.size_word().is_some()).collect::<Vec<_>>()),
     )
 }
@@ -654,8 +734,10 @@ mod tests {
         for &isa in ALL.iter().filter(|i| i.moves_code().is_ok()) {
             for (from, to) in [(0x10080, 0x10028), (0x10028, 0x10090), (0x10050, 0x10050)] {
                 let jump = isa.jump(from, to).unwrap_or_else(|| panic!("{}: no jump {from:#x} -> {to:#x}", isa.name()));
-                let insns = isa.decode(&jump, from).unwrap();
-                assert_eq!(insns.len(), 1, "{}", isa.name());
+                // (With its delay slot, where the ISA has them.)
+                let slot = if isa.delay_slots() { &DELAY_SLOT_NOP[..] } else { &[] };
+                let insns = isa.decode(&[&jump[..], slot].concat(), from).unwrap();
+                assert_eq!(insns.len(), 1 + usize::from(isa.delay_slots()), "{}", isa.name());
                 assert_eq!((insns[0].target(), insns[0].jump()), (Some(to), true), "{}: {jump:02x?}", isa.name());
             }
         }
