@@ -78,7 +78,7 @@ struct Shrink {
     #[arg(long)]
     explain: bool,
     /// The segment ends in code that runs only from the entry point on, with nothing
-    /// executable before the entry (as crates/hello/hello.ld links it): pack the code
+    /// executable before the entry (as crates/link.ld links it): pack the code
     /// into free header fields (--move-tail is the old name)
     #[arg(long, alias = "move-tail", long_help = xtask::elf::isa::pack_help())]
     pack: bool,

@@ -59,6 +59,10 @@ pub fn exit<const N: usize>(status: usize) -> ! {
 /// `_start` that calls `$main(initial stack pointer)`: the TOC pointer (r2) from r12,
 /// which the ELFv2 ABI says holds the entry address, and a frame of our own, since
 /// the callee may save registers in its caller's frame (where argc and argv are).
+/// One `addi` sets r2, not the compiler's addis/addi pair: link.ld puts the TOC base
+/// within 32 KiB above all of the code (and asserts it), so the high half is 0.
+/// `b` goes to `$main`'s local entry, past its own TOC set-up: the minimizer drops
+/// both, the set-up unreached and the jump then to what follows it.
 #[macro_export]
 macro_rules! start_with_stack {
     ($main:path) => {
@@ -66,8 +70,7 @@ macro_rules! start_with_stack {
         #[unsafe(naked)]
         extern "C" fn _start() -> ! {
             core::arch::naked_asm!(
-                "addis 2, 12, (.TOC. - _start)@ha",
-                "addi 2, 2, (.TOC. - _start)@l",
+                "addi 2, 12, (.TOC. - _start)@l",
                 "mr 3, 1",
                 "stdu 1, -32(1)",
                 "b {}",

@@ -450,6 +450,37 @@ mod tests {
         assert_eq!(plan.packing.as_ref().and_then(|p| p.size_word_at), None, "{}", plan.explain(big.len()));
     }
 
+    /// ppc64le: the compiler's TOC set-up (`addis 2,12,0; addi 2,2,lo`) runs as one
+    /// `addi 2,12,lo` at the entry, the nop lld left of an `addis` goes, and the
+    /// verifier holds the fold to what it must be.
+    #[test]
+    fn the_ppc64le_toc_setup_folds_and_its_nops_go() {
+        // TOC set-up; nop; write(1, msg, 20) (msg from r2); exit(1).
+        let words: [u32; 10] = [
+            0x3c4c_0000, 0x3842_7f84, 0x6000_0000, 0x3800_0004, 0x38a0_0014, 0x3882_8068, 0x3860_0001, 0x4400_0002,
+            0x3800_0001, 0x4400_0002,
+        ];
+        let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut input = elf_for(goblin::elf::header::EM_PPC64, &code, 0x1068);
+        input[48] = 2; // e_flags: ELFv2
+        let pack = Options { pack: true };
+        let (plan, output) = shrink(&input, pack).unwrap();
+        let packing = plan.packing.as_ref().expect("packed");
+        let entry = u64::from_le_bytes(input[24..32].try_into().unwrap());
+        assert_eq!(packing.entry, entry, "{}", plan.explain(input.len()));
+        assert_eq!(packing.runs[0].bytes[..4], 0x384c_7f84u32.to_le_bytes(), "{}", plan.explain(input.len()));
+        let words_out = packing.runs.iter().flat_map(|r| r.bytes.chunks(4));
+        assert!(words_out.clone().all(|w| w != 0x6000_0000u32.to_le_bytes() && w != 0x3c4c_0000u32.to_le_bytes()));
+        // Eight of the ten words stay: the addis and the nop are gone.
+        assert_eq!(packing.runs.iter().map(|r| r.code_len).sum::<usize>(), 32, "{}", plan.explain(input.len()));
+        assert_eq!(check_contract(&output), Ok(true));
+        let spoilers: [(&str, Spoil); 2] = [
+            ("the folded addi's offset", |p| p.packing.as_mut().unwrap().runs[0].bytes[0] ^= 4),
+            ("the folded addi from r2, not r12", |p| p.packing.as_mut().unwrap().runs[0].bytes[2] = 0x42),
+        ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
+    }
+
     /// MIPS code packed with jumps that carry the run's last instruction in their
     /// delay slots, spoiled: the verifier holds each slot to what it may hold.
     #[test]

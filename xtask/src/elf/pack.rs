@@ -166,7 +166,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let reached = isa.reach(input.code, input.entry, input.file_end)?;
     let end = reached.last().map_or(input.entry, |i| i.address + i.len as u64);
     let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
-    let (insns, alias) = super::isa::skip_noop_jumps(isa, reached, input.code, input.entry);
+    let (insns, mut alias) = super::isa::skip_noop_jumps(isa, reached, input.code, input.entry);
     // Data among the instructions would move with them, or go with the bytes nothing
     // reaches (and an address taken there, say a signal handler's, would be entered
     // from outside); only an ARM literal pool at the code's end goes, its loads turned
@@ -175,8 +175,10 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     // the verifier reads them: a reference into those zeros counts too.
     let code_end = (input.entry + input.code.len() as u64).max(end);
     let (insns, turned) = super::isa::drop_literals(isa, insns, input.code, input.entry, code_end)?;
+    // ppc64le: the compiler's two-instruction TOC set-up as one (`fold_entry_toc`).
+    let (insns, folded) = super::isa::fold_entry_toc(isa, insns, input.code, input.entry, &mut alias);
     let mut code = code.to_vec();
-    for (&address, bytes) in &turned {
+    for (&address, bytes) in turned.iter().chain(&folded) {
         let at = (address - input.entry) as usize;
         code[at..at + bytes.len()].copy_from_slice(bytes);
     }

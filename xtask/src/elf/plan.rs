@@ -46,7 +46,7 @@ pub enum Layout {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     /// The segment ends in code that only runs from the entry point on, nothing
-    /// before the entry point is executed (crates/hello/hello.ld links the message
+    /// before the entry point is executed (crates/link.ld links the message
     /// first, then the code) and nothing outside the code jumps into it: the code may
     /// be packed into free header fields (pack.rs says the whole contract).
     pub pack: bool,
@@ -300,7 +300,7 @@ fn place_headers(
         if body_address < first_free as u64 || !load_address.is_multiple_of(BIG_PAGE) {
             why_not = format!(
                 "the code at {body_address:#x} does not start {first_free:#x} bytes past a 64 KiB boundary \
-                 (link it at 0x10000 + {first_free:#x}, as crates/hello/hello.ld does)"
+                 (link it at 0x10000 + {first_free:#x}, as crates/link.ld does)"
             );
             continue;
         }

@@ -126,10 +126,12 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     let stop = code.end - zeros as u64;
     // What runs of the input, decoded along control flow from its entry, less the
     // no-op jumps (to what follows them): the runs must hold exactly these, in order.
-    let (insns, alias) = isa::skip_noop_jumps(isa, isa.reach(&original, entry, stop)?, &original, entry);
+    let (insns, mut alias) = isa::skip_noop_jumps(isa, isa.reach(&original, entry, stop)?, &original, entry);
     // Loads from a literal pool at the code's end, as instructions that compute the
     // literal's value (any other data read inside the code: Err); the pool goes.
     let (insns, turned) = isa::drop_literals(isa, insns, &original, entry, code.end)?;
+    // The ppc64le TOC set-up in one instruction where the compiler spent two.
+    let (insns, folded) = isa::fold_entry_toc(isa, insns, &original, entry, &mut alias);
     let mut held = p.runs.iter().flat_map(|r| insns.iter().filter(move |i| i.address >= r.from && i.address < r.to));
     if insns.first().map(|i| i.address) != p.runs.first().map(|r| r.from)
         || !held.by_ref().map(|i| i.address).eq(insns.iter().map(|i| i.address))
@@ -289,7 +291,9 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                     };
                     cb == ob && (c.address == o.address || isa.delay_slots() && behind)
                 }
-                (Kind::EntryRelative, _) => cb == ob && out.header.e_entry == input.header.e_entry,
+                (Kind::EntryRelative, _) => {
+                    cb == *folded.get(&o.address).unwrap_or(&ob) && out.header.e_entry == input.header.e_entry
+                }
                 _ => cb == ob,
             };
         if !same_shape {

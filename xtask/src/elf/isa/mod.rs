@@ -385,6 +385,12 @@ impl Isa {
         self == Isa::Mips64el
     }
 
+    /// `bytes` is an instruction that does nothing at all, which the code may go without
+    /// (`skip_noop_jumps`): PowerPC's `nop`. Not MIPS's: there a nop fills a delay slot.
+    pub fn nop(self, bytes: &[u8]) -> bool {
+        self == Isa::Ppc64le && bytes == ppc64::NOP
+    }
+
     /// `bytes`, one instruction, run twice in a row do what they do once: they write
     /// a register from others, or from an immediate, and nothing else (no memory, no
     /// trap). Known on MIPS only.
@@ -522,7 +528,8 @@ impl Isa {
 /// (LLVM copies a successor's first instruction into a slot, and may leave the
 /// original on the path that falls through) goes too, where no branch goes to it: it
 /// runs only right after its copy, and running it twice is running it once
-/// (`Isa::idempotent`). `code` holds the instructions' bytes from `base`.
+/// (`Isa::idempotent`). A nop (`Isa::nop`) goes like a no-op jump. `code` holds the
+/// instructions' bytes from `base`.
 pub fn skip_noop_jumps(
     isa: Isa,
     mut insns: Vec<Insn>,
@@ -557,7 +564,8 @@ pub fn skip_noop_jumps(
     loop {
         let noop = (0..insns.len()).find(|&k| {
             let next = insns.get(k + 1 + slot(&insns, k)).map(|i| i.address);
-            insns[k].jump() && next.is_some() && insns[k].target().map(|t| resolve(&alias, t)) == next
+            let goes_on = insns[k].jump() && insns[k].target().map(|t| resolve(&alias, t)) == next;
+            next.is_some() && (goes_on || bytes(&insns[k]).is_some_and(|b| isa.nop(b)))
         });
         let Some(k) = noop else { return (insns, alias) };
         let had_slot = slot(&insns, k) == 1;
@@ -567,6 +575,39 @@ pub fn skip_noop_jumps(
         }
         alias.insert(jump.address, insns[k].address);
     }
+}
+
+/// The code's first two instructions, where they are the ELFv2 global entry's TOC
+/// set-up with a high half of 0, as the one instruction they make
+/// (`ppc64::fold_toc_setup`): `insns` less the `addis`, the `addi` standing for both
+/// (`EntryRelative`: it reads r12, the entry address, so the entry stays where it
+/// was), and its new bytes by its address; `alias` sends the entry on to it. Not
+/// where a branch goes to either of the two. `code` holds the instructions' bytes
+/// from `entry`.
+pub fn fold_entry_toc(
+    isa: Isa,
+    mut insns: Vec<Insn>,
+    code: &[u8],
+    entry: u64,
+    alias: &mut std::collections::BTreeMap<u64, u64>,
+) -> (Vec<Insn>, Turned) {
+    let mut folded = Turned::new();
+    let bytes = |i: &Insn| code.get((i.address.wrapping_sub(entry)) as usize..).and_then(|b| b.get(..i.len));
+    let [first, second, ..] = &insns[..] else { return (insns, folded) };
+    let targeted =
+        insns.iter().filter_map(Insn::target).any(|t| [first.address, second.address].contains(&resolve(&*alias, t)));
+    let one = match (bytes(first), bytes(second)) {
+        (Some(a), Some(b)) if isa == Isa::Ppc64le && first.address == entry && !targeted => ppc64::fold_toc_setup(a, b),
+        _ => None,
+    };
+    if let Some(one) = one {
+        let addis = insns.remove(0);
+        alias.insert(addis.address, insns[0].address);
+        insns[0].kind = Kind::EntryRelative;
+        insns[0].text = format!("{} (and the addis before it: addi 2,12)", insns[0].text);
+        folded.insert(insns[0].address, one.to_vec());
+    }
+    (insns, folded)
 }
 
 /// Loads turned into instructions that compute their literal's value
@@ -641,7 +682,7 @@ pub fn pack_help() -> String {
         not.iter().filter_map(|isa| isa.moves_code().err().map(|why| format!("{}: {why}", isa.name()))).collect();
     format!(
         "The segment ends in code that runs only from the entry point on, with nothing executable before the \
-         entry (as crates/hello/hello.ld links it), and nothing jumps into the code from outside: split the code \
+         entry (as crates/link.ld links it), and nothing jumps into the code from outside: split the code \
          into runs and pack them into free header fields and the body, joined by jumps, the entry point where \
          the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
          was. On {}{}. On {}, the code's last instruction may be the program header's p_filesz = p_memsz, \

@@ -10,6 +10,20 @@ use super::{FreeFlags, Insn, Kind, decode_words, sign_extend};
 pub const FREE_E_FLAGS: FreeFlags =
     FreeFlags { bits: !3, why: "e_flags above the ABI bits: no ppc64le loader reads them" };
 
+/// `nop` (`ori 0,0,0`): what lld leaves of an `addis` whose high half is 0 (its TOC
+/// optimization, link.ld); it does nothing, and the minimizer drops it.
+pub const NOP: [u8; 4] = 0x6000_0000u32.to_le_bytes();
+
+/// The ELFv2 global entry's TOC set-up, `addis 2,12,hi; addi 2,2,lo`, as the one
+/// instruction it is where hi is 0: `addi 2,12,lo` (r2 = r12 + lo either way). link.ld
+/// puts the TOC base within 32 KiB of all our code, so the compiler's prologue always
+/// has hi = 0; lld does not shorten it.
+pub fn fold_toc_setup(first: &[u8], second: &[u8]) -> Option<[u8; 4]> {
+    let word = |b: &[u8]| Some(u32::from_le_bytes(b.try_into().ok()?));
+    let (first, second) = (word(first)?, word(second)?);
+    (first == 0x3c4c_0000 && second >> 16 == 0x3842).then(|| (0x384c_0000 | (second & 0xffff)).to_le_bytes())
+}
+
 pub fn decode(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
     decode_words("ppc64le", code, address, |word, at| {
         let kind = classify(word, at)?;
@@ -44,8 +58,9 @@ fn classify(word: u32, at: u64) -> Result<Kind, String> {
             _ => Ok(Kind::Plain),
         },
         // addis r2, r12, hi: the ELFv2 global entry's TOC set-up from r12, which holds
-        // the entry address.
-        15 if rt == 2 && ra == 12 => Ok(Kind::EntryRelative),
+        // the entry address; addi r2, r12, lo: the same in one instruction, as our
+        // entry glue sets it (sys-ppc64le).
+        15 | 14 if rt == 2 && ra == 12 => Ok(Kind::EntryRelative),
         _ => Ok(Kind::Plain),
     }
 }
@@ -114,5 +129,18 @@ mod tests {
             assert!(Isa::Ppc64le.decode(&word.to_le_bytes(), 0x1000).is_err(), "{word:08x}");
         }
         assert_eq!(Isa::Ppc64le.jump(0x10074, 0x10028), Some(0x4bff_ffb4u32.to_le_bytes().to_vec()));
+        // addi r2,r12,lo (our glue's one-instruction set-up) reads the entry too.
+        assert_eq!(Isa::Ppc64le.decode(&0x384c_7f84u32.to_le_bytes(), 0x1000).unwrap()[0].kind, Kind::EntryRelative);
+    }
+
+    #[test]
+    fn the_toc_setup_folds_only_with_a_high_half_of_0() {
+        let w = |x: u32| x.to_le_bytes();
+        assert_eq!(super::fold_toc_setup(&w(0x3c4c_0000), &w(0x3842_8098)), Some(w(0x384c_8098)));
+        // addis 2,12,1; addis 3,12,0; addi 3,2,lo; a short word: no.
+        assert_eq!(super::fold_toc_setup(&w(0x3c4c_0001), &w(0x3842_8098)), None);
+        assert_eq!(super::fold_toc_setup(&w(0x3c6c_0000), &w(0x3842_8098)), None);
+        assert_eq!(super::fold_toc_setup(&w(0x3c4c_0000), &w(0x3862_8098)), None);
+        assert_eq!(super::fold_toc_setup(&w(0x3c4c_0000), &[0x98, 0x80]), None);
     }
 }
