@@ -260,7 +260,7 @@ mod tests {
     /// push 60; pop rax; syscall: exit.
     const EXIT: [u8; 5] = [0x6a, 0x3c, 0x58, 0x0f, 0x05];
 
-    /// A static 32-bit ARM executable linked as hello.ld links ours: one R+X PT_LOAD
+    /// A static 32-bit ARM executable linked as crates/link.ld links ours: one R+X PT_LOAD
     /// from file offset 0x1048 at 0x10048, `data` first, then Thumb `code` (the entry).
     fn thumb_elf(data: &[u8], code: &[u8]) -> Vec<u8> {
         let (ehsize, phentsize) = fields::sizes(false);

@@ -5,7 +5,7 @@
 //! moves into a hole, less the jumps it takes, comes off the file.
 //!
 //! The contract, asked for with `shrink --pack` (`xtask build` asks where the program
-//! table says the code may move; hello.ld links the message first, then the code):
+//! table says the code may move; link.ld links the message first, then the code):
 //! - the segment ends in the code, which runs only from the entry point on; the bytes
 //!   before the entry are data that nothing executes, and they stay where they are;
 //! - nothing outside the code jumps into it (its address is not held as data: a
