@@ -371,8 +371,8 @@ fn search(
                             at += insns[k].len as u64;
                             ok
                         });
-                    if fit && entry_ok(start) && start != hole_at(h) {
-                        if let Some((body_now, _)) = jump_from(start) {
+                    if fit && entry_ok(start) && start != hole_at(h)
+                        && let Some((body_now, _)) = jump_from(start) {
                             let step = |arena: &mut Vec<Step>| {
                                 arena.push(Step { parent, last: n, hole: Some(h), at: start });
                                 arena.len() - 1
@@ -381,7 +381,6 @@ fn search(
                             let before = Before::Hole(h, hole_end(h) + insns[n - 1].len as u64);
                             offer(&mut states[n], exact, State { used, before, body_key: body_now }, body_now, &mut arena, step);
                         }
-                    }
                 }
                 let mut at = start;
                 for k in i..n {
@@ -502,7 +501,9 @@ fn build(
 ) -> Result<Packing, usize> {
     let (isa, insns) = (input.isa, joints.insns);
     // Merge consecutive body steps into runs: (first, last, hole).
-    let mut groups: Vec<(usize, usize, Option<(usize, u64)>)> = Vec::new();
+    // (first, last, the hole and the address in it), per run.
+    type Group = (usize, usize, Option<(usize, u64)>);
+    let mut groups: Vec<Group> = Vec::new();
     let mut first = 0;
     for s in steps {
         match groups.last_mut() {
@@ -936,7 +937,8 @@ mod tests {
     fn a_mips_syscall_or_branch_target_takes_no_delay_slot() {
         // A syscall may not run in a slot: wherever the runs go, no slot holds one.
         let code = [0x6402_0001, SYSCALL, 0x6404_0001, 0x2402_13c2, SYSCALL];
-        for holes in [&[0x50..0x58][..], &[0x28..0x30, 0x50..0x58], &[0x14..0x18, 0x28..0x30, 0x50..0x58]] {
+        let p_paddr = vec![0x50..0x58; 1]; // one hole
+        for holes in [&p_paddr[..], &[0x28..0x30, 0x50..0x58], &[0x14..0x18, 0x28..0x30, 0x50..0x58]] {
             let p = pack_mips(&code, holes).unwrap();
             assert_eq!(trace_mips(&p), code, "{p:#?}");
             let slots = p.runs.iter().filter(|r| r.slot).map(|r| &r.bytes[r.bytes.len() - 4..]);

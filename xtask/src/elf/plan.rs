@@ -503,8 +503,8 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         ));
     }
     // The code's last instruction on p_filesz: p_filesz = p_memsz = its bytes.
-    if let (Some((p, _, _)), Some((at, size))) = (&packed, size_word(elf, &phdr, phoff)) {
-        if p.size_word_at.is_some() {
+    if let (Some((p, _, _)), Some((at, size))) = (&packed, size_word(elf, &phdr, phoff))
+        && p.size_word_at.is_some() {
             (phdr.p_filesz, phdr.p_memsz) = (size, size);
             let bytes = fields::phdr_bytes(&phdr, elf.is_64, elf.little_endian);
             let field = at - phoff; // p_filesz, then p_memsz of the same width
@@ -515,7 +515,6 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
                 0, // counted with the packing
             ));
         }
-    }
     let entry = packed.as_ref().map(|(p, _, _)| p.entry);
     if let Some(entry) = entry {
         // The new entry point in the header bytes (e_entry is read: not in a hole).

@@ -376,7 +376,8 @@ fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<()
         // may hold memory of the input's segment that loaded without a fault there.
         let (theirs, ours) = (faulting(input, p), faulting(out, q));
         let touched = ours.start.max(p.p_vaddr)..ours.end.min(p.p_vaddr + p.p_memsz);
-        if !touched.is_empty() && !(theirs.start <= touched.start && touched.end <= theirs.end) {
+        let theirs_too = theirs.start <= touched.start && touched.end <= theirs.end;
+        if !touched.is_empty() && !theirs_too {
             return fail(format!("memory at {:#x} faults: the segment maps it past the file's end", touched.start));
         }
         // The input's file bytes of this segment (bounded by the file: p_memsz may be
