@@ -572,6 +572,12 @@ pub fn skip_noop_jumps(
         let jump = insns.remove(k);
         if had_slot {
             insns[k].kind = Kind::Plain;
+            // The slot, plain now, falls through to what the jump went to: past it
+            // lie only bytes nothing reaches (else the jump would not be a no-op).
+            let (after_slot, target) = (insns[k].address + insns[k].len as u64, insns[k + 1].address);
+            if after_slot != target {
+                alias.entry(after_slot).or_insert(target);
+            }
         }
         alias.insert(jump.address, insns[k].address);
     }
