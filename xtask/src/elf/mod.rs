@@ -222,17 +222,33 @@ mod tests {
         let (ehsize, phentsize) = fields::sizes(true);
         let code_at = segment_at.max((ehsize + phentsize) as u64);
         let address = 0x10000 + segment_at % 0x1000;
+        let entry = address + (code_at - segment_at);
+        one_segment(true, (machine, 0), (segment_at, address), code_at, entry, code)
+    }
+
+    /// A little-endian executable of one R+X PT_LOAD from file offset `segment_at` at
+    /// `address` (ELF64 or ELF32, `machine` with `e_flags`), `body` at file offset
+    /// `body_at` (what lies between is the headers, then zeros).
+    fn one_segment(
+        is_64: bool,
+        (machine, e_flags): (u16, u32),
+        (segment_at, address): (u64, u64),
+        body_at: u64,
+        entry: u64,
+        body: &[u8],
+    ) -> Vec<u8> {
+        let (ehsize, phentsize) = fields::sizes(is_64);
         let mut e_ident = [0; 16];
-        e_ident[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1]);
+        e_ident[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', if is_64 { 2 } else { 1 }, 1, 1]);
         let header = Header {
             e_ident,
             e_type: ET_EXEC,
             e_machine: machine,
             e_version: 1,
-            e_entry: address + (code_at - segment_at),
+            e_entry: entry,
             e_phoff: ehsize as u64,
             e_shoff: 0,
-            e_flags: 0,
+            e_flags,
             e_ehsize: ehsize as u16,
             e_phentsize: phentsize as u16,
             e_phnum: 1,
@@ -240,7 +256,7 @@ mod tests {
             e_shnum: 0,
             e_shstrndx: 0,
         };
-        let size = code_at + code.len() as u64 - segment_at;
+        let size = body_at + body.len() as u64 - segment_at;
         let segment = ProgramHeader {
             p_type: PT_LOAD,
             p_flags: PF_R | PF_X,
@@ -251,9 +267,9 @@ mod tests {
             p_memsz: size,
             p_align: 0x1000,
         };
-        let mut bytes = [fields::ehdr_bytes(&header, true, true), fields::phdr_bytes(&segment, true, true)].concat();
-        bytes.resize(code_at as usize, 0);
-        bytes.extend_from_slice(code);
+        let mut bytes = [fields::ehdr_bytes(&header, is_64, true), fields::phdr_bytes(&segment, is_64, true)].concat();
+        bytes.resize(body_at as usize, 0);
+        bytes.extend_from_slice(body);
         bytes
     }
 
@@ -263,42 +279,10 @@ mod tests {
     /// A static 32-bit ARM executable linked as crates/link.ld links ours: one R+X PT_LOAD
     /// from file offset 0x1048 at 0x10048, `data` first, then Thumb `code` (the entry).
     fn thumb_elf(data: &[u8], code: &[u8]) -> Vec<u8> {
-        let (ehsize, phentsize) = fields::sizes(false);
         let (segment_at, address) = (0x1048u64, 0x10048u64);
-        let mut e_ident = [0; 16];
-        e_ident[..7].copy_from_slice(&[0x7f, b'E', b'L', b'F', 1, 1, 1]);
-        let header = Header {
-            e_ident,
-            e_type: ET_EXEC,
-            e_machine: goblin::elf::header::EM_ARM,
-            e_version: 1,
-            e_entry: (address + data.len() as u64) | 1,
-            e_phoff: ehsize as u64,
-            e_shoff: 0,
-            e_flags: 0x0500_0200,
-            e_ehsize: ehsize as u16,
-            e_phentsize: phentsize as u16,
-            e_phnum: 1,
-            e_shentsize: 0,
-            e_shnum: 0,
-            e_shstrndx: 0,
-        };
-        let size = (data.len() + code.len()) as u64;
-        let segment = ProgramHeader {
-            p_type: PT_LOAD,
-            p_flags: PF_R | PF_X,
-            p_offset: segment_at,
-            p_vaddr: address,
-            p_paddr: address,
-            p_filesz: size,
-            p_memsz: size,
-            p_align: 0x1000,
-        };
-        let mut bytes = [fields::ehdr_bytes(&header, false, true), fields::phdr_bytes(&segment, false, true)].concat();
-        bytes.resize(segment_at as usize, 0);
-        bytes.extend_from_slice(data);
-        bytes.extend_from_slice(code);
-        bytes
+        let entry = (address + data.len() as u64) | 1;
+        let arm = (goblin::elf::header::EM_ARM, 0x0500_0200);
+        one_segment(false, arm, (segment_at, address), segment_at, entry, &[data, code].concat())
     }
 
     /// Thumb hello with its literal pool: a packing turns the load into adr, or keeps
