@@ -63,6 +63,11 @@ pub struct Variant {
     pub cfgs: Vec<&'static str>,
     /// Keep the code where the linker put it: no packing into header fields.
     pub code_stays: bool,
+    /// Link the code at the alignment the compiler asks for, not the instruction
+    /// set's own (`elf::code_alignment`).
+    pub compiler_code_alignment: bool,
+    /// MIPS: keep $1 across every syscall, without the proof that it need not be.
+    pub mips_keeps_at: bool,
 }
 
 /// Build `program` for `arch` (hello printing `message`; other programs take none);
@@ -102,7 +107,8 @@ pub fn build_variant(
     let e = &arch.elf;
     let headers = elf::overlapped_body_offset(e.is_64, e.little_endian, e.machine)
         .with_context(|| format!("no overlapped header layout for {}", arch.name))?;
-    let script = link_script(&root, elf::code_alignment(e.machine))?;
+    let align = elf::code_alignment(e.machine).filter(|_| !variant.compiler_code_alignment);
+    let script = link_script(&root, align)?;
     let rustflags = common_rustflags(&root)
         .into_iter()
         .chain(arch.rustflags.iter().map(|f| f.to_string()))
@@ -144,13 +150,16 @@ pub fn build_variant(
             .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
         Ok(bytes)
     };
-    let mut bytes = compile(false)?;
+    let mut bytes = compile(variant.mips_keeps_at)?;
     // The MIPS syscall asm does not keep $1 (sys-mips64el says why) where no value
     // there, or in hi and lo, outlives a syscall; where one does, build again keeping
     // $1, and prove that again.
     if e.machine == object::elf::EM_MIPS
         && let Err(why) = mips_syscalls_keep_nothing(&bytes)
     {
+        if variant.mips_keeps_at {
+            bail!("{}: {why}, with $1 kept across each syscall", linked.display());
+        }
         eprintln!("{}: {why}: building again with $1 kept across each syscall", linked.display());
         bytes = compile(true)?;
         mips_syscalls_keep_nothing(&bytes).with_context(|| format!("{}: even with $1 kept", linked.display()))?;
@@ -176,16 +185,21 @@ pub fn build_variant(
     Ok(Built { binary, linked: linked_copy })
 }
 
-/// crates/link.ld with the code alignment `align` in place of HELLO_CODE_ALIGN, written
-/// as target/hello/specs/link-<sha256>.ld: named by its content, since cargo does not
-/// read the script and relinks only when the flags naming it change.
-fn link_script(root: &Path, align: u64) -> Result<PathBuf> {
+/// crates/link.ld with the code alignment `align` in place of HELLO_CODE_ALIGN (None:
+/// the compiler's, no SUBALIGN), written as target/hello/specs/link-<sha256>.ld: named
+/// by its content, since cargo does not read the script and relinks only when the
+/// flags naming it change.
+fn link_script(root: &Path, align: Option<u64>) -> Result<PathBuf> {
     let source = root.join("crates/link.ld");
     let text = fs::read_to_string(&source).with_context(|| format!("cannot read {}", source.display()))?;
     if !text.contains("HELLO_CODE_ALIGN") {
         bail!("{} has no HELLO_CODE_ALIGN for the code alignment", source.display());
     }
-    let text = text.replace("HELLO_CODE_ALIGN", &align.to_string());
+    let text = match align {
+        Some(align) => text.replace("HELLO_CODE_ALIGN", &align.to_string()),
+        None if text.contains("SUBALIGN(HELLO_CODE_ALIGN) ") => text.replace("SUBALIGN(HELLO_CODE_ALIGN) ", ""),
+        None => bail!("{} has no `SUBALIGN(HELLO_CODE_ALIGN) ` to leave out", source.display()),
+    };
     let path = paths::out_root().join("specs").join(format!("link-{:x}.ld", Sha256::digest(&text)));
     if fs::read_to_string(&path).ok().as_deref() != Some(&text[..]) {
         fs::create_dir_all(path.parent().unwrap())?;

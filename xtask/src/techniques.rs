@@ -70,6 +70,23 @@ pub const ALL: &[Technique] = &[
         without: Without::Build(|_, arch| without_flag(arch, MIPS_SLOTS_FROM_SUCCESSORS)),
     },
     Technique {
+        name: "MIPS `$1` not kept across syscalls (`mips64::syscalls_leave_no_clobbered_value`)",
+        cost: "none where the build proves, on the linked code, that no value in `$1`, hi or lo \
+               outlives a syscall (the kernel clobbers them; Rust's asm cannot say so); \
+               else the build keeps `$1` (two moves a syscall) and says so",
+        without: Without::Build(|_, arch| {
+            (arch.elf.machine == object::elf::EM_MIPS).then(|| Variant { mips_keeps_at: true, ..Variant::default() })
+        }),
+    },
+    Technique {
+        name: "Code aligned as the instruction set needs, not as the compiler asks (`SUBALIGN` in crates/link.ld)",
+        cost: "none that matters here: compilers align functions to 16 on MIPS and PowerPC for the first \
+               fetch's speed (4 on these, 1 on x86); elsewhere the compiler's alignment stays (`elf::code_alignment`)",
+        without: Without::Build(|_, arch| {
+            elf::code_alignment(arch.elf.machine).map(|_| Variant { compiler_code_alignment: true, ..Variant::default() })
+        }),
+    },
+    Technique {
         name: "Headers overlapped (`e_phnum` doubles as `p_type`, the body under the headers' tail)",
         cost: "none that any loader sees (ELF-NOTES.md); the file has no section headers, \
                so `objdump -d` shows nothing",

@@ -95,13 +95,18 @@ impl Insn {
     }
 }
 
-/// The alignment every instruction of machine `e_machine` may start at, whatever its
-/// mode (Thumb or A32, RISC-V with or without compressed instructions): where a
-/// linker may put code. x86 needs none.
-pub fn code_alignment(e_machine: u16) -> u64 {
+/// The alignment the linker gives each piece of code in place of the compiler's
+/// (crates/link.ld's SUBALIGN), where that saves bytes: every instruction of the
+/// machine may start there. x86 needs none; MIPS and PowerPC need 4, and their
+/// compilers ask for 16. None: the compiler's own. Thumb, RISC-V's compressed code and
+/// s390x need only 2, but a function may hold data that needs more (ARM's literal
+/// pools), which only the compiler's alignment knows; 4 there costs httpd padding
+/// (`cargo xtask techniques` measures it).
+pub fn code_alignment(e_machine: u16) -> Option<u64> {
     match e_machine {
-        EM_X86_64 | EM_386 => 1,
-        _ => 4,
+        EM_X86_64 | EM_386 => Some(1),
+        EM_MIPS | EM_PPC64 => Some(4),
+        _ => None,
     }
 }
 
