@@ -390,6 +390,16 @@ impl Isa {
         self == Isa::Mips64el
     }
 
+    /// The code's first two instructions, `first` and `second`, as one that does what
+    /// both do, run at the entry (`fold_entry_toc`); the ISA's file says when. ppc64le:
+    /// the ELFv2 global entry's TOC set-up with a high half of 0.
+    pub fn fold_entry_pair(self, first: &[u8], second: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            Isa::Ppc64le => ppc64::fold_toc_setup(first, second).map(|one| one.to_vec()),
+            _ => None,
+        }
+    }
+
     /// `bytes` is an instruction that does nothing at all, which the code may go without
     /// (`skip_noop_jumps`): PowerPC's `nop`. Not MIPS's: there a nop fills a delay slot.
     pub fn nop(self, bytes: &[u8]) -> bool {
@@ -608,7 +618,7 @@ pub fn fold_entry_toc(
     let targeted =
         insns.iter().filter_map(Insn::target).any(|t| [first.address, second.address].contains(&resolve(&*alias, t)));
     let one = match (bytes(first), bytes(second)) {
-        (Some(a), Some(b)) if isa == Isa::Ppc64le && first.address == entry && !targeted => ppc64::fold_toc_setup(a, b),
+        (Some(a), Some(b)) if first.address == entry && !targeted => isa.fold_entry_pair(a, b),
         _ => None,
     };
     if let Some(one) = one {
@@ -616,7 +626,7 @@ pub fn fold_entry_toc(
         alias.insert(addis.address, insns[0].address);
         insns[0].kind = Kind::EntryRelative;
         insns[0].text = format!("{} (and the addis before it: addi 2,12)", insns[0].text);
-        folded.insert(insns[0].address, one.to_vec());
+        folded.insert(insns[0].address, one);
     }
     (insns, folded)
 }
