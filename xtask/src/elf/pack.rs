@@ -284,10 +284,9 @@ fn search(
     let size_word = input.size_word_at.map(|at| input.load + at as u64);
     let is_size_word = |k: usize| {
         let insn = &insns[k];
-        let from = (insn.address - input.entry) as usize;
         insn.kind == super::isa::Kind::Plain
             && !pinned[k]
-            && isa.size_word().is_some_and(|word| input.code.get(from..from + insn.len) == Some(word))
+            && isa.size_word().is_some_and(|word| insn.bytes_in(input.code, input.entry) == Some(word))
     };
     // May instruction `i` sit at `at`, in the body or not? (Branches are checked once
     // targets are known; one that did not reach stays in the body, pinned.)
@@ -451,8 +450,7 @@ impl Joints<'_> {
             return Some((isa.jump(end, to)?.len(), false));
         }
         let insn = &self.insns[last];
-        let from = (insn.address - self.input.entry) as usize;
-        let bytes = self.input.code.get(from..from + insn.len)?;
+        let bytes = insn.bytes_in(self.input.code, self.input.entry)?;
         if isa.fills_delay_slot(insn, bytes) && !self.targets.contains(&insn.address) {
             return Some((isa.jump(end - insn.len as u64, to)?.len(), true));
         }
@@ -463,8 +461,7 @@ impl Joints<'_> {
 /// Whether a PC-relative instruction re-encodes at `at` (the length is its own):
 /// `code`, the code's bytes from `entry`.
 fn relocates(isa: Isa, code: &[u8], entry: u64, insn: &Insn, at: u64) -> bool {
-    let from = (insn.address - entry) as usize;
-    code.get(from..from + insn.len).is_some_and(|bytes| isa.relocate(insn, bytes, at, None).is_some())
+    insn.bytes_in(code, entry).is_some_and(|bytes| isa.relocate(insn, bytes, at, None).is_some())
 }
 
 /// Keep the state if it is new or its body is shorter (for long code, the key leaves
@@ -573,8 +570,7 @@ fn build(
                         kind: super::isa::Kind::PcRelative { refers: Some(pool_at + 4 * k as u64) },
                         ..insn.clone()
                     };
-                    let from = (insn.address - input.entry) as usize;
-                    isa.relocate(&load, input.code.get(from..from + insn.len).ok_or(i)?, at[i], None).ok_or(i)?
+                    isa.relocate(&load, insn.bytes_in(input.code, input.entry).ok_or(i)?, at[i], None).ok_or(i)?
                 }
                 (None, None) => return Err(i),
             };

@@ -397,13 +397,14 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     let len_before = length(keep);
     let mut notes = vec![];
     let kept_end = segment.p_vaddr + (keep - segment_start) as u64;
+    // Where the code's last instruction may lie on p_filesz, and the size it spells.
+    let size_word = size_word(elf, &phdr, phoff);
     let packing = if !options.pack {
         None
     } else if loads_own_headers {
         notes.push("the code stays as it lies: the input was shrunk before".into());
         None
     } else {
-        let size_word = size_word(elf, &phdr, phoff);
         let holes = free_runs(&reads[..body_at]);
         match plan_packing(elf, &holes, body_address, load_address, kept_end, size_word.map(|(at, _)| at)) {
             Ok(p) => Some(p),
@@ -503,7 +504,7 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         ));
     }
     // The code's last instruction on p_filesz: p_filesz = p_memsz = its bytes.
-    if let (Some((p, _, _)), Some((at, size))) = (&packed, size_word(elf, &phdr, phoff))
+    if let (Some((p, _, _)), Some((at, size))) = (&packed, size_word)
         && p.size_word_at.is_some() {
             (phdr.p_filesz, phdr.p_memsz) = (size, size);
             let bytes = fields::phdr_bytes(&phdr, elf.is_64, elf.little_endian);
@@ -552,13 +553,7 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
 ///   such a page, and fail);
 /// - it does not wrap the address space (a 32-bit one for ELF32).
 fn size_word(elf: &Elf, phdr: &ProgramHeader, phoff: usize) -> Option<(usize, u64)> {
-    let word = Isa::of(&elf.header)?.size_word()?;
-    if !elf.little_endian || word.len() > 8 {
-        return None;
-    }
-    let mut bytes = [0; 8];
-    bytes[..word.len()].copy_from_slice(word);
-    let size = u64::from_le_bytes(bytes);
+    let size = Isa::of(&elf.header)?.size_word_value().filter(|_| elf.little_endian)?;
     let limit = if elf.is_64 { u64::MAX } else { u32::MAX as u64 };
     let fits = size >= phdr.p_memsz
         && phdr.p_memsz <= PAGE

@@ -200,12 +200,7 @@ fn check_segments(elf: &Elf) -> Result<(), Refusal> {
 /// `ph` is a PT_LOAD with p_filesz = p_memsz = the size word of `elf`'s ISA
 /// (`Isa::size_word`): the code's last instruction lies on p_filesz.
 fn spells_size_word(elf: &Elf, ph: &ProgramHeader) -> bool {
-    let word = super::isa::Isa::of(&elf.header).and_then(|isa| isa.size_word());
-    let mut bytes = [0; 8];
-    let size = word.filter(|w| w.len() <= 8 && elf.little_endian).map(|w| {
-        bytes[..w.len()].copy_from_slice(w);
-        u64::from_le_bytes(bytes)
-    });
+    let size = super::isa::Isa::of(&elf.header).and_then(|isa| isa.size_word_value()).filter(|_| elf.little_endian);
     ph.p_type == PT_LOAD && ph.p_filesz == ph.p_memsz && Some(ph.p_filesz) == size
 }
 

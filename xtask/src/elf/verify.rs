@@ -154,9 +154,8 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
             && run.code_len == run.bytes.len()
             && run.at + (run.code_len - last_insn.len) as u64 == p_filesz
     };
-    // Delay slots: inserted jump -> the copy in its slot, where a run's last
-    // instruction moved there; the jump and the slot copy for each.
-    let mut slot_of = std::collections::BTreeMap::new();
+    // Delay slots: the copy in an inserted jump's slot (a run's last instruction moved
+    // there) -> that jump, 4 bytes before it.
     let mut jump_of = std::collections::BTreeMap::new();
     for run in &p.runs {
         let mut span = run.at..run.at + run.bytes.len() as u64;
@@ -191,7 +190,6 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
             if !isa.fills_delay_slot(&slot_copy[0], slot) {
                 return Err(format!("the instruction at {:#x} may not run in a delay slot", jump_at + 4));
             }
-            slot_of.insert(jump_at, jump_at + 4);
             jump_of.insert(jump_at + 4, jump_at);
             jumps.push(jump_at..jump_at + 4);
             copied.extend(slot_copy);
@@ -220,8 +218,8 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     // A jump whose slot holds a copy runs that copy next.
     let resolve = |mut address: u64| -> Result<u64, String> {
         for _ in 0..=p.runs.len() {
-            if let Some(&slot) = slot_of.get(&address) {
-                return Ok(slot);
+            if jump_of.get(&(address + 4)) == Some(&address) {
+                return Ok(address + 4);
             }
             if map.values().any(|&c| c == address) || !jumps.iter().any(|j| j.contains(&address)) {
                 return Ok(address);

@@ -68,6 +68,11 @@ pub enum Kind {
 }
 
 impl Insn {
+    /// Its bytes in `code`, which holds the instructions from address `base`.
+    pub fn bytes_in<'a>(&self, code: &'a [u8], base: u64) -> Option<&'a [u8]> {
+        code.get(self.address.checked_sub(base)? as usize..)?.get(..self.len)
+    }
+
     /// Runs the same at any address and then goes on to the next instruction.
     pub fn movable(&self) -> bool {
         matches!(self.kind, Kind::Plain | Kind::EntryRelative)
@@ -378,6 +383,14 @@ impl Isa {
         }
     }
 
+    /// The segment size `size_word` spells as a little-endian p_filesz.
+    pub fn size_word_value(self) -> Option<u64> {
+        let word = self.size_word().filter(|w| w.len() <= 8)?;
+        let mut bytes = [0; 8];
+        bytes[..word.len()].copy_from_slice(word);
+        Some(u64::from_le_bytes(bytes))
+    }
+
     /// Whether the packer may move code on this ISA, or why not.
     pub fn moves_code(self) -> Result<(), &'static str> {
         Ok(())
@@ -552,7 +565,7 @@ pub fn skip_noop_jumps(
     base: u64,
 ) -> (Vec<Insn>, std::collections::BTreeMap<u64, u64>) {
     let mut alias = std::collections::BTreeMap::new();
-    let bytes = |i: &Insn| code.get((i.address.wrapping_sub(base)) as usize..).and_then(|b| b.get(..i.len));
+    let bytes = |i: &Insn| i.bytes_in(code, base);
     let repeats = |insns: &[Insn], alias: &std::collections::BTreeMap<u64, u64>, k: usize| {
         // (A branch to a dropped jump goes where that jump went.)
         let targeted = insns.iter().filter_map(Insn::target).any(|t| resolve(alias, t) == insns[k].address);
@@ -613,7 +626,7 @@ pub fn fold_entry_toc(
     alias: &mut std::collections::BTreeMap<u64, u64>,
 ) -> (Vec<Insn>, Turned) {
     let mut folded = Turned::new();
-    let bytes = |i: &Insn| code.get((i.address.wrapping_sub(entry)) as usize..).and_then(|b| b.get(..i.len));
+    let bytes = |i: &Insn| i.bytes_in(code, entry);
     let [first, second, ..] = &insns[..] else { return (insns, folded) };
     let targeted =
         insns.iter().filter_map(Insn::target).any(|t| [first.address, second.address].contains(&resolve(&*alias, t)));
