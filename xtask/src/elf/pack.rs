@@ -160,7 +160,6 @@ struct State {
 /// The packing with the shortest body, or why none beats the code as it lies.
 pub fn plan(input: &Input) -> Result<Packing, String> {
     let isa = input.isa;
-    isa.moves_code().map_err(|why| format!("not on {}: {why}", isa.name()))?;
     // What runs: decoded from the entry along control flow, less the jumps to what
     // follows them once the bytes nothing reaches are gone.
     let reached = isa.reach(input.code, input.entry, input.file_end)?;

@@ -349,8 +349,7 @@ impl Isa {
     }
 
     /// An unconditional jump at `from` to `to`, as short as it encodes; None when it
-    /// does not reach, either address is misaligned, or the ISA has no jump the
-    /// packer can use (`moves_code`).
+    /// does not reach or either address is misaligned.
     pub fn jump(self, from: u64, to: u64) -> Option<Vec<u8>> {
         if !self.aligned(from) || !self.aligned(to) {
             return None;
@@ -389,11 +388,6 @@ impl Isa {
         let mut bytes = [0; 8];
         bytes[..word.len()].copy_from_slice(word);
         Some(u64::from_le_bytes(bytes))
-    }
-
-    /// Whether the packer may move code on this ISA, or why not.
-    pub fn moves_code(self) -> Result<(), &'static str> {
-        Ok(())
     }
 
     /// A branch or jump runs the instruction after it (its delay slot) before it goes:
@@ -644,8 +638,9 @@ pub fn fold_entry_toc(
     (insns, folded)
 }
 
-/// Loads turned into instructions that compute their literal's value
-/// (`drop_literals`): the bytes that stand for each, by its address.
+/// Instructions whose copies hold other bytes than the input's, by address: loads
+/// turned into instructions that compute their literal's value (`drop_literals`), or
+/// the instruction that stands for an entry pair folded (`fold_entry_toc`).
 pub type Turned = std::collections::BTreeMap<u64, Vec<u8>>;
 
 /// The code's literal pool dropped: `insns` (what `Isa::reach` found from `entry`,
@@ -710,19 +705,15 @@ pub fn resolve(alias: &std::collections::BTreeMap<u64, u64>, mut address: u64) -
 
 /// `shrink --pack`'s long help: what it does, and on which instruction sets.
 pub fn pack_help() -> String {
-    let (moving, not): (Vec<Isa>, Vec<Isa>) = ALL.iter().partition(|isa| isa.moves_code().is_ok());
     let names = |isas: &[Isa]| isas.iter().map(|isa| isa.name()).collect::<Vec<_>>().join(", ");
-    let why: Vec<String> =
-        not.iter().filter_map(|isa| isa.moves_code().err().map(|why| format!("{}: {why}", isa.name()))).collect();
     format!(
         "The segment ends in code that runs only from the entry point on, with nothing executable before the \
          entry (as crates/link.ld links it), and nothing jumps into the code from outside: split the code \
          into runs and pack them into free header fields and the body, joined by jumps, the entry point where \
          the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
-         was. On {}{}. On {}, the code's last instruction may be the program header's p_filesz = p_memsz, \
+         was. On {}. On {}, the code's last instruction may be the program header's p_filesz = p_memsz, \
          when that size holds the segment within its first page. --explain says what moved, or why nothing did",
-        names(&moving),
-        if not.is_empty() { String::new() } else { format!("; not on {} ({})", names(&not), why.join("; ")) },
+        names(ALL),
         names(&ALL.iter().copied().filter(|isa| isa.size_word().is_some()).collect::<Vec<_>>()),
     )
 }
@@ -806,7 +797,7 @@ mod tests {
 
     #[test]
     fn a_jump_decodes_back_to_its_target() {
-        for &isa in ALL.iter().filter(|i| i.moves_code().is_ok()) {
+        for &isa in ALL {
             for (from, to) in [(0x10080, 0x10028), (0x10028, 0x10090), (0x10050, 0x10050)] {
                 let jump = isa.jump(from, to).unwrap_or_else(|| panic!("{}: no jump {from:#x} -> {to:#x}", isa.name()));
                 // (With its delay slot, where the ISA has them.)
