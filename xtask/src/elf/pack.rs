@@ -199,17 +199,17 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
         .filter(|h| !h.is_empty())
         .take(31)
         .collect();
+    // What branches go to: none of it may move into a jump's delay slot.
+    let targets: BTreeSet<u64> = insns.iter().filter_map(Insn::target).map(|t| super::isa::resolve(&alias, t)).collect();
+    let joints = Joints { isa, input, insns: &insns, code, targets: &targets };
     // A turned literal load goes where its `adr` reaches the value; or, tried second,
     // anywhere, as the load it was, from a literal pool behind the body's code (the
     // search does not count the pool's bytes: the shorter of the two wins).
-    // What branches go to: none of it may move into a jump's delay slot.
-    let targets: BTreeSet<u64> = insns.iter().filter_map(Insn::target).map(|t| super::isa::resolve(&alias, t)).collect();
-    let joints = Joints { isa, input, insns: &insns, targets: &targets };
     let tries: &[bool] = if turned.is_empty() { &[false] } else { &[false, true] };
     let mut best: Option<Result<Packing, String>> = None;
     for &pool in tries {
         let pooled: Vec<bool> = insns.iter().map(|i| pool && turned.contains_key(&i.address)).collect();
-        let packing = plan_with(input, &joints, code, &holes, fixed_entry, &paired, &pairs, &alias, &pooled);
+        let packing = plan_with(input, &joints, &holes, fixed_entry, &paired, &pairs, &alias, &pooled);
         let kept = input.file_end.min(end);
         let packing = packing.and_then(|p| {
             if p.body_end < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
@@ -229,7 +229,6 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
 fn plan_with(
     input: &Input,
     joints: &Joints,
-    code: &[u8],
     holes: &[Range<usize>],
     fixed_entry: bool,
     paired: &[bool],
@@ -243,8 +242,8 @@ fn plan_with(
     // not reach from there stays in the body with its target, and the search runs
     // again.
     for _ in 0..=insns.len() {
-        let steps = search(input, joints, code, holes, fixed_entry, &pinned, paired, pooled)?;
-        match build(input, joints, code, holes, &steps, pairs, alias, pooled) {
+        let steps = search(input, joints, holes, fixed_entry, &pinned, paired, pooled)?;
+        match build(input, joints, holes, &steps, pairs, alias, pooled) {
             Ok(packing) => return Ok(packing),
             Err(n) if !pinned[n] => {
                 // The branch, and what it goes to, stay in the body: as close as
@@ -262,18 +261,16 @@ fn plan_with(
 }
 
 /// The search: each placement of the instructions, as steps, for the shortest body.
-#[allow(clippy::too_many_arguments)]
 fn search(
     input: &Input,
     joints: &Joints,
-    code: &[u8],
     holes: &[Range<usize>],
     fixed_entry: bool,
     pinned: &[bool],
     paired: &[bool],
     pooled: &[bool],
 ) -> Result<Vec<Step>, String> {
-    let (isa, insns) = (input.isa, joints.insns);
+    let (isa, insns, code) = (input.isa, joints.insns, joints.code);
     let exact = insns.len() <= EXACT_UP_TO;
     let n = insns.len();
     let hole_at = |h: usize| input.load + holes[h].start as u64;
@@ -432,6 +429,9 @@ struct Joints<'a> {
     isa: Isa,
     input: &'a Input<'a>,
     insns: &'a [Insn],
+    /// The code's bytes from the entry, as the copies hold them (turned and folded
+    /// instructions in their new form).
+    code: &'a [u8],
     /// The input addresses that branches go to.
     targets: &'a BTreeSet<u64>,
 }
@@ -449,7 +449,7 @@ impl Joints<'_> {
             return Some((isa.jump(end, to)?.len(), false));
         }
         let insn = &self.insns[last];
-        let bytes = insn.bytes_in(self.input.code, self.input.entry)?;
+        let bytes = insn.bytes_in(self.code, self.input.entry)?;
         if isa.fills_delay_slot(insn, bytes) && !self.targets.contains(&insn.address) {
             return Some((isa.jump(end - insn.len as u64, to)?.len(), true));
         }
@@ -484,18 +484,16 @@ fn offer(
 
 /// The runs the steps make, every instruction re-encoded at its place. Err(n): the
 /// branch (or pair) that is instruction `n` does not reach its target's copy.
-#[allow(clippy::too_many_arguments)]
 fn build(
     input: &Input,
     joints: &Joints,
-    code: &[u8],
     holes: &[Range<usize>],
     steps: &[Step],
     pairs: &[(usize, usize, u64)],
     alias: &BTreeMap<u64, u64>,
     pooled: &[bool],
 ) -> Result<Packing, usize> {
-    let (isa, insns) = (input.isa, joints.insns);
+    let (isa, insns, code) = (input.isa, joints.insns, joints.code);
     // Merge consecutive body steps into runs: (first, last, hole).
     // (first, last, the hole and the address in it), per run.
     type Group = (usize, usize, Option<(usize, u64)>);
