@@ -38,6 +38,11 @@
 //! run before ends) for longer code. Ties break the same way every time: the same
 //! input gives the same bytes. verify.rs proves the result without the planner.
 //!
+//! x86's `_start` begins with pushes of the callee-saved registers it writes, for a
+//! caller it does not have (LLVM's x86 backend saves them even in a `-> !` nounwind
+//! function): they go where nothing reads them back (`isa::drop_entry_saves`, proven
+//! in elf/isa/x86.rs), and the entry moves past them.
+//!
 //! A header word that runs as the last instruction: where the ISA's file names an
 //! instruction whose bytes, as p_filesz = p_memsz, make a size the loaders take
 //! (`Isa::size_word`) and the planner found that size good for the segment
@@ -176,6 +181,8 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let (insns, turned) = super::isa::drop_literals(isa, insns, input.code, input.entry, code_end)?;
     // ppc64le: the compiler's two-instruction TOC set-up as one (`fold_entry_toc`).
     let (insns, folded) = super::isa::fold_entry_toc(isa, insns, input.code, input.entry, &mut alias);
+    // x86: the entry's pushes of registers for a caller it does not have (`drop_entry_saves`).
+    let insns = super::isa::drop_entry_saves(isa, insns, input.code, input.entry, &mut alias);
     let mut code = code.to_vec();
     for (&address, bytes) in turned.iter().chain(&folded) {
         let at = (address - input.entry) as usize;

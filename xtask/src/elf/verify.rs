@@ -132,6 +132,8 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     let (insns, turned) = isa::drop_literals(isa, insns, &original, entry, code.end)?;
     // The ppc64le TOC set-up in one instruction where the compiler spent two.
     let (insns, folded) = isa::fold_entry_toc(isa, insns, &original, entry, &mut alias);
+    // x86: the entry's saves for a caller it does not have, which nothing reads back.
+    let insns = isa::drop_entry_saves(isa, insns, &original, entry, &mut alias);
     let mut held = p.runs.iter().flat_map(|r| insns.iter().filter(move |i| i.address >= r.from && i.address < r.to));
     if insns.first().map(|i| i.address) != p.runs.first().map(|r| r.from)
         || !held.by_ref().map(|i| i.address).eq(insns.iter().map(|i| i.address))

@@ -407,6 +407,24 @@ impl Isa {
         }
     }
 
+    /// How many of `insns`' first instructions (what runs, in packing order, less the
+    /// no-op jumps `alias` sends on; bytes in `code` from `base`) only save registers
+    /// for a caller the entry point does not have, which nothing reads back
+    /// (`drop_entry_saves`); the ISA's file proves it. x86 only: the other backends
+    /// skip such saves in a `-> !` function themselves.
+    pub fn entry_saves(
+        self,
+        insns: &[Insn],
+        code: &[u8],
+        base: u64,
+        alias: &std::collections::BTreeMap<u64, u64>,
+    ) -> usize {
+        match self {
+            Isa::X86 { bitness } => x86::entry_saves(bitness, insns, code, base, alias),
+            _ => 0,
+        }
+    }
+
     /// `bytes` is an instruction that does nothing at all, which the code may go without
     /// (`skip_noop_jumps`): PowerPC's `nop`. Not MIPS's: there a nop fills a delay slot.
     pub fn nop(self, bytes: &[u8]) -> bool {
@@ -636,6 +654,27 @@ pub fn fold_entry_toc(
         folded.insert(insns[0].address, one);
     }
     (insns, folded)
+}
+
+/// `insns` less the saves at the entry that nothing reads back (`Isa::entry_saves`),
+/// the entry sent on past them by `alias`: what the code runs from there is what it
+/// ran after them, with the stack pointer higher by what they pushed, which no
+/// instruction reads. `code` holds the instructions' bytes from `base`.
+pub fn drop_entry_saves(
+    isa: Isa,
+    mut insns: Vec<Insn>,
+    code: &[u8],
+    base: u64,
+    alias: &mut std::collections::BTreeMap<u64, u64>,
+) -> Vec<Insn> {
+    let saves = isa.entry_saves(&insns, code, base, alias);
+    if saves > 0 {
+        let next = insns[saves].address;
+        for save in insns.drain(..saves) {
+            alias.insert(save.address, next);
+        }
+    }
+    insns
 }
 
 /// Instructions whose copies hold other bytes than the input's, by address: loads

@@ -1,8 +1,13 @@
 //! x86, both modes, decoded by iced-x86.
 
-use iced_x86::{Code, Decoder, DecoderOptions, FlowControl, InstructionInfoFactory, OpAccess, OpKind, Register};
+use std::collections::BTreeMap;
 
-use super::{FreeFlags, Insn, Kind};
+use iced_x86::{
+    Code, Decoder, DecoderOptions, FlowControl, Instruction, InstructionInfoFactory, Mnemonic, OpAccess, OpKind,
+    Register,
+};
+
+use super::{FreeFlags, Insn, Kind, resolve};
 
 /// Linux and qemu-user read no flags of EM_X86_64 or EM_386 files (ELF-NOTES.md).
 pub const FREE_E_FLAGS: FreeFlags = FreeFlags { bits: !0, why: "e_flags: no x86 loader reads them" };
@@ -56,6 +61,77 @@ pub fn decode(bitness: u32, code: &[u8], address: u64) -> Result<Vec<Insn>, Stri
         out.push(Insn { address: at, len: insn.len(), kind, text });
     }
     Ok(out)
+}
+
+/// How many of the code's first instructions only save registers for a caller the
+/// entry point does not have: LLVM's x86 backend pushes the callee-saved registers a
+/// function writes even when it is `-> !` and nounwind (unlike ARM's and AArch64's,
+/// it does not skip those saves), and `_start` is such a function. The pushes may go
+/// where nothing ever reads what they wrote or depends on where the stack pointer
+/// stands: the stack pointer is no operand of any instruction the code runs (no
+/// `[esp+n]`, no `mov eax, esp`, no `push esp`), only pushes and pops move it, and
+/// on every path from the entry the pops never take more than the code pushed after
+/// the saves. The kernel passes no other pointer into the stack, and no branch goes
+/// back to a push. `insns` are what runs, in packing order (`skip_noop_jumps`, whose
+/// `alias` sends dropped jumps on), their bytes in `code` from `base`.
+pub fn entry_saves(bitness: u32, insns: &[Insn], code: &[u8], base: u64, alias: &BTreeMap<u64, u64>) -> usize {
+    let decoded: Option<Vec<Instruction>> = insns
+        .iter()
+        .map(|i| {
+            let insn = Decoder::with_ip(bitness, i.bytes_in(code, base)?, i.address, DecoderOptions::NONE).decode();
+            (!insn.is_invalid()).then_some(insn)
+        })
+        .collect();
+    let Some(decoded) = decoded else { return 0 };
+    let saves = decoded
+        .iter()
+        .take_while(|i| matches!(i.code(), Code::Push_r32 | Code::Push_r64) && i.op0_register() != stack(bitness))
+        .count();
+    if saves == 0 || saves == insns.len() {
+        return 0;
+    }
+    let index: BTreeMap<u64, usize> = insns.iter().enumerate().map(|(k, i)| (i.address, k)).collect();
+    if insns.iter().filter_map(Insn::target).any(|t| index.get(&resolve(alias, t)).is_none_or(|&k| k < saves)) {
+        return 0;
+    }
+    let mut info = InstructionInfoFactory::new();
+    // (instruction, bytes pushed since the saves) along every path.
+    let mut work = vec![(saves, 0i64)];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some((k, depth)) = work.pop() {
+        let Some(insn) = decoded.get(k) else { continue }; // off the code's end: undefined already
+        if !seen.insert((k, depth)) {
+            continue;
+        }
+        let names_sp = (0..insn.op_count()).any(|n| match insn.op_kind(n) {
+            OpKind::Register => insn.op_register(n).full_register() == Register::RSP,
+            OpKind::Memory => {
+                [insn.memory_base(), insn.memory_index()].iter().any(|r| r.full_register() == Register::RSP)
+            }
+            _ => false,
+        });
+        let moves_sp = info.info(insn).used_registers().iter().any(|r| r.register().full_register() == Register::RSP);
+        let push_or_pop = matches!(insn.mnemonic(), Mnemonic::Push | Mnemonic::Pop);
+        if names_sp || (moves_sp && !push_or_pop) {
+            return 0;
+        }
+        let depth = depth - i64::from(insn.stack_pointer_increment());
+        // A pop would take a save's value (or the pushes grow without end in a loop).
+        if !(0..=4096).contains(&depth) {
+            return 0;
+        }
+        if let Some(target) = insns[k].target() {
+            work.push((index[&resolve(alias, target)], depth));
+        }
+        if !insns[k].jump() && insns[k].kind != Kind::Trap {
+            work.push((k + 1, depth));
+        }
+    }
+    saves
+}
+
+fn stack(bitness: u32) -> Register {
+    if bitness == 64 { Register::RSP } else { Register::ESP }
 }
 
 /// A branch's relative offset, or a rip-relative operand's displacement, rewritten for
@@ -137,6 +213,34 @@ mod tests {
         assert!(X64.decode(&[0xe8, 0, 0, 0, 0], 0x1000).unwrap_err().contains("Call"));
         // A truncated instruction (mov eax, imm32 missing its last byte).
         assert!(X64.decode(&[0xb8, 1, 0, 0], 0x1000).is_err());
+    }
+
+    #[test]
+    fn entry_saves_go_only_where_nothing_reads_them_back() {
+        const I386: Isa = Isa::X86 { bitness: 32 };
+        let saves = |code: &[u8]| {
+            let insns = I386.decode(code, 0x1000).unwrap();
+            super::entry_saves(32, &insns, code, 0x1000, &Default::default())
+        };
+        // push ebx; push esi; push 4; pop eax; int 0x80: hello's entry.
+        assert_eq!(saves(&[0x53, 0x56, 0x6a, 0x04, 0x58, 0xcd, 0x80]), 2);
+        // push ebx; mov eax, [esp+4]: the stack pointer read, its offsets would move.
+        assert_eq!(saves(&[0x53, 0x8b, 0x44, 0x24, 0x04]), 0);
+        // push ebx; mov eax, esp.
+        assert_eq!(saves(&[0x53, 0x89, 0xe0]), 0);
+        // push ebx; pop eax: the pop takes the save.
+        assert_eq!(saves(&[0x53, 0x58]), 0);
+        // push ebx; push 1; je +1; pop eax; pop ecx: on the path that falls through,
+        // the second pop takes the save.
+        assert_eq!(saves(&[0x53, 0x6a, 0x01, 0x74, 0x01, 0x58, 0x59]), 0);
+        // ... and without that pop, both paths pop only what they pushed.
+        assert_eq!(saves(&[0x53, 0x6a, 0x01, 0x74, 0x01, 0x58, 0x90]), 1);
+        // push ebx; xor eax, eax; jmp back to the push: a branch to a save.
+        assert_eq!(saves(&[0x53, 0x31, 0xc0, 0xeb, 0xfb]), 0);
+        // push esp: no save, the stack pointer itself.
+        assert_eq!(saves(&[0x54, 0x90]), 0);
+        // sub esp, 8: the stack pointer moved by other than pushes and pops.
+        assert_eq!(saves(&[0x53, 0x83, 0xec, 0x08]), 0);
     }
 
     #[test]
