@@ -409,12 +409,21 @@ impl Args {
     pub fn first_is_flag(&self, letter: u8) -> bool {
         // SAFETY: argv[0..argc] are followed by a null pointer, so argv[1] can be read
         // (null when argc is 1; with argc = 0, which only kernels before 5.18 allow, it
-        // is the first environment string or null). A NUL-terminated string's bytes
-        // are each read only when those before it are not NUL (&& stops at the first
-        // miss).
+        // is the first environment string or null). Byte by byte, a NUL-terminated
+        // string's bytes are each read only when those before it are not NUL (&& stops
+        // at the first miss). As one word, up to 3 bytes past a string's NUL are read:
+        // the kernel (and qemu-user) copy the argument strings below the environment's,
+        // the program's path and a zero word that end the stack's mapping, so they are
+        // mapped, and nobody writes them; the mask drops the fourth byte.
         unsafe {
             let s = *self.argv.add(1);
-            !s.is_null() && *s == b'-' && *s.add(1) | 0x20 == letter && *s.add(2) == 0
+            if arch::WORD_LOADS_ANYWHERE {
+                !s.is_null()
+                    && u32::from_le_bytes(s.cast::<[u8; 4]>().read_unaligned()) & 0x00ff_dfff
+                        == u32::from_le_bytes([b'-', letter & !0x20, 0, 0])
+            } else {
+                !s.is_null() && *s == b'-' && *s.add(1) | 0x20 == letter && *s.add(2) == 0
+            }
         }
     }
 }
