@@ -2,7 +2,9 @@
 //! run of header bytes no loader reads (a hole) or in the body, join the runs by
 //! jumps where the next one does not follow right behind, and start where the first
 //! run landed (e_entry). The file ends where the body's code ends, so every byte that
-//! moves into a hole, less the jumps it takes, comes off the file.
+//! moves into a hole, less the jumps it takes, comes off the file; and so do the zero
+//! bytes that end the body (`Packing::file_end`: the loader reads them from the page past
+//! EOF), such as the last three of an exit `ecall` (73 00 00 00) that ends the code.
 //!
 //! The contract, asked for with `shrink --pack` (`xtask build` asks where the program
 //! table says the code may move; link.ld links the message first, then the code):
@@ -35,8 +37,11 @@
 //! instruction, trying for each either the body, right behind what the body holds,
 //! or a run from it into an unused hole; every state is kept for hello-sized code
 //! (exact), the one with the shortest body per (instruction, holes used, where the
-//! run before ends) for longer code. Ties break the same way every time: the same
-//! input gives the same bytes. verify.rs proves the result without the planner.
+//! run before ends) for longer code. Of the placements of all the code, the one whose
+//! file ends first wins: the body's end less the trailing zeros of the code's last
+//! instruction where that ends the body (a longer body may end the file earlier).
+//! Ties break the same way every time: the same input gives the same bytes. verify.rs
+//! proves the result without the planner.
 //!
 //! A header word that runs as the last instruction: where the ISA's file names an
 //! instruction whose bytes, as p_filesz = p_memsz, make a size the loaders take
@@ -108,6 +113,28 @@ pub struct Packing {
     pub size_word_at: Option<u64>,
 }
 
+impl Packing {
+    /// The output address where the file may end: past the body's last byte of code
+    /// that is not zero. The zeros that end the body (say the last three bytes of an
+    /// exit `ecall`, 73 00 00 00) need not be in the file: the loader reads them from
+    /// the page past EOF. With no code in the body, its start (the entry point).
+    pub fn file_end(&self) -> u64 {
+        let mut end = self.body_end;
+        // The body's runs lie back to back from the entry point, in code order.
+        for run in self.runs.iter().rev().filter(|r| r.place == Place::Body) {
+            if run.at + run.bytes.len() as u64 != end {
+                break;
+            }
+            let zeros = run.bytes.iter().rev().take_while(|&&b| b == 0).count();
+            end -= zeros as u64;
+            if zeros < run.bytes.len() {
+                break;
+            }
+        }
+        end.max(self.code.start)
+    }
+}
+
 /// What the search needs to know of the input and the output's headers.
 pub struct Input<'a> {
     pub isa: Isa,
@@ -157,7 +184,8 @@ struct State {
     body_key: u64,
 }
 
-/// The packing with the shortest body, or why none beats the code as it lies.
+/// The packing whose file ends first (`Packing::file_end`), or why none beats the code
+/// as it lies.
 pub fn plan(input: &Input) -> Result<Packing, String> {
     let isa = input.isa;
     // What runs: decoded from the entry along control flow, less the jumps to what
@@ -210,12 +238,15 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     for &pool in tries {
         let pooled: Vec<bool> = insns.iter().map(|i| pool && turned.contains_key(&i.address)).collect();
         let packing = plan_with(input, &joints, &holes, fixed_entry, &paired, &pairs, &alias, &pooled);
-        let kept = input.file_end.min(end);
+        // The code as it lies ends the file less its trailing zeros, as a packing does.
+        let as_it_lies = &input.code[..(end - input.entry) as usize];
+        let zeros = as_it_lies.iter().rev().take_while(|&&b| b == 0).count() as u64;
+        let kept = input.file_end.min(end - zeros);
         let packing = packing.and_then(|p| {
-            if p.body_end < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
+            if p.file_end() < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
         });
         best = match (best, packing) {
-            (Some(Ok(b)), Ok(p)) if p.body_end >= b.body_end => Some(Ok(b)),
+            (Some(Ok(b)), Ok(p)) if (p.file_end(), p.body_end) >= (b.file_end(), b.body_end) => Some(Ok(b)),
             (Some(Ok(b)), Err(_)) => Some(Ok(b)),
             (Some(Err(e)), Err(_)) => Some(Err(e)),
             (_, p) => Some(p),
@@ -260,7 +291,8 @@ fn plan_with(
     Err("no packing of the code re-encodes its branches".into())
 }
 
-/// The search: each placement of the instructions, as steps, for the shortest body.
+/// The search: each placement of the instructions, as steps, for the file that ends
+/// first.
 fn search(
     input: &Input,
     joints: &Joints,
@@ -401,9 +433,22 @@ fn search(
             }
         }
     }
-    // The last run needs no jump: take the shortest body.
-    let (_, (_, last)) =
-        states[n].iter().min_by_key(|(s, (body, _))| (*body, **s)).ok_or("no placement of the code fits")?;
+    // The last run needs no jump: take the placement whose file ends first. The file
+    // ends where the body does, less the zeros that end it, which the loader supplies
+    // past EOF (`Packing::file_end`): a body that ends in the code's last instruction
+    // (an exit `ecall`, 73 00 00 00) sheds that instruction's trailing zeros. (Counted
+    // where its bytes are the same wherever it lies; the body's length breaks ties.)
+    let tail_zeros = |state: &State| -> u64 {
+        let Some(k) = n.checked_sub(1).filter(|_| state.before == Before::Body) else { return 0 };
+        let insn = &insns[k];
+        let fixed = matches!(insn.kind, Kind::Plain | Kind::Trap) && !paired[k] && !pooled[k];
+        let bytes = insn.bytes_in(code, input.entry).filter(|_| fixed).unwrap_or_default();
+        bytes.iter().rev().take_while(|&&b| b == 0).count() as u64
+    };
+    let (_, (_, last)) = states[n]
+        .iter()
+        .min_by_key(|(s, (body, _))| (*body - tail_zeros(s), *body, **s))
+        .ok_or("no placement of the code fits")?;
     let mut steps = Vec::new();
     let mut at = *last;
     while let Some(s) = at {
@@ -734,6 +779,39 @@ mod tests {
         assert_eq!(rv.pair_value(&hole.bytes[..4], &body.bytes[..4], 0x10050), Some(entry - 20));
         // (The auipc's high part is still 0; the addi's low part took the change.)
         assert_eq!(body.reencoded, 1, "{p:#?}");
+    }
+
+    /// Our riscv64 hello's code at 0x1007c, behind its message at 0x10068: auipc a1,0;
+    /// li a7,64; c.li a0,1; addi a1,a1,-20; c.li a2,20; ecall; c.addi a0,-20;
+    /// li a7,93; ecall.
+    const RV_HELLO: [u8; 30] = [
+        0x97, 0x05, 0, 0, 0x93, 0x08, 0, 0x04, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x51, 0x46, 0x73, 0, 0, 0, 0x31,
+        0x15, 0x93, 0x08, 0xd0, 0x05, 0x73, 0, 0, 0,
+    ];
+    /// Its file's holes (plan.rs's free_runs, longest first): e_shoff, p_paddr,
+    /// e_version, e_flags but its first byte (RVE), p_flags' high bytes.
+    const RV_HOLES: [Range<usize>; 5] = [0x28..0x30, 0x50..0x58, 0x14..0x18, 0x31..0x34, 0x3d..0x40];
+
+    fn pack_rv(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
+        let (isa, entry, file_end) = (Isa::Riscv64 { compressed: true }, 0x1007c, 0x1007c + code.len() as u64);
+        plan(&Input { isa, code, entry, file_end, load: 0x10000, holes, size_word_at: None })
+    }
+
+    #[test]
+    fn a_body_that_ends_the_code_sheds_its_trailing_zeros() {
+        // The shortest body (16 bytes: auipc, li, c.li, addi and a c.j) ends in a jump;
+        // a body of 18 that ends in the exit ecall (73 00 00 00) ends the file 3 bytes
+        // earlier: the loader reads those zeros from the page past EOF.
+        let p = pack_rv(&RV_HELLO, &RV_HOLES).unwrap();
+        let last = p.runs.last().unwrap();
+        assert_eq!((&last.place, last.bytes.last_chunk()), (&Place::Body, Some(&[0x73, 0, 0, 0])), "{p:#?}");
+        assert_eq!((p.body_end, p.file_end()), (0x1007c + 18, 0x1007c + 15), "{p:#?}");
+        // Where the body ends in a jump, nothing comes off.
+        let first = &p.runs[0];
+        let jumps_last =
+            Packing { runs: vec![first.clone()], body_end: first.at + first.bytes.len() as u64, ..p.clone() };
+        assert_eq!(jumps_last.file_end(), jumps_last.body_end);
+        assert_eq!(pack_rv(&RV_HELLO, &RV_HOLES).unwrap(), p);
     }
 
     #[test]
