@@ -453,9 +453,11 @@ fn search(
     // ends where the body does, less the zeros that end it, which the loader supplies
     // past EOF (`Packing::file_end`): a body that ends in the code's last instruction
     // (an exit `ecall`, 73 00 00 00) sheds that instruction's trailing zeros. (Counted
-    // where its bytes are the same wherever it lies; the body's length breaks ties.)
+    // where its bytes are the same wherever it lies, and no literal pool goes behind
+    // it; the body's length breaks ties.)
+    let pool_behind = pooled.iter().any(|&p| p);
     let tail_zeros = |state: &State| -> u64 {
-        let Some(k) = n.checked_sub(1).filter(|_| state.before == Before::Body) else { return 0 };
+        let Some(k) = n.checked_sub(1).filter(|_| state.before == Before::Body && !pool_behind) else { return 0 };
         let insn = &insns[k];
         let fixed = matches!(insn.kind, Kind::Plain | Kind::Trap) && !paired[k] && !pooled[k];
         let bytes = insn.bytes_in(code, input.entry).filter(|_| fixed).unwrap_or_default();
