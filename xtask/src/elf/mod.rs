@@ -465,6 +465,45 @@ mod tests {
         each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
     }
 
+    /// Our riscv64 hello (RVC), packed: the auipc in p_paddr, its addi as c.addi a1, 24
+    /// in e_version, the body ending in the exit ecall whose zeros the file goes
+    /// without. Spoiled, the verifier holds the compressed pair to the address it
+    /// must compute, in the register it must.
+    #[test]
+    fn a_wrong_compressed_pair_is_a_bug() {
+        let code = [
+            0x97, 0x05, 0, 0, 0x93, 0x08, 0, 0x04, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x51, 0x46, 0x73, 0, 0, 0, 0x31,
+            0x15, 0x93, 0x08, 0xd0, 0x05, 0x73, 0, 0, 0,
+        ];
+        let body = [&b"Hello Docker World!\n"[..], &code].concat();
+        let riscv = (goblin::elf::header::EM_RISCV, 5); // RVC, double-float ABI
+        let input = one_segment(true, riscv, (0x1068, 0x10068), 0x1068, 0x1007c, &body);
+        let pack = Options { pack: true };
+        let (plan, output) = shrink(&input, pack).unwrap();
+        let packing = plan.packing.as_ref().expect("packed");
+        let addi = packing.runs.iter().find(|r| r.from == 0x10086).unwrap();
+        assert_eq!((addi.at, &addi.bytes[..2]), (0x10014, &[0xe1, 0x05][..]), "{}", plan.explain(input.len()));
+        // The file ends in the ecall's first byte: 73 00 00 00 less its zeros.
+        assert_eq!((output.len(), output.last()), (137, Some(&0x73)), "{}", plan.explain(input.len()));
+        assert_eq!(check_contract(&output), Ok(true));
+        let spoilers: [(&str, Spoil); 4] = [
+            ("the c.addi's immediate", |p| {
+                let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x10086).unwrap();
+                run.bytes[0] ^= 4;
+            }),
+            ("the c.addi into a0", |p| {
+                let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x10086).unwrap();
+                run.bytes[..2].copy_from_slice(&[0x61, 0x05]);
+            }),
+            ("the c.addi as c.li", |p| {
+                let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x10086).unwrap();
+                run.bytes[1] |= 0x40;
+            }),
+            ("the auipc's high part", |p| p.packing.as_mut().unwrap().runs[0].bytes[2] ^= 0x10),
+        ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
+    }
+
     /// MIPS code packed with jumps that carry the run's last instruction in their
     /// delay slots, spoiled: the verifier holds each slot to what it may hold.
     #[test]

@@ -2,7 +2,9 @@
 //! run of header bytes no loader reads (a hole) or in the body, join the runs by
 //! jumps where the next one does not follow right behind, and start where the first
 //! run landed (e_entry). The file ends where the body's code ends, so every byte that
-//! moves into a hole, less the jumps it takes, comes off the file.
+//! moves into a hole, less the jumps it takes, comes off the file; and so do the zero
+//! bytes that end the body (`Packing::file_end`: the loader reads them from the page past
+//! EOF), such as the last three of an exit `ecall` (73 00 00 00) that ends the code.
 //!
 //! The contract, asked for with `shrink --pack` (`xtask build` asks where the program
 //! table says the code may move; link.ld links the message first, then the code):
@@ -24,7 +26,11 @@
 //!
 //! Branches and PC-relative operands in moved code are re-encoded for their new
 //! addresses, in the same length (isa/ decodes each result back), and so are pairs
-//! that compute one address together (RISC-V's auipc and addi); what cannot be
+//! that compute one address together (RISC-V's auipc and addi), but that a pair's
+//! second may get shorter where its first lands (`Isa::encode_pair`: RISC-V's addi
+//! as c.addi where the new offset fits 6 bits): the search keeps, for each pair
+//! whose first it has placed and second not yet, whether the second is short (a bit
+//! of its state, `Joints::place`), and the build re-encodes the same; what cannot be
 //! re-encoded (a lone auipc, what reads rcx after a syscall, adrp off its page,
 //! ppc64le's TOC set-up if the entry would move) stays where it was (once bytes before
 //! it are dropped, that place may be gone: no packing). A branch whose re-encoding
@@ -35,8 +41,11 @@
 //! instruction, trying for each either the body, right behind what the body holds,
 //! or a run from it into an unused hole; every state is kept for hello-sized code
 //! (exact), the one with the shortest body per (instruction, holes used, where the
-//! run before ends) for longer code. Ties break the same way every time: the same
-//! input gives the same bytes. verify.rs proves the result without the planner.
+//! run before ends) for longer code. Of the placements of all the code, the one whose
+//! file ends first wins: the body's end less the trailing zeros of the code's last
+//! instruction where that ends the body (a longer body may end the file earlier).
+//! Ties break the same way every time: the same input gives the same bytes. verify.rs
+//! proves the result without the planner.
 //!
 //! x86's `_start` begins with pushes of the callee-saved registers it writes, for a
 //! caller it does not have (LLVM's x86 backend saves them even in a `-> !` nounwind
@@ -113,6 +122,28 @@ pub struct Packing {
     pub size_word_at: Option<u64>,
 }
 
+impl Packing {
+    /// The output address where the file may end: past the body's last byte of code
+    /// that is not zero. The zeros that end the body (say the last three bytes of an
+    /// exit `ecall`, 73 00 00 00) need not be in the file: the loader reads them from
+    /// the page past EOF. With no code in the body, its start (the entry point).
+    pub fn file_end(&self) -> u64 {
+        let mut end = self.body_end;
+        // The body's runs lie back to back from the entry point, in code order.
+        for run in self.runs.iter().rev().filter(|r| r.place == Place::Body) {
+            if run.at + run.bytes.len() as u64 != end {
+                break;
+            }
+            let zeros = run.bytes.iter().rev().take_while(|&&b| b == 0).count();
+            end -= zeros as u64;
+            if zeros < run.bytes.len() {
+                break;
+            }
+        }
+        end.max(self.code.start)
+    }
+}
+
 /// What the search needs to know of the input and the output's headers.
 pub struct Input<'a> {
     pub isa: Isa,
@@ -158,11 +189,15 @@ struct Step {
 struct State {
     used: u32,
     before: Before,
+    /// Bits of the pairs whose first is placed and whose second is not yet
+    /// (`Joints::pair_bits`): set where the second takes its short form.
+    short: u64,
     /// The body's end so far, where it is part of the key (exact search).
     body_key: u64,
 }
 
-/// The packing with the shortest body, or why none beats the code as it lies.
+/// The packing whose file ends first (`Packing::file_end`), or why none beats the code
+/// as it lies.
 pub fn plan(input: &Input) -> Result<Packing, String> {
     let isa = input.isa;
     // What runs: decoded from the entry along control flow, less the jumps to what
@@ -208,7 +243,12 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
         .collect();
     // What branches go to: none of it may move into a jump's delay slot.
     let targets: BTreeSet<u64> = insns.iter().filter_map(Insn::target).map(|t| super::isa::resolve(&alias, t)).collect();
-    let joints = Joints { isa, input, insns: &insns, code, targets: &targets };
+    let pair_bits = pair_bits(isa, &pairs);
+    let mut role = vec![None; insns.len()];
+    for (p, &(first, second, _)) in pairs.iter().enumerate() {
+        (role[first], role[second]) = (Some((p, true)), Some((p, false)));
+    }
+    let joints = Joints { isa, input, insns: &insns, code, targets: &targets, pairs: &pairs, pair_bits, role };
     // A turned literal load goes where its `adr` reaches the value; or, tried second,
     // anywhere, as the load it was, from a literal pool behind the body's code (the
     // search does not count the pool's bytes: the shorter of the two wins).
@@ -216,13 +256,16 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     let mut best: Option<Result<Packing, String>> = None;
     for &pool in tries {
         let pooled: Vec<bool> = insns.iter().map(|i| pool && turned.contains_key(&i.address)).collect();
-        let packing = plan_with(input, &joints, &holes, fixed_entry, &paired, &pairs, &alias, &pooled);
-        let kept = input.file_end.min(end);
+        let packing = plan_with(input, &joints, &holes, fixed_entry, &paired, &alias, &pooled);
+        // The code as it lies ends the file less its trailing zeros, as a packing does.
+        let as_it_lies = &input.code[..(end - input.entry) as usize];
+        let zeros = as_it_lies.iter().rev().take_while(|&&b| b == 0).count() as u64;
+        let kept = input.file_end.min(end - zeros);
         let packing = packing.and_then(|p| {
-            if p.body_end < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
+            if p.file_end() < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
         });
         best = match (best, packing) {
-            (Some(Ok(b)), Ok(p)) if p.body_end >= b.body_end => Some(Ok(b)),
+            (Some(Ok(b)), Ok(p)) if (p.file_end(), p.body_end) >= (b.file_end(), b.body_end) => Some(Ok(b)),
             (Some(Ok(b)), Err(_)) => Some(Ok(b)),
             (Some(Err(e)), Err(_)) => Some(Err(e)),
             (_, p) => Some(p),
@@ -239,7 +282,6 @@ fn plan_with(
     holes: &[Range<usize>],
     fixed_entry: bool,
     paired: &[bool],
-    pairs: &[(usize, usize, u64)],
     alias: &BTreeMap<u64, u64>,
     pooled: &[bool],
 ) -> Result<Packing, String> {
@@ -250,7 +292,7 @@ fn plan_with(
     // again.
     for _ in 0..=insns.len() {
         let steps = search(input, joints, holes, fixed_entry, &pinned, paired, pooled)?;
-        match build(input, joints, holes, &steps, pairs, alias, pooled) {
+        match build(input, joints, holes, &steps, alias, pooled) {
             Ok(packing) => return Ok(packing),
             Err(n) if !pinned[n] => {
                 // The branch, and what it goes to, stay in the body: as close as
@@ -267,7 +309,8 @@ fn plan_with(
     Err("no packing of the code re-encodes its branches".into())
 }
 
-/// The search: each placement of the instructions, as steps, for the shortest body.
+/// The search: each placement of the instructions, as steps, for the file that ends
+/// first.
 fn search(
     input: &Input,
     joints: &Joints,
@@ -307,7 +350,7 @@ fn search(
     let mut arena: Vec<Step> = Vec::new();
     // states[i]: the ways the first i instructions can lie: state -> (body end, step).
     let mut states: Vec<BTreeMap<State, (u64, Option<usize>)>> = vec![BTreeMap::new(); n + 1];
-    states[0].insert(State { used: 0, before: Before::Start, body_key: 0 }, (input.entry, None));
+    states[0].insert(State { used: 0, before: Before::Start, short: 0, body_key: 0 }, (input.entry, None));
     for i in 0..n {
         let current = std::mem::take(&mut states[i]);
         for (state, (body, parent)) in current {
@@ -337,7 +380,8 @@ fn search(
             // The body, right behind what it holds (from a hole, if the jump fits).
             let body_open = !matches!(state.before, Before::Hole(..)) || jump_from(body).is_some();
             if body_open && entry_ok(body) && fits(i, body, true) {
-                let body_after = body + insns[i].len as u64;
+                let (short, len) = joints.place(state.short, i, body);
+                let body_after = body + len as u64;
                 let step = |arena: &mut Vec<Step>| {
                     arena.push(Step { parent, last: i + 1, hole: None, at: 0 });
                     arena.len() - 1
@@ -345,7 +389,7 @@ fn search(
                 offer(
                     &mut states[i + 1],
                     exact,
-                    State { used: state.used, before: Before::Body, body_key: body_after },
+                    State { used: state.used, before: Before::Body, short, body_key: body_after },
                     body_after,
                     &mut arena,
                     step,
@@ -363,7 +407,9 @@ fn search(
                 }
                 // The rest of the code, its last instruction on p_filesz: the run before
                 // it ends where the hole does, wherever in the hole that makes it start.
-                if hole_end(h) == size_word.unwrap_or(0) && i + 1 < n && is_size_word(n - 1) {
+                // (Not where a pair's second may change its length in the run.)
+                let lengths_fixed = (i..n).all(|k| joints.role[k].is_none_or(|(p, _)| joints.pair_bits[p].is_none()));
+                if hole_end(h) == size_word.unwrap_or(0) && i + 1 < n && is_size_word(n - 1) && lengths_fixed {
                     let len: u64 = insns[i..n - 1].iter().map(|insn| insn.len as u64).sum();
                     let start = hole_end(h).wrapping_sub(len);
                     let mut at = start;
@@ -381,16 +427,18 @@ fn search(
                             };
                             let used = state.used | 1 << h;
                             let before = Before::Hole(h, hole_end(h) + insns[n - 1].len as u64);
-                            offer(&mut states[n], exact, State { used, before, body_key: body_now }, body_now, &mut arena, step);
+                            let state = State { used, before, short: state.short, body_key: body_now };
+                            offer(&mut states[n], exact, state, body_now, &mut arena, step);
                         }
                 }
-                let mut at = start;
+                let (mut at, mut short) = (start, state.short);
                 for k in i..n {
                     let on_size_word = at == hole_end(h) && Some(at) == size_word && k + 1 == n && is_size_word(k);
-                    if !on_size_word && (!fits(k, at, false) || at + insns[k].len as u64 > hole_end(h)) {
+                    let (short_after, len) = joints.place(short, k, at);
+                    if !on_size_word && (!fits(k, at, false) || at + len as u64 > hole_end(h)) {
                         break;
                     }
-                    at += insns[k].len as u64;
+                    (at, short) = (at + len as u64, short_after);
                     let used = state.used | 1 << h;
                     let step = |arena: &mut Vec<Step>| {
                         arena.push(Step { parent, last: k + 1, hole: Some(h), at: start });
@@ -399,7 +447,7 @@ fn search(
                     offer(
                         &mut states[k + 1],
                         exact,
-                        State { used, before: Before::Hole(h, at), body_key: body_now },
+                        State { used, before: Before::Hole(h, at), short, body_key: body_now },
                         body_now,
                         &mut arena,
                         step,
@@ -408,9 +456,24 @@ fn search(
             }
         }
     }
-    // The last run needs no jump: take the shortest body.
-    let (_, (_, last)) =
-        states[n].iter().min_by_key(|(s, (body, _))| (*body, **s)).ok_or("no placement of the code fits")?;
+    // The last run needs no jump: take the placement whose file ends first. The file
+    // ends where the body does, less the zeros that end it, which the loader supplies
+    // past EOF (`Packing::file_end`): a body that ends in the code's last instruction
+    // (an exit `ecall`, 73 00 00 00) sheds that instruction's trailing zeros. (Counted
+    // where its bytes are the same wherever it lies, and no literal pool goes behind
+    // it; the body's length breaks ties.)
+    let pool_behind = pooled.iter().any(|&p| p);
+    let tail_zeros = |state: &State| -> u64 {
+        let Some(k) = n.checked_sub(1).filter(|_| state.before == Before::Body && !pool_behind) else { return 0 };
+        let insn = &insns[k];
+        let fixed = matches!(insn.kind, Kind::Plain | Kind::Trap) && !paired[k] && !pooled[k];
+        let bytes = insn.bytes_in(code, input.entry).filter(|_| fixed).unwrap_or_default();
+        bytes.iter().rev().take_while(|&&b| b == 0).count() as u64
+    };
+    let (_, (_, last)) = states[n]
+        .iter()
+        .min_by_key(|(s, (body, _))| (*body - tail_zeros(s), *body, **s))
+        .ok_or("no placement of the code fits")?;
     let mut steps = Vec::new();
     let mut at = *last;
     while let Some(s) = at {
@@ -441,9 +504,49 @@ struct Joints<'a> {
     code: &'a [u8],
     /// The input addresses that branches go to.
     targets: &'a BTreeSet<u64>,
+    /// Pairs that compute one address together (`Isa::pairs`: first, second, the
+    /// address), by index into `insns`.
+    pairs: &'a [(usize, usize, u64)],
+    /// Each pair's bit in the search's state (`pair_bits`): only a pair with one may
+    /// take its second's short form.
+    pair_bits: Vec<Option<u32>>,
+    /// By instruction: the pair it is in, and whether it is its first.
+    role: Vec<Option<(usize, bool)>>,
 }
 
 impl Joints<'_> {
+    /// Pair `p` re-encoded for its first at `first_at`: its second in the short form
+    /// where that computes the same there and the pair has a bit (`Isa::encode_pair`).
+    /// The search (`place`) and the build both take the pair's bytes, and so its
+    /// second's length, from here.
+    fn encode(&self, p: usize, first_at: u64) -> Option<(Vec<u8>, Vec<u8>)> {
+        let (first, second, value) = self.pairs[p];
+        let bytes = |k: usize| self.insns[k].bytes_in(self.code, self.input.entry);
+        let short = self.pair_bits[p].is_some();
+        self.isa.encode_pair(bytes(first)?, bytes(second)?, first_at, value, short)
+    }
+
+    /// In the search: instruction `k` placed at `at`, with the state's pair bits
+    /// `short`: the bits after it, and its length there. A pair's first sets its bit
+    /// where its second will take the short form (`encode`); the second takes that
+    /// length and clears the bit.
+    fn place(&self, short: u64, k: usize, at: u64) -> (u64, usize) {
+        let len = self.insns[k].len;
+        let Some((p, is_first)) = self.role[k] else { return (short, len) };
+        let (Some(bit), Some(short_len)) = (self.pair_bits[p], self.isa.pair_short_len()) else {
+            return (short, len);
+        };
+        let bit = 1u64 << bit;
+        if is_first {
+            let second = self.pairs[p].1;
+            let shrinks =
+                short_len < self.insns[second].len && self.encode(p, at).is_some_and(|(_, b)| b.len() == short_len);
+            (if shrinks { short | bit } else { short & !bit }, len)
+        } else {
+            (short & !bit, if short & bit != 0 { short_len } else { len })
+        }
+    }
+
     /// The bytes a jump to `to` adds after instruction `last`, which ends at `end`,
     /// and whether `last` moves into the jump's delay slot (then the jump takes its
     /// place, at `end` less its length); None where the jump does not reach. With
@@ -462,6 +565,29 @@ impl Joints<'_> {
         }
         Some((isa.jump(end, to)?.len() + DELAY_SLOT_NOP.len(), false))
     }
+}
+
+/// A bit of the search's state for each pair whose second has a short form
+/// (`Isa::pair_short_len`), the same for pairs that are never open at once: a pair is
+/// open from its first to its second. Pairs past 64 open at once get none and keep
+/// their second's length.
+fn pair_bits(isa: Isa, pairs: &[(usize, usize, u64)]) -> Vec<Option<u32>> {
+    if isa.pair_short_len().is_none() {
+        return vec![None; pairs.len()];
+    }
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    order.sort_by_key(|&p| pairs[p].0);
+    let mut open: Vec<(u32, usize)> = Vec::new(); // (bit, second)
+    let mut bits = vec![None; pairs.len()];
+    for p in order {
+        let (first, second, _) = pairs[p];
+        open.retain(|&(_, s)| s > first);
+        bits[p] = (0..64).find(|b| open.iter().all(|&(o, _)| o != *b));
+        if let Some(b) = bits[p] {
+            open.push((b, second));
+        }
+    }
+    bits
 }
 
 /// Whether a PC-relative instruction re-encodes at `at` (the length is its own):
@@ -496,7 +622,6 @@ fn build(
     joints: &Joints,
     holes: &[Range<usize>],
     steps: &[Step],
-    pairs: &[(usize, usize, u64)],
     alias: &BTreeMap<u64, u64>,
     pooled: &[bool],
 ) -> Result<Packing, usize> {
@@ -523,7 +648,12 @@ fn build(
         let mut a = start;
         for i in first..last {
             at[i] = a;
-            a += insns[i].len as u64;
+            // A pair's second may be shorter than it was where its first now lies.
+            let len = match joints.role[i] {
+                Some((p, false)) => joints.encode(p, at[joints.pairs[p].0]).map_or(insns[i].len, |(_, b)| b.len()),
+                _ => insns[i].len,
+            };
+            a += len as u64;
         }
         starts.push(start);
         if hole.is_none() {
@@ -544,8 +674,8 @@ fn build(
         &code[from..from + insns[i].len]
     };
     let mut pair_bytes = BTreeMap::new();
-    for &(first, second, value) in pairs {
-        let (a, b) = isa.encode_pair(original(first), original(second), at[first], value).ok_or(first)?;
+    for (p, &(first, second, _)) in joints.pairs.iter().enumerate() {
+        let (a, b) = joints.encode(p, at[first]).ok_or(first)?;
         pair_bytes.insert(first, a);
         pair_bytes.insert(second, b);
     }
@@ -691,6 +821,8 @@ mod tests {
         // Every hole holds a run, and the body is what is left: shorter than the code.
         assert!(p.runs.iter().filter(|r| r.place != Place::Body).count() == HOLES.len(), "{p:#?}");
         assert!(p.body_end - 0x1007c < code.len() as u64 - 16, "{p:#?}");
+        // Its syscall (0f 05) ends in no zero: the file ends with the body.
+        assert_eq!(p.file_end(), p.body_end);
         // The same input, the same plan.
         assert_eq!(pack(&code, &HOLES).unwrap(), p);
     }
@@ -725,22 +857,78 @@ mod tests {
     }
 
     #[test]
-    fn an_auipc_pair_moves_re_encoded() {
+    fn an_auipc_pair_moves_re_encoded_its_addi_compressed_where_it_fits() {
         // auipc a1, 0; c.li a0, 1; addi a1, a1, -20 (a1 = the auipc's address - 20);
         // ecall. Only with the pair re-encoded may the auipc leave the entry: then
-        // auipc, c.li and a c.j fill p_paddr, and the body keeps 8 bytes.
+        // auipc, c.li and a c.j fill a hole, and the body keeps the addi and the ecall.
         let rv = Isa::Riscv64 { compressed: true };
         let code = [0x97, 0x05, 0, 0, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x73, 0, 0, 0];
         let (entry, load) = (0x1007c, 0x10000);
         let input =
-            Input { isa: rv, code: &code, entry, file_end: entry + 14, load, holes: &HOLES[2..], size_word_at: None };
-        let p = plan(&input).unwrap();
-        assert_eq!((p.entry, p.body_end), (0x10050, entry + 8), "{p:#?}");
+            |holes| Input { isa: rv, code: &code, entry, file_end: entry + 14, load, holes, size_word_at: None };
+        // From p_paddr (0x10050) the message lies 24 bytes on: the addi's new low part
+        // fits c.addi's 6 bits, and the body keeps 6 bytes (3 in the file).
+        let p = plan(&input(&HOLES[2..])).unwrap();
+        assert_eq!((p.entry, p.body_end, p.file_end()), (0x10050, entry + 6, entry + 3), "{p:#?}");
         let (hole, body) = (&p.runs[0], &p.runs[1]);
+        assert_eq!(body.bytes[..2], [0xe1, 0x05], "c.addi a1, 24: {p:#?}");
         // The pair still computes the address it did, from the auipc's new place.
-        assert_eq!(rv.pair_value(&hole.bytes[..4], &body.bytes[..4], 0x10050), Some(entry - 20));
+        assert_eq!(rv.pair_value(&hole.bytes[..4], &body.bytes[..2], 0x10050), Some(entry - 20));
         // (The auipc's high part is still 0; the addi's low part took the change.)
         assert_eq!(body.reencoded, 1, "{p:#?}");
+        // From e_shoff (0x10028, 12 bytes with e_flags) it lies 64 bytes on, past
+        // c.addi's reach: the addi stays 4 bytes, and goes there too.
+        let p = plan(&input(&HOLES[1..2])).unwrap();
+        assert_eq!((p.entry, p.body_end), (0x10028, entry + 4), "{p:#?}");
+        let hole = &p.runs[0];
+        assert_eq!((hole.code_len, &hole.bytes[6..10]), (10, &[0x93, 0x85, 0x05, 0x04][..]), "addi a1, a1, 64: {p:#?}");
+        assert_eq!(rv.pair_value(&hole.bytes[..4], &hole.bytes[6..10], 0x10028), Some(entry - 20));
+        assert_eq!(plan(&input(&HOLES[1..2])).unwrap(), p);
+    }
+
+    #[test]
+    fn a_pair_fills_a_hole_that_only_its_compressed_form_fits() {
+        // auipc a1, 0; addi a1, a1, -20; c.li a0, 1; c.li a2, 20; ecall. In p_paddr
+        // (8 bytes) the pair and its c.j fit only with the addi as c.addi a1, 24.
+        let rv = Isa::Riscv64 { compressed: true };
+        let code = [0x97, 0x05, 0, 0, 0x93, 0x85, 0xc5, 0xfe, 0x05, 0x45, 0x51, 0x46, 0x73, 0, 0, 0];
+        let (entry, file_end) = (0x1007c, 0x1007c + 16);
+        let input =
+            Input { isa: rv, code: &code, entry, file_end, load: 0x10000, holes: &HOLES[2..], size_word_at: None };
+        let p = plan(&input).unwrap();
+        let hole = &p.runs[0];
+        assert_eq!((hole.at, hole.code_len, hole.to, hole.bytes.len()), (0x10050, 6, entry + 8, 8), "{p:#?}");
+        assert_eq!(hole.bytes[4..6], [0xe1, 0x05], "{p:#?}");
+        assert_eq!((p.body_end, p.file_end()), (entry + 8, entry + 5), "{p:#?}");
+    }
+
+    /// Our riscv64 hello's code at 0x1007c, behind its message at 0x10068: auipc a1,0;
+    /// li a7,64; c.li a0,1; addi a1,a1,-20; c.li a2,20; ecall; c.addi a0,-20;
+    /// li a7,93; ecall.
+    const RV_HELLO: [u8; 30] = [
+        0x97, 0x05, 0, 0, 0x93, 0x08, 0, 0x04, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x51, 0x46, 0x73, 0, 0, 0, 0x31,
+        0x15, 0x93, 0x08, 0xd0, 0x05, 0x73, 0, 0, 0,
+    ];
+    /// Its file's holes (plan.rs's free_runs, longest first): e_shoff, p_paddr,
+    /// e_version, e_flags but its first byte (RVE), p_flags' high bytes.
+    const RV_HOLES: [Range<usize>; 5] = [0x28..0x30, 0x50..0x58, 0x14..0x18, 0x31..0x34, 0x3d..0x40];
+
+    fn pack_rv(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
+        let (isa, entry, file_end) = (Isa::Riscv64 { compressed: true }, 0x1007c, 0x1007c + code.len() as u64);
+        plan(&Input { isa, code, entry, file_end, load: 0x10000, holes, size_word_at: None })
+    }
+
+    #[test]
+    fn a_body_that_ends_the_code_sheds_its_trailing_zeros() {
+        // The shortest body (14 bytes: auipc, li, c.li, c.addi and a c.j) ends in a
+        // jump; a body of 16 that ends in the exit ecall (73 00 00 00) ends the file 3
+        // bytes earlier: the loader reads those zeros from the page past EOF. (The
+        // auipc lies in p_paddr, 24 bytes before the message: its addi is c.addi.)
+        let p = pack_rv(&RV_HELLO, &RV_HOLES).unwrap();
+        let last = p.runs.last().unwrap();
+        assert_eq!((&last.place, last.bytes.last_chunk()), (&Place::Body, Some(&[0x73, 0, 0, 0])), "{p:#?}");
+        assert_eq!((p.entry, p.body_end, p.file_end()), (0x10050, 0x1007c + 16, 0x1007c + 13), "{p:#?}");
+        assert_eq!(pack_rv(&RV_HELLO, &RV_HOLES).unwrap(), p);
     }
 
     #[test]

@@ -418,16 +418,8 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     // the zeros that end them need not be in the file either.
     let packed = packing.map(|p| {
         let data_end = (p.code.start - segment.p_vaddr) as usize + segment_start;
-        let mut image = vec![0u8; (p.body_end - load_address) as usize];
-        for run in p.runs.iter().filter(|r| r.place == Place::Body) {
-            let at = (run.at - load_address) as usize;
-            image[at..at + run.bytes.len()].copy_from_slice(&run.bytes);
-        }
         let code_from = (p.code.start - load_address) as usize;
-        let mut len = image.len();
-        while len > code_from && image[len - 1] == 0 {
-            len -= 1;
-        }
+        let mut len = (p.file_end() - load_address) as usize;
         // With no code left in the body, the data ends the file: its zeros go too, as
         // they would from a file shrunk again (fuzzing found outputs that shrank further).
         // Not into the headers, though: the program header's free tail there holds the

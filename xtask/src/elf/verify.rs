@@ -98,7 +98,9 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
 /// from its entry point, less the jumps to what follows them: a branch to one must
 /// reach its target's copy); each copy has the original's bytes,
 /// or is the same branch or PC-relative instruction re-encoded (it names the copy of
-/// the original target, or the same address, and moved back it is the original); each
+/// the original target, or the same address, and moved back it is the original), or
+/// with its partner the same pair (auipc/addi) computing the same address, the second
+/// maybe in its short form (c.addi), which moved back in full is the original; each
 /// fall-through and branch reaches the copy of the original successor, straight or
 /// through inserted unconditional jumps that lie in the runs' jump bytes; the entry
 /// point reaches the copy of the original one; runs lie on header bytes no loader
@@ -236,19 +238,21 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         Err("inserted jumps go round in a loop".into())
     };
     let byte_of = |i: &Insn, elf_bytes: &[u8], base: u64| elf_bytes[(i.address - base) as usize..][..i.len].to_vec();
-    // Pairs that compute an address together (auipc/addi): re-encoded as one.
+    // Pairs that compute an address together (auipc/addi): re-encoded as one. The
+    // copy may hold the second in its short form (RISC-V's c.addi for addi rd, rd):
+    // moved back in full, the pair is the original.
     let pairs = isa.pairs(&insns, &original, entry);
     let pair_of = |n: usize| pairs.iter().find(|&&(a, b, _)| a == n || b == n);
     for (n, (c, o)) in copies.iter().enumerate() {
         let (ob, cb) = (byte_of(o, &original, entry), plan_bytes_at(p, c));
-        let same_shape = c.len == o.len
+        let same_shape = (c.len == o.len || pair_of(n).is_some())
             && match (o.kind, c.kind) {
                 _ if pair_of(n).is_some() => pair_of(n).is_some_and(|&(a, b, value)| {
                     let ((ca, oa), (cb, ob)) = (&copies[a], &copies[b]);
                     let (first, second) = (plan_bytes_at(p, ca), plan_bytes_at(p, cb));
                     let (orig_first, orig_second) = (byte_of(oa, &original, entry), byte_of(ob, &original, entry));
                     isa.pair_value(&first, &second, ca.address) == Some(value)
-                        && isa.encode_pair(&first, &second, oa.address, value) == Some((orig_first, orig_second))
+                        && isa.encode_pair(&first, &second, oa.address, value, false) == Some((orig_first, orig_second))
                 }),
                 (Kind::Branch { target, unconditional }, Kind::Branch { target: t, unconditional: u }) => {
                     // (Never into a delay slot: control would run on past it.)

@@ -503,19 +503,35 @@ impl Isa {
     }
 
     /// A pair's two instructions re-encoded, the first at `first_at`, to compute
-    /// `value` still; None where it does not reach.
-    pub fn encode_pair(self, first: &[u8], second: &[u8], first_at: u64, value: u64) -> Option<(Vec<u8>, Vec<u8>)> {
+    /// `value` still; None where it does not reach. `short`: the second in its short
+    /// form where that computes the same there (RISC-V: `addi rd, rd, lo` as `c.addi`
+    /// when the new lo fits 6 bits, `pair_short_len` bytes), else in full, whatever
+    /// form it came in (the verifier moves a copy back that way).
+    pub fn encode_pair(
+        self,
+        first: &[u8],
+        second: &[u8],
+        first_at: u64,
+        value: u64,
+        short: bool,
+    ) -> Option<(Vec<u8>, Vec<u8>)> {
         match self {
-            Isa::Riscv64 { .. } => riscv::encode_pair(first, second, first_at, value),
+            Isa::Riscv64 { compressed } => riscv::encode_pair(compressed, first, second, first_at, value, short),
             _ => None,
         }
+    }
+
+    /// The length of a pair's second in its short form (`encode_pair` with `short`),
+    /// where the ISA has one: RISC-V's `c.addi`, where compressed instructions may be.
+    pub fn pair_short_len(self) -> Option<usize> {
+        (self == Isa::Riscv64 { compressed: true }).then_some(2)
     }
 
     /// The address a pair's two instructions (`first` at `first_at`) compute.
     pub fn pair_value(self, first: &[u8], second: &[u8], first_at: u64) -> Option<u64> {
         let word = |b: &[u8]| <[u8; 4]>::try_from(b).ok().map(u32::from_le_bytes);
         match self {
-            Isa::Riscv64 { .. } => riscv::pair_value(word(first)?, word(second)?, first_at),
+            Isa::Riscv64 { .. } => riscv::pair_value(word(first)?, second, first_at),
             _ => None,
         }
     }

@@ -93,8 +93,9 @@ fn classify_compressed(c: Compressed, at: u64) -> Result<Kind, String> {
 /// The address `auipc rd, hi` at `hi_at` and `addi rs, rd, lo` compute together (into
 /// rs; `pairs` sees that rd is dead after, when rs is another register); None when the
 /// words are not such a pair (rd x5 or above: the ABI's fixed registers may be read
-/// implicitly).
-pub fn pair_value(hi: u32, lo: u32, hi_at: u64) -> Option<u64> {
+/// implicitly). `lo` may be `c.addi rd, lo`, which is `addi rd, rd, lo` (`addi_word`).
+pub fn pair_value(hi: u32, lo: &[u8], hi_at: u64) -> Option<u64> {
+    let lo = addi_word(lo)?;
     let rd = (hi >> 7) & 31;
     let is_auipc = hi & 0x7f == 0x17 && rd >= 5;
     let is_addi = lo & 0x707f == 0x13 && (lo >> 7) & 31 >= 5 && (lo >> 15) & 31 == rd;
@@ -103,6 +104,31 @@ pub fn pair_value(hi: u32, lo: u32, hi_at: u64) -> Option<u64> {
         let low = (lo as i32 >> 20) as i64;
         hi_at.wrapping_add((high + low) as u64)
     })
+}
+
+/// The 4-byte instruction that `bytes` are: a word as it is, or `c.addi rd, imm` (RVC,
+/// quadrant 1, funct3 0) as the `addi rd, rd, imm` it expands to (RISC-V unprivileged
+/// spec, 16.5). Not `c.addi` with rd x0 or imm 0: those are `c.nop` and HINTs.
+fn addi_word(bytes: &[u8]) -> Option<u32> {
+    match *bytes {
+        [a, b, c, d] => Some(u32::from_le_bytes([a, b, c, d])),
+        [a, b] => {
+            let h = u16::from_le_bytes([a, b]) as u32;
+            let rd = (h >> 7) & 31;
+            let imm = super::sign_extend((h >> 2) & 31 | (h >> 12 & 1) << 5, 6) as i32;
+            (h & 0xe003 == 0x0001 && rd != 0 && imm != 0).then_some((imm as u32) << 20 | rd << 15 | rd << 7 | 0x13)
+        }
+        _ => None,
+    }
+}
+
+/// `addi rd, rd, imm` as `c.addi rd, imm`, where compressed instructions may be and
+/// imm fits its 6 bits (nonzero, rd not x0).
+fn c_addi(word: u32) -> Option<[u8; 2]> {
+    let (rd, rs, imm) = ((word >> 7) & 31, (word >> 15) & 31, word as i32 >> 20);
+    let fits = word & 0x707f == 0x13 && rd == rs && rd != 0 && imm != 0 && (-32..32).contains(&imm);
+    let imm = imm as u32;
+    fits.then(|| ((0x0001 | (imm >> 5 & 1) << 12 | rd << 7 | (imm & 31) << 2) as u16).to_le_bytes())
 }
 
 /// The pairs (auipc index, addi index) in `insns` (whose bytes `code` start at
@@ -137,7 +163,7 @@ pub fn pairs(insns: &[Insn], code: &[u8], base: u64) -> Vec<(usize, usize, u64)>
             let next = (l + 1..insns.len()).find(|&k| names(&insns[k]) || !insns[k].movable() || is_ecall(&insns[k]));
             next.is_some_and(|k| writes_only(&insns[k], code, base, rd))
         };
-        let value = word(&insns[l]).and_then(|lw| pair_value(hw, lw, hi.address));
+        let value = word(&insns[l]).and_then(|lw| pair_value(hw, &lw.to_le_bytes(), hi.address));
         if let (false, Some(value)) = (entered || (into_other && !dead()), value) {
             out.push((h, l, value));
         }
@@ -170,14 +196,27 @@ fn writes_only(insn: &Insn, code: &[u8], base: u64, rd: u32) -> bool {
 }
 
 /// The auipc/addi pair `hi`, `lo` re-encoded for the auipc at `hi_at` to compute
-/// `value` still.
-pub fn encode_pair(hi: &[u8], lo: &[u8], hi_at: u64, value: u64) -> Option<(Vec<u8>, Vec<u8>)> {
-    let (hw, lw) = (u32::from_le_bytes(hi.try_into().ok()?), u32::from_le_bytes(lo.try_into().ok()?));
+/// `value` still. `lo` may come as `c.addi`; it goes as `c.addi` where `short` asks
+/// for it, compressed instructions may be and the new low part fits (`c_addi`: the
+/// pair is 2 bytes shorter), else as the 4-byte `addi`.
+pub fn encode_pair(
+    compressed: bool,
+    hi: &[u8],
+    lo: &[u8],
+    hi_at: u64,
+    value: u64,
+    short: bool,
+) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (hw, lw) = (u32::from_le_bytes(hi.try_into().ok()?), addi_word(lo)?);
     let delta = i32::try_from(value.wrapping_sub(hi_at) as i64).ok()?;
     let high = delta.wrapping_add(0x800) & !0xfff;
     let low = delta.wrapping_sub(high);
     let (hw, lw) = ((hw & 0xfff) | high as u32, (lw & 0x000f_ffff) | (low as u32) << 20);
-    (pair_value(hw, lw, hi_at) == Some(value)).then(|| (hw.to_le_bytes().to_vec(), lw.to_le_bytes().to_vec()))
+    let lo = match c_addi(lw).filter(|_| short && compressed) {
+        Some(half) => half.to_vec(),
+        None => lw.to_le_bytes().to_vec(),
+    };
+    (pair_value(hw, &lo, hi_at) == Some(value)).then(|| (hw.to_le_bytes().to_vec(), lo))
 }
 
 /// jal x0, the conditional branches, c.j and c.beqz/c.bnez rewritten for the
@@ -253,6 +292,43 @@ mod tests {
             let want = if paired { vec![(0, 1, 0x1000 - 116)] } else { vec![] };
             assert_eq!(rv.pairs(&insns, &code, 0x1000), want, "{tail:02x?}");
         }
+    }
+
+    #[test]
+    fn a_pairs_addi_goes_as_c_addi_where_its_low_part_fits() {
+        // auipc a1, 0; addi a1, a1, -20, at 0x1007c: the address 0x10068.
+        let (auipc, addi, value) = ([0x97, 0x05, 0, 0], [0x93, 0x85, 0xc5, 0xfe], 0x10068);
+        let hi = u32::from_le_bytes(auipc);
+        // From 0x10050 the low part is 24: c.addi a1, 24.
+        let short = super::encode_pair(true, &auipc, &addi, 0x10050, value, true);
+        assert_eq!(short, Some((auipc.to_vec(), vec![0xe1, 0x05])));
+        assert_eq!(super::pair_value(hi, &[0xe1, 0x05], 0x10050), Some(value));
+        // Moved back in full, it is the original; and -32 is c.addi's last reach.
+        assert_eq!(
+            super::encode_pair(true, &auipc, &[0xe1, 0x05], 0x1007c, value, false),
+            Some((auipc.to_vec(), addi.to_vec()))
+        );
+        assert_eq!(
+            super::encode_pair(true, &auipc, &addi, value + 32, value, true).map(|p| p.1),
+            Some(vec![0x81, 0x15])
+        );
+        // 4 bytes: not asked for, no RVC, a low part of 32, 64 or 0 (c.addi 0 is a HINT).
+        for (compressed, at, short) in [
+            (true, 0x10050, false),
+            (false, 0x10050, true),
+            (true, value - 32, true),
+            (true, 0x10028, true),
+            (true, value, true),
+        ] {
+            let (_, lo) = super::encode_pair(compressed, &auipc, &addi, at, value, short).unwrap();
+            assert_eq!((lo.len(), super::pair_value(hi, &lo, at)), (4, Some(value)), "{at:#x}");
+        }
+        // addi a4, a1, -20 writes another register: never c.addi (which writes a1).
+        let into_a4 = [0x13, 0x87, 0xc5, 0xfe];
+        let (_, lo) = super::encode_pair(true, &auipc, &into_a4, 0x10050, value, true).unwrap();
+        assert_eq!(lo, [0x13, 0x87, 0x85, 0x01]);
+        // c.addi a0, 24 after auipc a1 computes nothing with it.
+        assert_eq!(super::pair_value(hi, &[0x61, 0x05], 0x10050), None);
     }
 
     #[test]
