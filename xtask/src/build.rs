@@ -66,8 +66,10 @@ pub struct Variant {
     /// Link the code at the alignment the compiler asks for, not the instruction
     /// set's own (`elf::code_alignment`).
     pub compiler_code_alignment: bool,
-    /// MIPS: keep $1 across every syscall, without the proof that it need not be.
-    pub mips_keeps_at: bool,
+    /// Keep the register the syscall asm destroys undeclared ($1 on MIPS, r7 on ARM:
+    /// `elf::isa::UndeclaredClobber`) across every syscall, without the proof that it
+    /// need not be.
+    pub keeps_undeclared_clobber: bool,
 }
 
 /// Build `program` for `arch` (hello printing `message`; other programs take none);
@@ -127,8 +129,9 @@ pub fn build_variant(
         .collect();
     let _dir = sh.push_dir(&root);
     let linked = target_dir.join(target).join("size").join(krate);
-    // `keep_at`: the MIPS syscall asm keeps $1 across each call (sys-mips64el).
-    let compile = |keep_at: bool| -> Result<Vec<u8>> {
+    // `keep`: the syscall asm keeps the register it cannot declare clobbered across
+    // each call (`elf::isa::UndeclaredClobber`).
+    let compile = |keep: bool| -> Result<Vec<u8>> {
         let program_flags = &program_flags;
         let mut build = cmd!(
             sh,
@@ -140,9 +143,9 @@ pub fn build_variant(
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("HELLO_MESSAGE_FILE", &message_file)
         .env_remove("RUSTFLAGS")
-        .env_remove(MIPS_KEEP_AT);
-        if keep_at {
-            build = build.env(MIPS_KEEP_AT, "1");
+        .env_remove(KEEP_UNDECLARED_CLOBBER);
+        if keep {
+            build = build.env(KEEP_UNDECLARED_CLOBBER, "1");
         }
         build.run().with_context(|| format!("building {} for {} failed", program.name, arch.name))?;
         let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
@@ -150,19 +153,23 @@ pub fn build_variant(
             .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
         Ok(bytes)
     };
-    let mut bytes = compile(variant.mips_keeps_at)?;
-    // The MIPS syscall asm does not keep $1 (sys-mips64el says why) where no value
-    // there, or in hi and lo, outlives a syscall; where one does, build again keeping
-    // $1, and prove that again.
-    if e.machine == object::elf::EM_MIPS
-        && let Err(why) = mips_syscalls_keep_nothing(&bytes)
-    {
-        if variant.mips_keeps_at {
-            bail!("{}: {why}, with $1 kept across each syscall", linked.display());
+    let mut bytes = compile(variant.keeps_undeclared_clobber)?;
+    // The syscall asm does not keep the register it destroys undeclared ($1 on MIPS,
+    // r7 on ARM: the syscall crates say why) where the linked code is proven to read
+    // no value of it after a syscall; where that fails, build again keeping it, and
+    // prove again what there is still to prove.
+    if let Some(clobber) = elf::isa::undeclared_syscall_clobber(e.machine) {
+        let kept = format!("{} kept across each syscall", clobber.register);
+        let mut keeps = variant.keeps_undeclared_clobber;
+        if !keeps && let Err(why) = syscalls_keep_nothing(&clobber, &bytes) {
+            eprintln!("{}: {why}: building again with {kept}", linked.display());
+            bytes = compile(true)?;
+            keeps = true;
         }
-        eprintln!("{}: {why}: building again with $1 kept across each syscall", linked.display());
-        bytes = compile(true)?;
-        mips_syscalls_keep_nothing(&bytes).with_context(|| format!("{}: even with $1 kept", linked.display()))?;
+        if keeps && clobber.prove_when_kept {
+            syscalls_keep_nothing(&clobber, &bytes)
+                .with_context(|| format!("{}: even with {kept}", linked.display()))?;
+        }
     }
     // link.ld links the read-only data first and the code last: the code may be packed
     // into header fields, unless the program enters it by other ways than branches
@@ -265,15 +272,47 @@ fn check_linked(arch: &Arch, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Set for a MIPS build whose syscalls must keep $1 (sys-mips64el reads it).
-const MIPS_KEEP_AT: &str = "HELLO_MIPS_KEEP_AT";
+/// Set for a build whose syscall asm must keep the register it destroys undeclared
+/// (`elf::isa::UndeclaredClobber`): sys-mips64el and sys-arm read it.
+const KEEP_UNDECLARED_CLOBBER: &str = "HELLO_KEEP_UNDECLARED_CLOBBER";
 
-/// No value in $1, hi or lo outlives a syscall in the linked MIPS program `bytes`.
-fn mips_syscalls_keep_nothing(bytes: &[u8]) -> Result<()> {
+/// `clobber.prove` on the linked program `bytes`: no value the syscall asm destroys
+/// undeclared outlives a syscall, from the entry or from any code address the program
+/// holds as data (`code_addresses_held`).
+fn syscalls_keep_nothing(clobber: &elf::isa::UndeclaredClobber, bytes: &[u8]) -> Result<()> {
     let file = object::File::parse(bytes).context("not an object file object can read")?;
     let text = file.section_by_name(".text").context("no .text section")?;
     let code = text.data().context("cannot read .text")?;
-    elf::isa::mips_syscalls_leave_no_clobbered_value(code, text.address(), file.entry()).map_err(|why| anyhow::anyhow!(why))
+    let held = code_addresses_held(&file, text.address()..text.address() + code.len() as u64)?;
+    (clobber.prove)(code, text.address(), file.entry(), &held).map_err(|why| anyhow::anyhow!(why))
+}
+
+/// Every aligned 32-bit word of the loaded sections (literal pools in the code among
+/// them) whose value, bit 0 aside (a Thumb address), lies in `code`: where the program
+/// may hand the kernel a code address to enter (a signal handler), in a struct or a
+/// register loaded from there. (An ELF64 pointer's low half is such a word, as the
+/// code lies below 4 GiB.) Over-approximated: a word of data that happens to look so
+/// only adds a path to prove.
+fn code_addresses_held(file: &object::File, code: std::ops::Range<u64>) -> Result<Vec<u64>> {
+    let mut held = Vec::new();
+    for section in file.sections().filter(|s| s.kind() != object::SectionKind::UninitializedData) {
+        let object::SectionFlags::Elf { sh_flags } = section.flags() else { continue };
+        if sh_flags & u64::from(object::elf::SHF_ALLOC) == 0 {
+            continue;
+        }
+        let data = section.data().with_context(|| format!("cannot read {}", section.name().unwrap_or("a section")))?;
+        let first = section.address().next_multiple_of(4);
+        let skip = (first - section.address()) as usize;
+        for word in data.get(skip..).unwrap_or_default().chunks_exact(4) {
+            let word: [u8; 4] = word.try_into().expect("chunks of 4");
+            let value =
+                u64::from(if file.is_little_endian() { u32::from_le_bytes(word) } else { u32::from_be_bytes(word) });
+            if code.contains(&(value & !1)) {
+                held.push(value);
+            }
+        }
+    }
+    Ok(held)
 }
 
 /// Tag_CPU_arch (tag 6) from the "aeabi" build attributes, if present.

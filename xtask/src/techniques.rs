@@ -70,12 +70,15 @@ pub const ALL: &[Technique] = &[
         without: Without::Build(|_, arch| without_flag(arch, MIPS_SLOTS_FROM_SUCCESSORS)),
     },
     Technique {
-        name: "MIPS `$1` not kept across syscalls (`mips64::syscalls_leave_no_clobbered_value`)",
-        cost: "none where the build proves, on the linked code, that no value in `$1`, hi or lo \
-               outlives a syscall (the kernel clobbers them; Rust's asm cannot say so); \
-               else the build keeps `$1` (two moves a syscall) and says so",
+        name: "No register kept that the syscall asm destroys but cannot declare: MIPS `$1`, ARM `r7` \
+               (`elf::isa::UndeclaredClobber`)",
+        cost: "none where the build proves, on the linked code, that no value in it outlives a syscall \
+               (MIPS: the kernel clobbers `$1`, hi and lo; ARM: the asm puts the number in `r7`; \
+               Rust's asm can name neither); else the build keeps it (MIPS two moves a syscall, \
+               ARM a push and a pop) and says so: ARM httpd, where LLVM holds values in `r7` across syscalls",
         without: Without::Build(|_, arch| {
-            (arch.elf.machine == object::elf::EM_MIPS).then(|| Variant { mips_keeps_at: true, ..Variant::default() })
+            elf::isa::undeclared_syscall_clobber(arch.elf.machine)
+                .map(|_| Variant { keeps_undeclared_clobber: true, ..Variant::default() })
         }),
     },
     Technique {

@@ -11,11 +11,12 @@
 //! name in Rust's asm either. Keeping $1 in another register across each call cost
 //! two moves (8 bytes) a call. Instead `cargo xtask build` proves on the linked code
 //! that no value in $1, hi or lo outlives a syscall (every path writes them before it
-//! reads them: `elf::isa::mips_syscalls_leave_no_clobbered_value`). That is the only
+//! reads them: `elf::isa::UndeclaredClobber`, the proof in mips64.rs). That is the only
 //! case where the missing clobber could matter, so the code that passes runs as if it
 //! were declared. Where LLVM did keep a value in $1 across one, the build builds again
-//! with `HELLO_MIPS_KEEP_AT` set, and each call keeps $1 in $8 (a4, which the kernel
-//! preserves; in `syscall5`, whose fifth argument is $8, in $9), then checks again.
+//! with `HELLO_KEEP_UNDECLARED_CLOBBER` set, and each call keeps $1 in $8 (a4, which
+//! the kernel preserves; in `syscall5`, whose fifth argument is $8, in $9), then checks
+//! again.
 //! (qemu-user leaves $1 alone; only a real kernel changes it: its syscall entry uses
 //! $1 and does not restore it.)
 //!
@@ -30,7 +31,7 @@ use core::arch::asm;
 
 /// Keep $1 across each syscall (see above): set by `cargo xtask build` where the
 /// program needs it.
-const KEEP_AT: bool = option_env!("HELLO_MIPS_KEEP_AT").is_some();
+const KEEP_AT: bool = option_env!("HELLO_KEEP_UNDECLARED_CLOBBER").is_some();
 
 macro_rules! syscalls {
     ($($name:ident($($param:ident),*: $($arg:ident in $reg:tt),*; $($clobbered:ident in $creg:tt),*)

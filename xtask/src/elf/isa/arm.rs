@@ -5,7 +5,7 @@
 //! count from different bases in different encodings.
 
 use yaxpeax_arch::{Decoder, U8Reader};
-use yaxpeax_arm::armv7::{InstDecoder, Instruction, Opcode, Operand};
+use yaxpeax_arm::armv7::{ConditionCode, InstDecoder, Instruction, Opcode, Operand, Reg, RegShift, RegShiftStyle};
 
 use super::{FreeFlags, Insn, Kind, offset, sign_extend};
 
@@ -280,6 +280,230 @@ pub fn literal_as_address(thumb: bool, bytes: &[u8]) -> Option<Vec<u8>> {
     matches!(hw1 >> 11, 0b01001 | 0b10100).then(|| (0xa000 | hw1 & 0x0700).to_le_bytes().to_vec())
 }
 
+/// The EABI syscall numbers that do not return: exit and exit_group.
+const EXITS: [u32; 2] = [1, 248];
+
+/// The register that holds the syscall number, which sys-arm's asm writes undeclared.
+const R7: u8 = 7;
+
+/// What a system call's asm destroys that it cannot declare, in Thumb code: r7, where
+/// sys-arm's asm puts the syscall number. LLVM reserves r7 as Thumb's frame pointer,
+/// so Rust refuses it as an asm operand or clobber, yet with frame pointers omitted it
+/// allocates r7 like any other register and takes it to be kept across the asm.
+/// Rather than keep it (`push {r7}` and `pop {r7}`, 4 bytes a call), the build proves
+/// on the linked code that no value of r7 outlives a syscall: along every path from
+/// each entry, after each `svc` nothing reads r7 before an instruction outside any IT
+/// block writes all of it. (The asm's own `movs r7` comes right before its `svc`, and
+/// only the asm's instructions run between the two, so nothing of the compiler's reads
+/// r7 in between.) That is the one case in which the undeclared clobber could matter,
+/// so the code that passes runs as if it were declared.
+///
+/// Entries: `entry` (the ELF's, Thumb: bit 0 set), each Thumb code address in `held`
+/// (code addresses the program holds as data, where the kernel may enter: a signal
+/// handler; a Thumb function's address has bit 0 set, even values are not entries of
+/// Thumb code), and the address of each `adr` that names the code. A `movt` that may
+/// build a code address's high half fails: it could make an entry this cannot see.
+///
+/// Over-approximated reads: any instruction that names r7 in any operand (register,
+/// register list, base, index, shift) reads it, unless it surely writes all of r7 and
+/// reads it nowhere (`r7_use`); an `svc` reads it (the number). An instruction in an
+/// IT block may not run: what it reads counts, what it writes does not. Conditional
+/// branches and cbz/cbnz go both ways. An `svc` reached with r7 last set to 1 or 248
+/// (exit, exit_group) by `movs r7, #n` outside an IT block ends its path. Err: where
+/// r7 may be read after a syscall, or where a path cannot be traced: a call (bl,
+/// blx), a return or any other write of the PC, a branch inside an IT block, a branch
+/// out of the code, bytes that decode as no instruction, A32 code.
+pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), String> {
+    let end = address.wrapping_add(code.len() as u64);
+    let in_code = |a: u64| a >= address && a < end;
+    if entry & 1 == 0 || !in_code(entry & !1) {
+        return Err(format!("the ARM entry {entry:#x} is not Thumb code in {address:#x}..{end:#x}"));
+    }
+    // The high halves of the code's addresses: what a movt building one of them holds.
+    let code_high = (address >> 16)..=(end.saturating_sub(1) >> 16);
+    let decoder = InstDecoder::default_thumb();
+    let start = |at: u64| Path { at, it: 0, clobbered_by: None, r7: None };
+    let mut work: Vec<Path> = std::iter::once(entry)
+        .chain(held.iter().copied().filter(|&a| a & 1 == 1 && in_code(a & !1)))
+        .map(|a| start(a & !1))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(path) = work.pop() {
+        let at = path.at;
+        if at >= end {
+            continue; // off the code's end: undefined in the input already
+        }
+        if !in_code(at) || !at.is_multiple_of(2) {
+            return Err(format!("a Thumb path leaves the code for {at:#x}"));
+        }
+        if !seen.insert(path) {
+            continue;
+        }
+        let rest = &code[(at - address) as usize..];
+        let len = thumb_len(rest);
+        let bytes = rest.get(..len).ok_or_else(|| format!("a Thumb instruction at {at:#x} runs past the end"))?;
+        let insn = decoder
+            .decode(&mut U8Reader::new(bytes))
+            .map_err(|e| format!("no Thumb instruction decodes at {at:#x}: {e:?}"))?;
+        let kind = match thumb_branch(bytes, at)? {
+            Some(kind) => kind,
+            None => classify(&insn, at, literal(true, bytes, at))?,
+        };
+        let conditional = path.it > 0 || insn.condition != ConditionCode::AL;
+        let (reads, writes_all) = r7_use(&insn);
+        if let Some(by) = path.clobbered_by
+            && (reads || insn.opcode == Opcode::SVC)
+        {
+            return Err(format!(
+                "the Thumb instruction `{insn}` at {at:#x} reads r7, which the syscall at {by:#x} destroyed"
+            ));
+        }
+        if insn.opcode == Opcode::MOVT
+            && let Operand::Imm32(high) = insn.operands[1]
+            && code_high.contains(&u64::from(high))
+        {
+            return Err(format!("`{insn}` at {at:#x} may build a code address: an entry that cannot be traced"));
+        }
+        if insn.opcode == Opcode::ADR
+            && let Kind::PcRelative { refers: Some(named) } = kind
+            && in_code(named)
+        {
+            work.push(start(named));
+        }
+        let mut next = Path { at: at + len as u64, it: path.it.saturating_sub(1), ..path };
+        next.r7 = number_in_r7(&insn, path.r7, conditional);
+        if insn.opcode == Opcode::SVC {
+            if !conditional && path.r7.is_some_and(|n| EXITS.contains(&n)) {
+                continue; // exit, exit_group
+            }
+            next.clobbered_by = Some(at);
+        } else if writes_all && !conditional {
+            next.clobbered_by = None;
+        }
+        if insn.opcode == Opcode::IT {
+            if path.it > 0 {
+                return Err(format!("an IT instruction at {at:#x} inside an IT block"));
+            }
+            next.it = it_block_len(&insn);
+        }
+        match kind {
+            Kind::Branch { target, unconditional } => {
+                if path.it > 0 {
+                    return Err(format!("a Thumb branch at {at:#x} inside an IT block"));
+                }
+                if !in_code(target) {
+                    return Err(format!("a Thumb branch at {at:#x} leaves the code for {target:#x}"));
+                }
+                work.push(Path { at: target, ..next });
+                if !unconditional {
+                    work.push(next);
+                }
+            }
+            Kind::Trap => {}
+            _ => work.push(next),
+        }
+    }
+    Ok(())
+}
+
+/// Where a path of `syscalls_leave_no_clobbered_value` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Path {
+    at: u64,
+    /// Instructions left in the IT block before `at`'s: they run only if its
+    /// condition holds.
+    it: u32,
+    /// The `svc` that destroyed r7, where nothing has written all of it since.
+    clobbered_by: Option<u64>,
+    /// The number in r7, where known.
+    r7: Option<u32>,
+}
+
+/// Whether `op` names r7: as a register, in a register list, as a base, index or
+/// shift register.
+fn names_r7(op: &Operand) -> bool {
+    let r7 = |r: &Reg| r.number() == R7;
+    let shift = |s: &RegShift| match s.into_shift() {
+        RegShiftStyle::RegImm(s) => r7(&s.shiftee()),
+        RegShiftStyle::RegReg(s) => r7(&s.shiftee()) || r7(&s.shifter()),
+    };
+    match op {
+        Operand::Reg(r) | Operand::RegWBack(r, _) | Operand::RegDeref(r) | Operand::BankedReg(_, r) => r7(r),
+        Operand::RegDerefPostindexOffset(r, ..) | Operand::RegDerefPreindexOffset(r, ..) => r7(r),
+        Operand::RegDerefPostindexReg(r, i, ..) | Operand::RegDerefPreindexReg(r, i, ..) => r7(r) || r7(i),
+        Operand::RegDerefPostindexRegShift(r, s, ..) | Operand::RegDerefPreindexRegShift(r, s, ..) => r7(r) || shift(s),
+        Operand::RegShift(s) => shift(s),
+        Operand::RegList(list) => list & (1 << R7) != 0,
+        _ => false,
+    }
+}
+
+/// How `insn` uses r7: (reads it, writes all of it). Over-approximated: an instruction
+/// that names r7 reads it, unless it is one of the forms below, which write their
+/// first operand whole from the others alone, with r7 first and nowhere else. Thumb's
+/// two-operand ALU forms (`adds r7, #1`, `orrs r7, r4`) also read their destination,
+/// which yaxpeax-arm lists once: those need a third operand to count.
+fn r7_use(insn: &Instruction) -> (bool, bool) {
+    let ops = &insn.operands;
+    let names = ops.iter().any(names_r7);
+    let first_is_r7 = matches!(ops[0], Operand::Reg(r) if r.number() == R7);
+    let only_first = first_is_r7 && !ops[1..].iter().any(names_r7);
+    let writes_all = match insn.opcode {
+        // pop reads only sp; ldm its base, which must not be r7.
+        Opcode::POP => names,
+        Opcode::LDM(..) => !names_r7(&ops[0]) && names,
+        Opcode::MOV
+        | Opcode::MVN
+        | Opcode::ADR
+        | Opcode::LDR
+        | Opcode::LDRB
+        | Opcode::LDRH
+        | Opcode::LDRSB
+        | Opcode::LDRSH
+        | Opcode::UXTB
+        | Opcode::UXTH
+        | Opcode::SXTB
+        | Opcode::SXTH => only_first,
+        Opcode::ADD
+        | Opcode::ADC
+        | Opcode::SUB
+        | Opcode::SBC
+        | Opcode::RSB
+        | Opcode::AND
+        | Opcode::ORR
+        | Opcode::ORN
+        | Opcode::EOR
+        | Opcode::BIC
+        | Opcode::LSL
+        | Opcode::LSR
+        | Opcode::ASR
+        | Opcode::ROR
+        | Opcode::MUL => only_first && !matches!(ops[2], Operand::Nothing),
+        _ => false,
+    };
+    (names && !writes_all, writes_all)
+}
+
+/// The number in r7 once `insn` ran, `before` it: known after `movs r7, #n` and, from a
+/// known number, after the `lsls r7, r7, #8` and `adds r7, #n` that sys-arm's asm
+/// builds larger numbers with; unknown after anything else that names r7, or that may
+/// not run (`conditional`) and names it.
+fn number_in_r7(insn: &Instruction, before: Option<u32>, conditional: bool) -> Option<u32> {
+    let ops = &insn.operands;
+    if !ops.iter().any(names_r7) {
+        return before;
+    }
+    let reg = |op: &Operand| matches!(op, Operand::Reg(r) if r.number() == R7);
+    match (insn.opcode, &ops[..3]) {
+        _ if conditional => None,
+        (Opcode::MOV, [d, Operand::Imm32(n), Operand::Nothing]) if reg(d) => Some(*n),
+        (Opcode::LSL, [d, s, Operand::Imm12(k)]) if reg(d) && reg(s) => before?.checked_shl(u32::from(*k)),
+        (Opcode::ADD, [d, Operand::Imm32(n), Operand::Nothing]) if reg(d) => Some(before?.wrapping_add(*n)),
+        (Opcode::ADD, [d, s, Operand::Imm32(n)]) if reg(d) && reg(s) => Some(before?.wrapping_add(*n)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Isa, Kind};
@@ -392,6 +616,104 @@ mod tests {
         assert_eq!(super::literal_as_address(true, &0xa2ffu16.to_le_bytes()), Some(0xa200u16.to_le_bytes().to_vec()));
         assert_eq!(super::literal_as_address(true, &0x2001u16.to_le_bytes()), None);
         assert_eq!(super::literal_as_address(false, &0x4d02u16.to_le_bytes()), None);
+    }
+
+    /// The proof failed, and for a read of r7.
+    fn reads_r7(proof: Result<(), String>) -> bool {
+        proof.is_err_and(|why| why.contains("reads r7"))
+    }
+
+    #[test]
+    fn no_value_of_r7_outlives_a_syscall() {
+        // The code at 0x1000, entered there (Thumb), with no code address held.
+        let check = |halfwords: &[u16]| {
+            let code: Vec<u8> = halfwords.iter().flat_map(|h| h.to_le_bytes()).collect();
+            super::syscalls_leave_no_clobbered_value(&code, 0x1000, 0x1001, &[])
+        };
+        const SVC: u16 = 0xdf00; // svc #0
+        const WRITE: u16 = 0x2704; // movs r7, #4
+        const READ: u16 = 0x4638; // mov r0, r7
+        // r7 read after the syscall: refused, naming both places.
+        let err = check(&[WRITE, SVC, READ]).unwrap_err();
+        assert!(err.contains("0x1004") && err.contains("0x1002") && err.contains("r7"), "{err}");
+        // Written first (movs r7, #0; add r7, sp, #4; pop {r7}; ldr r7, [sp]): fine.
+        for write in [0x2700, 0xaf01, 0xbc80, 0x9f00] {
+            assert!(check(&[WRITE, SVC, write, READ]).is_ok(), "{write:04x}");
+        }
+        // Reads in other guises: push {r7}; str r0, [r7]; ldr r0, [r7]; adds r7, #1
+        // (two operands: r7 is also the source); orrs r7, r4; cmp r7, r8; adds r1, r0, r7;
+        // ldrb r2, [r2, r7]; add.w r1, r7, r1; strh.w r7, [sp, #0x18]; cbz r7; and a
+        // syscall reached with r7 still destroyed (its number).
+        for read in [
+            &[0xb480u16][..],
+            &[0x6038],
+            &[0x6838],
+            &[0x3701],
+            &[0x4327],
+            &[0x4547],
+            &[0x19c1],
+            &[0x5dd2],
+            &[0xeb07, 0x0101],
+            &[0xf8ad, 0x7018],
+            &[0xb107, 0xbf00],
+            &[SVC],
+        ] {
+            let err = check(&[&[WRITE, SVC][..], read].concat()).unwrap_err();
+            assert!(err.contains("reads r7"), "{read:04x?}: {err}");
+        }
+        // Through a conditional branch: cmp r0, #0; beq past the write; the path that
+        // skips it reads r7. With the write before the branch, both paths are fine.
+        assert!(reads_r7(check(&[WRITE, SVC, 0x2800, 0xd000, 0x2700, READ])));
+        assert!(check(&[WRITE, SVC, 0x2700, 0x2800, 0xd000, 0xbf00, READ]).is_ok());
+        // A write in an IT block may not run: `it eq; moveq r7, #0` writes nothing for
+        // sure. A read in one counts: `it eq; moveq r0, r7`.
+        assert!(reads_r7(check(&[WRITE, SVC, 0xbf08, 0x2700, READ])));
+        assert!(check(&[WRITE, SVC, 0x2700, 0xbf08, READ]).is_ok());
+        assert!(reads_r7(check(&[WRITE, SVC, 0xbf08, READ, 0x2700])));
+        // A loop back over the syscall, to a read at its head.
+        assert!(reads_r7(check(&[READ, WRITE, SVC, 0xe7fb])));
+        // exit (movs r7, #1) and exit_group (248) do not return; write (4) does, and so
+        // does 0x119 (socket), built in three instructions that read r7 themselves.
+        assert!(check(&[0x2701, SVC, READ]).is_ok());
+        assert!(check(&[0x27f8, SVC, READ]).is_ok());
+        assert!(reads_r7(check(&[0x2701, 0x023f, 0x3719, SVC, READ])));
+        assert!(check(&[WRITE, SVC, 0x2701, 0x023f, 0x3719, SVC, 0x2701, SVC]).is_ok());
+        // ...and an exit reached by a branch from where r7 held something else returns.
+        assert!(reads_r7(check(&[WRITE, 0xe000, 0x2701, SVC, READ])));
+        // What cannot be traced: a call, a return, a branch out of the code.
+        for (untraced, why) in [
+            (&[0xf000u16, 0xf800][..], "call"),
+            (&[0x4770], "sets the PC"),
+            (&[0xbd80], "sets the PC"),
+            (&[0xe400], "leaves"),
+        ] {
+            let err = check(&[&[0x2701][..], untraced].concat()).unwrap_err();
+            assert!(err.contains(why), "{untraced:04x?}: {err}");
+        }
+        // A32 code is not proven.
+        let code = [WRITE, SVC].map(u16::to_le_bytes).concat();
+        assert!(super::syscalls_leave_no_clobbered_value(&code, 0x1000, 0x1000, &[]).is_err());
+    }
+
+    #[test]
+    fn every_entry_of_the_code_is_proven() {
+        // exit at 0x1000; at 0x1004 a handler that reads r7 after a syscall, which only
+        // a code address held as data (bit 0 set: Thumb) shows to be an entry.
+        let code = [0x2701u16, 0xdf00, 0x2704, 0xdf00, 0x4638].map(u16::to_le_bytes).concat();
+        let check = |held: &[u64]| super::syscalls_leave_no_clobbered_value(&code, 0x1000, 0x1001, held);
+        assert!(check(&[]).is_ok());
+        assert!(reads_r7(check(&[0x1005])));
+        // An even value is no Thumb function's address; a value outside the code none.
+        assert!(check(&[0x1004, 0x2005]).is_ok());
+        // adr r0, #4 (0x1008: from the PC, 0x1004) names such a handler: an entry too.
+        // movt r0, #0 may build any address of the code's 64 KiB: refused.
+        let adr = [0xa001u16, 0x2701, 0xdf00, 0xbf00, 0x2704, 0xdf00, 0x4638].map(u16::to_le_bytes).concat();
+        assert!(reads_r7(super::syscalls_leave_no_clobbered_value(&adr, 0x1000, 0x1001, &[])));
+        let movt = [0xf2c0u16, 0x0000, 0x2701, 0xdf00].map(u16::to_le_bytes).concat();
+        let err = super::syscalls_leave_no_clobbered_value(&movt, 0x1000, 0x1001, &[]).unwrap_err();
+        assert!(err.contains("code address"), "{err}");
+        let movt_elsewhere = [0xf2c0u16, 0x0001, 0x2701, 0xdf00].map(u16::to_le_bytes).concat();
+        assert!(super::syscalls_leave_no_clobbered_value(&movt_elsewhere, 0x1000, 0x1001, &[]).is_ok());
     }
 
     #[test]

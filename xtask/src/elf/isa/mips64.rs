@@ -135,9 +135,13 @@ fn classify(word: u32, at: u64) -> Result<Kind, String> {
 /// each `syscall` each of them is written before anything reads it. That is the one
 /// case in which the undeclared clobber could matter, so the code that passes runs as
 /// if it were declared. An exit does not return: a syscall reached with $2 last set to
-/// 5058 or 5205 (exit, exit_group) by `[d]addiu $2,$0,n` ends its path. Err: where a
-/// value is read after a syscall, or a path cannot be traced.
-pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64) -> Result<(), String> {
+/// 5058 or 5205 (exit, exit_group) by `[d]addiu $2,$0,n` ends its path. Entries: `entry`
+/// and each word-aligned code address in `held` (code addresses the program holds as
+/// data, where the kernel may enter: a signal handler). (An address the code builds
+/// itself, `lui` and `daddiu`, as httpd's handler's, is not among them: that handler
+/// goes unwalked.) Err: where a value is read after a syscall, or a path cannot be
+/// traced.
+pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), String> {
     if !code.len().is_multiple_of(4) || !address.is_multiple_of(4) {
         return Err(format!("MIPS code at {address:#x} is not whole aligned 4-byte words"));
     }
@@ -152,7 +156,9 @@ pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64) 
     /// delay slot, and whether that branch may also fall through; what is still
     /// clobbered, and by the syscall at which index; the number in $2, if known.
     type At = (usize, Option<(u64, bool)>, Clobbered, usize, Option<u32>);
-    let mut work: Vec<At> = vec![(index(entry)?, None, Clobbered::NONE, 0, None)];
+    let held = held.iter().filter_map(|&a| index(a).ok());
+    let mut work: Vec<At> =
+        std::iter::once(index(entry)?).chain(held).map(|k| (k, None, Clobbered::NONE, 0, None)).collect();
     let mut seen = std::collections::BTreeSet::new();
     while let Some(state) = work.pop() {
         let (k, due, clobbered, by, v0) = state;
@@ -367,7 +373,7 @@ mod tests {
 
     #[test]
     fn no_value_of_1_hi_or_lo_outlives_a_syscall() {
-        let check = |code: &[u8], address: u64| super::syscalls_leave_no_clobbered_value(code, address, address);
+        let check = |code: &[u8], address: u64| super::syscalls_leave_no_clobbered_value(code, address, address, &[]);
         const SYSCALL: u32 = 0x0000_000c;
         // lui $1,1; daddiu $5,$1,0x68; syscall; lui $1,1 (written first); daddiu $4,$1,0
         assert!(check(&words(&[0x3c01_0001, 0x6425_0068, SYSCALL, 0x3c01_0001, 0x6424_0000]), 0x1000).is_ok());
@@ -394,5 +400,12 @@ mod tests {
         // ...unless a branch goes to the syscall, from where $2 may be anything.
         let entered = words(&[0x1000_0002, 0, 0x2402_13c2, SYSCALL, 0x0020_2025]);
         assert!(check(&entered, 0x1000).is_err());
+        // A handler at 0x1008 that reads $1 after its syscall: walked only where the
+        // program holds its address as data (a word-aligned one in the code).
+        let handler = words(&[0x2402_13c2, SYSCALL, SYSCALL, 0x0020_2025]);
+        let with = |held: &[u64]| super::syscalls_leave_no_clobbered_value(&handler, 0x1000, 0x1000, held);
+        assert!(check(&handler, 0x1000).is_ok());
+        assert!(with(&[0x1008]).is_err());
+        assert!(with(&[0x1009, 0x2008]).is_ok());
     }
 }

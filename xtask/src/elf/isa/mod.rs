@@ -22,8 +22,6 @@ use goblin::elf::header::{
     EM_X86_64, Header,
 };
 
-pub use mips64::syscalls_leave_no_clobbered_value as mips_syscalls_leave_no_clobbered_value;
-
 /// EM_LOONGARCH (goblin 0.10 does not name it).
 pub const EM_LOONGARCH: u16 = 258;
 
@@ -771,6 +769,50 @@ pub fn pack_help() -> String {
         names(ALL),
         names(&ALL.iter().copied().filter(|isa| isa.size_word().is_some()).collect::<Vec<_>>()),
     )
+}
+
+/// A register that a machine's syscall asm destroys without declaring it, because
+/// Rust's inline asm cannot name it: MIPS's `$1` (the kernel's syscall entry uses it
+/// and does not restore it), Thumb's r7 (the asm puts the syscall number there; LLVM
+/// reserves r7 as the frame pointer, so Rust refuses it as an operand, yet allocates
+/// it once frame pointers are omitted). Keeping it across each syscall costs bytes at
+/// every call, so the build proves on the linked code that no value in it outlives a
+/// syscall, and only where that fails builds again with it kept (the syscall crate
+/// reads `HELLO_KEEP_UNDECLARED_CLOBBER` with `option_env!`). Adding an ISA: its
+/// entry in `undeclared_syscall_clobber`, the proof in its file, the `option_env!` in
+/// its syscall crate.
+#[derive(Debug, Clone, Copy)]
+pub struct UndeclaredClobber {
+    /// The register as the ISA's assembler names it (messages).
+    pub register: &'static str,
+    /// The proof on the linked code.
+    pub prove: SyscallProof,
+    /// Whether the syscall still destroys something undeclared with the register kept,
+    /// so that the proof must hold then too: MIPS's hi and lo, which Rust's asm has no
+    /// name for. ARM's then destroys nothing it does not declare.
+    pub prove_when_kept: bool,
+}
+
+/// `prove(code, its address, the ELF entry, code addresses the program holds as data)`:
+/// Ok where along every path from every entry no value the syscall destroyed is read
+/// after it; Err where one may be, or where a path cannot be traced.
+pub type SyscallProof = fn(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), String>;
+
+/// What the syscall asm of ELF machine `machine` destroys undeclared, if anything.
+pub fn undeclared_syscall_clobber(machine: u16) -> Option<UndeclaredClobber> {
+    match machine {
+        EM_MIPS => Some(UndeclaredClobber {
+            register: "$1",
+            prove: mips64::syscalls_leave_no_clobbered_value,
+            prove_when_kept: true,
+        }),
+        EM_ARM => Some(UndeclaredClobber {
+            register: "r7",
+            prove: arm::syscalls_leave_no_clobbered_value,
+            prove_when_kept: false,
+        }),
+        _ => None,
+    }
 }
 
 /// The bits of e_flags no loader of ELF machine `machine` reads; none where nobody
