@@ -77,6 +77,42 @@ fn free_e_flags(is_64: bool, little_endian: bool, machine: u16) -> Option<Free> 
     Some(Free { range: at + start..at + start + len, why: flags.why })
 }
 
+/// A header byte that code may lie on though loaders (or our own decoder) read some of
+/// its bits: the byte of code there must have `value` on the bits of `mask`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadBits {
+    /// File offset.
+    pub at: usize,
+    pub mask: u8,
+    pub value: u8,
+}
+
+impl ReadBits {
+    /// Whether `byte` keeps the bits that are read.
+    pub fn kept_by(&self, byte: u8) -> bool {
+        (byte ^ self.value) & self.mask == 0
+    }
+}
+
+/// The bytes of e_flags (whose value is `e_flags`) that are read but not wholly: the
+/// bits of each that some loader of `machine` reads (isa/'s `free_e_flags`, all of
+/// them where nobody measured which), and the value they must keep. Code may lie on
+/// such a byte where its own byte there has that value on those bits: e_flags then
+/// reads as before on every bit a loader looks at. (A byte whose every bit is read,
+/// as ARM's EABI version, counts too: code's byte must then equal it.)
+pub fn e_flags_read_bits(is_64: bool, little_endian: bool, machine: u16, e_flags: u32) -> Vec<ReadBits> {
+    let read = !e_flags_free_bits(machine);
+    let at = if is_64 { 48 } else { 36 };
+    (0..4)
+        .map(|i| {
+            let shift = 8 * if little_endian { i } else { 3 - i };
+            let mask = (read >> shift) as u8;
+            ReadBits { at: at + i, mask, value: (e_flags >> shift) as u8 & mask }
+        })
+        .filter(|r| r.mask != 0)
+        .collect()
+}
+
 /// The bits of e_flags no loader of `machine` reads: they may change.
 pub fn e_flags_free_bits(machine: u16) -> u32 {
     isa::free_e_flags(machine).map_or(0, |f| f.bits)
@@ -253,6 +289,24 @@ mod tests {
         assert_eq!(headers_read_end(false, 0x2c, 1), 0x48);
         // Without program headers: e_phnum is the last byte read.
         assert_eq!(headers_read_end(true, 64, 0), 58);
+    }
+
+    #[test]
+    fn e_flags_bytes_carry_the_bits_loaders_read() {
+        use goblin::elf::header::{EM_ARM, EM_MIPS, EM_PPC64, EM_RISCV, EM_X86_64};
+        let r = |at, mask, value| ReadBits { at, mask, value };
+        // RISC-V: RVE (qemu) and RVC (our decoder), in the first byte; the rest free.
+        assert_eq!(e_flags_read_bits(true, true, EM_RISCV, 0x5), [r(0x30, 0x09, 0x01)]);
+        // ppc64le: the ELFv2 ABI bits.
+        assert_eq!(e_flags_read_bits(true, true, EM_PPC64, 0x2), [r(0x30, 0x03, 0x02)]);
+        // ARM: the EABI version byte, every bit of it.
+        assert_eq!(e_flags_read_bits(false, true, EM_ARM, 0x0500_0200), [r(0x27, 0xff, 0x05)]);
+        // MIPS: nobody measured which bits go unread: all of them are read.
+        let mips = e_flags_read_bits(true, true, EM_MIPS, 0x8000_0007);
+        assert_eq!(mips, [r(0x30, 0xff, 7), r(0x31, 0xff, 0), r(0x32, 0xff, 0), r(0x33, 0xff, 0x80)]);
+        assert_eq!(e_flags_read_bits(true, true, EM_X86_64, 0), []);
+        assert!(r(0x30, 0x09, 0x01).kept_by(0x31) && !r(0x30, 0x09, 0x01).kept_by(0x30));
+        assert!(!r(0x30, 0x09, 0x01).kept_by(0x39));
     }
 
     #[test]

@@ -465,26 +465,20 @@ mod tests {
         each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
     }
 
-    /// Our riscv64 hello (RVC), packed: the auipc in p_paddr, its addi as c.addi a1, 24
-    /// in e_version, the body ending in the exit ecall whose zeros the file goes
-    /// without. Spoiled, the verifier holds the compressed pair to the address it
-    /// must compute, in the register it must.
+    /// Our riscv64 hello (RVC), packed: its addi as c.addi a1, -20 in e_shoff (the
+    /// auipc stays at the entry). Spoiled, the verifier holds the compressed pair to the
+    /// address it must compute, in the register it must.
     #[test]
     fn a_wrong_compressed_pair_is_a_bug() {
-        let code = [
-            0x97, 0x05, 0, 0, 0x93, 0x08, 0, 0x04, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x51, 0x46, 0x73, 0, 0, 0, 0x31,
-            0x15, 0x93, 0x08, 0xd0, 0x05, 0x73, 0, 0, 0,
-        ];
-        let body = [&b"Hello Docker World!\n"[..], &code].concat();
-        let riscv = (goblin::elf::header::EM_RISCV, 5); // RVC, double-float ABI
-        let input = one_segment(true, riscv, (0x1068, 0x10068), 0x1068, 0x1007c, &body);
+        let input = riscv_hello();
         let pack = Options { pack: true };
         let (plan, output) = shrink(&input, pack).unwrap();
         let packing = plan.packing.as_ref().expect("packed");
         let addi = packing.runs.iter().find(|r| r.from == 0x10086).unwrap();
-        assert_eq!((addi.at, &addi.bytes[..2]), (0x10014, &[0xe1, 0x05][..]), "{}", plan.explain(input.len()));
-        // The file ends in the ecall's first byte: 73 00 00 00 less its zeros.
-        assert_eq!((output.len(), output.last()), (137, Some(&0x73)), "{}", plan.explain(input.len()));
+        assert_eq!((addi.at, &addi.bytes[..2]), (0x10028, &[0xb1, 0x15][..]), "{}", plan.explain(input.len()));
+        // The body (auipc, li a7, 64 and the c.j to e_version) ends the file; the exit
+        // ecall lies in p_paddr.
+        assert_eq!((output.len(), packing.runs.last().map(|r| r.at)), (134, Some(0x10050)), "{}", plan.explain(input.len()));
         assert_eq!(check_contract(&output), Ok(true));
         let spoilers: [(&str, Spoil); 4] = [
             ("the c.addi's immediate", |p| {
@@ -502,6 +496,43 @@ mod tests {
             ("the auipc's high part", |p| p.packing.as_mut().unwrap().runs[0].bytes[2] ^= 0x10),
         ];
         each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
+    }
+
+    /// Our riscv64 hello, packed with a c.addi on e_flags' first byte (0x30), which
+    /// keeps RVC set and RVE clear as the input has them. Spoiled there, RVE set or
+    /// RVC cleared, the verifier finds e_flags' read bits changed: our bug.
+    #[test]
+    fn code_on_e_flags_that_spoils_a_read_bit_is_a_bug() {
+        let input = riscv_hello();
+        let pack = Options { pack: true };
+        let (plan, output) = shrink(&input, pack).unwrap();
+        assert_eq!((output.len(), output[0x30]), (134, 0x31), "{}", plan.explain(input.len()));
+        assert_eq!(check_contract(&output), Ok(true));
+        fn on_e_flags(p: &mut Plan) -> &mut u8 {
+            let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&0x10030)).unwrap();
+            &mut run.bytes[(0x10030 - run.at) as usize]
+        }
+        let spoilers: [(&str, Spoil); 3] = [
+            ("RVE set by the code's byte", |p| *on_e_flags(p) |= 0x08),
+            ("RVC cleared by the code's byte", |p| *on_e_flags(p) &= !0x01),
+            ("RVC cleared in the headers too", |p| {
+                *on_e_flags(p) &= !0x01;
+                p.headers[0x30] &= !0x01;
+            }),
+        ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
+    }
+
+    /// Our riscv64 hello as our compiler links it: the message at 0x10068, then the
+    /// code (RVC, double-float ABI).
+    fn riscv_hello() -> Vec<u8> {
+        let code = [
+            0x97, 0x05, 0, 0, 0x93, 0x08, 0, 0x04, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x51, 0x46, 0x73, 0, 0, 0, 0x31,
+            0x15, 0x93, 0x08, 0xd0, 0x05, 0x73, 0, 0, 0,
+        ];
+        let body = [&b"Hello Docker World!\n"[..], &code].concat();
+        let riscv = (goblin::elf::header::EM_RISCV, 5);
+        one_segment(true, riscv, (0x1068, 0x10068), 0x1068, 0x1007c, &body)
     }
 
     /// MIPS code packed with jumps that carry the run's last instruction in their

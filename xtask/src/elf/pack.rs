@@ -66,7 +66,10 @@ use std::{
     ops::Range,
 };
 
-use super::isa::{DELAY_SLOT_NOP, Insn, Isa, Kind};
+use super::{
+    fields::ReadBits,
+    isa::{DELAY_SLOT_NOP, Insn, Isa, Kind},
+};
 
 /// Up to this many instructions the search keeps every state: exact.
 const EXACT_UP_TO: usize = 64;
@@ -156,10 +159,39 @@ pub struct Input<'a> {
     pub load: u64,
     /// Runs of header bytes no loader reads (file offsets), where code may go.
     pub holes: &'a [Range<usize>],
+    /// The bytes of the holes that loaders read some bits of (e_flags'): a byte of
+    /// code may lie on one only where it keeps those bits (`keeps_read_bits`).
+    pub read_bits: &'a [ReadBits],
     /// The file offset of p_filesz, if the planner may set p_filesz = p_memsz to the
     /// ISA's `size_word` (it checked that the size serves the segment): the code's
     /// last instruction may lie there if it is that instruction.
     pub size_word_at: Option<usize>,
+}
+
+impl Input<'_> {
+    /// Whether `bytes` at address `at` keep the read bits of the header bytes they
+    /// lie on.
+    fn keeps_read_bits(&self, at: u64, bytes: &[u8]) -> bool {
+        self.first_spoiled(at, bytes).is_none()
+    }
+
+    /// The index of the first of `bytes` (at address `at`) that spoils a read bit.
+    fn first_spoiled(&self, at: u64, bytes: &[u8]) -> Option<usize> {
+        self.read_bits
+            .iter()
+            .filter_map(|r| {
+                let k = (self.load + r.at as u64).checked_sub(at)? as usize;
+                bytes.get(k).filter(|&&b| !r.kept_by(b)).map(|_| k)
+            })
+            .min()
+    }
+
+    /// Whether any of `len` bytes at `at` lies on a byte with read bits: where bytes
+    /// the search cannot know yet (a branch's, before its target has its place) may
+    /// not go.
+    fn on_read_bits(&self, at: u64, len: usize) -> bool {
+        self.read_bits.iter().any(|r| (at..at + len as u64).contains(&(self.load + r.at as u64)))
+    }
 }
 
 /// Where the run before the next instruction ended, in the search.
@@ -335,16 +367,18 @@ fn search(
             && isa.size_word().is_some_and(|word| insn.bytes_in(input.code, input.entry) == Some(word))
     };
     // May instruction `i` sit at `at`, in the body or not? (Branches are checked once
-    // targets are known; one that did not reach stays in the body, pinned.)
+    // targets are known; one that did not reach stays in the body, pinned.) Its bytes
+    // there must keep the read bits of header bytes they lie on: those of a branch, a
+    // pair or a pooled load depend on where others go, so they lie on none.
     let fits = |i: usize, at: u64, in_body: bool| {
         let insn = &insns[i];
         if pinned[i] && !in_body {
             return false;
         }
         match insn.kind {
-            _ if paired[i] || pooled[i] => isa.aligned(at),
-            super::isa::Kind::Branch { .. } => isa.aligned(at),
-            _ => relocates(isa, code, input.entry, insn, at),
+            _ if paired[i] || pooled[i] => isa.aligned(at) && !input.on_read_bits(at, insn.len),
+            super::isa::Kind::Branch { .. } => isa.aligned(at) && !input.on_read_bits(at, insn.len),
+            _ => relocated(isa, code, input.entry, insn, at).is_some_and(|b| input.keeps_read_bits(at, &b)),
         }
     };
     let mut arena: Vec<Step> = Vec::new();
@@ -367,7 +401,8 @@ fn search(
                     }
                     Before::Hole(h, at) => {
                         let (j, _) = joints.after(i - 1, at, to)?;
-                        (at + j as u64 <= hole_end(h)).then_some((body, 0))
+                        let keeps = joints.jump_bytes(i - 1, at, to).is_some_and(|(a, b)| input.keeps_read_bits(a, &b));
+                        (at + j as u64 <= hole_end(h) && keeps).then_some((body, 0))
                     }
                 }
             };
@@ -565,6 +600,22 @@ impl Joints<'_> {
         }
         Some((isa.jump(end, to)?.len() + DELAY_SLOT_NOP.len(), false))
     }
+
+    /// The bytes from the end of instruction `last` (at `end`) on that a jump to `to`
+    /// makes (as `after` lays it out), and the address they start at: the jump, then
+    /// its delay slot (a nop, or `last` moved there from before the jump).
+    fn jump_bytes(&self, last: usize, end: u64, to: u64) -> Option<(u64, Vec<u8>)> {
+        let isa = self.isa;
+        let (_, into_slot) = self.after(last, end, to)?;
+        if into_slot {
+            let insn = &self.insns[last];
+            let at = end - insn.len as u64;
+            let moved = insn.bytes_in(self.code, self.input.entry)?;
+            return Some((at, [isa.jump(at, to)?, moved.to_vec()].concat()));
+        }
+        let nop = if isa.delay_slots() { &DELAY_SLOT_NOP[..] } else { &[] };
+        Some((end, [isa.jump(end, to)?, nop.to_vec()].concat()))
+    }
 }
 
 /// A bit of the search's state for each pair whose second has a short form
@@ -590,10 +641,11 @@ fn pair_bits(isa: Isa, pairs: &[(usize, usize, u64)]) -> Vec<Option<u32>> {
     bits
 }
 
-/// Whether a PC-relative instruction re-encodes at `at` (the length is its own):
-/// `code`, the code's bytes from `entry`.
-fn relocates(isa: Isa, code: &[u8], entry: u64, insn: &Insn, at: u64) -> bool {
-    insn.bytes_in(code, entry).is_some_and(|bytes| isa.relocate(insn, bytes, at, None).is_some())
+/// The bytes of an instruction that is no branch at `at`: a PC-relative one
+/// re-encoded (the length is its own), None where it does not re-encode; `code`, the
+/// code's bytes from `entry`.
+fn relocated(isa: Isa, code: &[u8], entry: u64, insn: &Insn, at: u64) -> Option<Vec<u8>> {
+    insn.bytes_in(code, entry).and_then(|bytes| isa.relocate(insn, bytes, at, None))
 }
 
 /// Keep the state if it is new or its body is shorter (for long code, the key leaves
@@ -733,6 +785,13 @@ fn build(
                 }
             }
         }
+        // The search put no byte of code on a read bit it spoils; what it could not
+        // know yet (a branch's bytes) lay on none. A run that does (a planner slip)
+        // pins the instruction, as a branch that does not reach.
+        if let Some(k) = input.first_spoiled(starts[g], &bytes) {
+            let address = starts[g] + k as u64;
+            return Err((first..last).find(|&i| (at[i]..at[i] + insns[i].len as u64).contains(&address)).unwrap_or(last - 1));
+        }
         runs.push(Run {
             from: insns[first].address,
             to: insns[last - 1].address + insns[last - 1].len as u64,
@@ -782,7 +841,7 @@ mod tests {
 
     fn pack(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
         let entry = 0x1007c;
-        plan(&Input { isa: X64, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes, size_word_at: None })
+        plan(&Input { isa: X64, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes, read_bits: &[], size_word_at: None })
     }
 
     /// The instructions the packed code runs from its entry, jumps it inserted
@@ -865,7 +924,7 @@ mod tests {
         let code = [0x97, 0x05, 0, 0, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x73, 0, 0, 0];
         let (entry, load) = (0x1007c, 0x10000);
         let input =
-            |holes| Input { isa: rv, code: &code, entry, file_end: entry + 14, load, holes, size_word_at: None };
+            |holes| Input { isa: rv, code: &code, entry, file_end: entry + 14, load, holes, read_bits: &[], size_word_at: None };
         // From p_paddr (0x10050) the message lies 24 bytes on: the addi's new low part
         // fits c.addi's 6 bits, and the body keeps 6 bytes (3 in the file).
         let p = plan(&input(&HOLES[2..])).unwrap();
@@ -894,7 +953,7 @@ mod tests {
         let code = [0x97, 0x05, 0, 0, 0x93, 0x85, 0xc5, 0xfe, 0x05, 0x45, 0x51, 0x46, 0x73, 0, 0, 0];
         let (entry, file_end) = (0x1007c, 0x1007c + 16);
         let input =
-            Input { isa: rv, code: &code, entry, file_end, load: 0x10000, holes: &HOLES[2..], size_word_at: None };
+            Input { isa: rv, code: &code, entry, file_end, load: 0x10000, holes: &HOLES[2..], read_bits: &[], size_word_at: None };
         let p = plan(&input).unwrap();
         let hole = &p.runs[0];
         assert_eq!((hole.at, hole.code_len, hole.to, hole.bytes.len()), (0x10050, 6, entry + 8, 8), "{p:#?}");
@@ -915,7 +974,7 @@ mod tests {
 
     fn pack_rv(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
         let (isa, entry, file_end) = (Isa::Riscv64 { compressed: true }, 0x1007c, 0x1007c + code.len() as u64);
-        plan(&Input { isa, code, entry, file_end, load: 0x10000, holes, size_word_at: None })
+        plan(&Input { isa, code, entry, file_end, load: 0x10000, holes, read_bits: &[], size_word_at: None })
     }
 
     #[test]
@@ -929,6 +988,37 @@ mod tests {
         assert_eq!((&last.place, last.bytes.last_chunk()), (&Place::Body, Some(&[0x73, 0, 0, 0])), "{p:#?}");
         assert_eq!((p.entry, p.body_end, p.file_end()), (0x10050, 0x1007c + 16, 0x1007c + 13), "{p:#?}");
         assert_eq!(pack_rv(&RV_HELLO, &RV_HOLES).unwrap(), p);
+    }
+
+    #[test]
+    fn code_lies_on_a_read_byte_only_where_it_keeps_the_read_bits() {
+        // e_shoff and e_flags as one hole, e_flags' first byte read on RVE and RVC
+        // (0x09), which the header has as RVC only.
+        let holes = [0x28..0x34, 0x50..0x58, 0x14..0x18, 0x3d..0x40];
+        let (isa, entry, file_end) = (Isa::Riscv64 { compressed: true }, 0x1007c, 0x1007c + RV_HELLO.len() as u64);
+        let pack_with = |read_bits: &[ReadBits]| {
+            let input = Input { isa, code: &RV_HELLO, entry, file_end, load: 0x10000, holes: &holes, read_bits, size_word_at: None };
+            plan(&input).unwrap()
+        };
+        let byte_at = |p: &Packing, a: u64| {
+            p.runs.iter().find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&a)).map(|r| r.bytes[(a - r.at) as usize])
+        };
+        // The byte there keeps RVC set and RVE clear (c.addi a0, -20: 31 15): the
+        // 12-byte hole ends the file 3 bytes before the holes without e_flags' first byte.
+        let rvc = [ReadBits { at: 0x30, mask: 0x09, value: 0x01 }];
+        let p = pack_with(&rvc);
+        assert_eq!(byte_at(&p, 0x10030).map(|b| b & 0x09), Some(0x01), "{p:#?}");
+        assert_eq!(p.file_end(), pack_rv(&RV_HELLO, &RV_HOLES).unwrap().file_end() - 3, "{p:#?}");
+        assert_eq!(pack_with(&rvc), p);
+        // A header without RVC there: no compressed instruction's first byte keeps it.
+        let none = [ReadBits { at: 0x30, mask: 0x09, value: 0 }];
+        let p = pack_with(&none);
+        assert!(byte_at(&p, 0x10030).is_none_or(|b| b & 0x09 == 0), "{p:#?}");
+        // Every bit read: only that very byte may lie there.
+        for value in [0x31, 0x73] {
+            let p = pack_with(&[ReadBits { at: 0x30, mask: 0xff, value }]);
+            assert!(byte_at(&p, 0x10030).is_none_or(|b| b == value), "{p:#?}");
+        }
     }
 
     #[test]
@@ -948,6 +1038,7 @@ mod tests {
             file_end: entry + code.len() as u64,
             load: 0x10000,
             holes: &holes,
+            read_bits: &[],
             size_word_at,
         };
         let without = plan(&input(None)).unwrap();
@@ -1025,7 +1116,7 @@ mod tests {
         let holes = [0x14..0x18, 0x20..0x27, 0x38..0x3c];
         let entry = 0x1005c;
         let thumb = Isa::Arm { thumb: true };
-        plan(&Input { isa: thumb, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes: &holes, size_word_at: None })
+        plan(&Input { isa: thumb, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes: &holes, read_bits: &[], size_word_at: None })
     }
 
     #[test]
@@ -1078,7 +1169,7 @@ mod tests {
     fn pack_mips(words: &[u32], holes: &[Range<usize>]) -> Result<Packing, String> {
         let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         let entry = 0x1007c;
-        let input = Input { isa: MIPS, code: &code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes, size_word_at: None };
+        let input = Input { isa: MIPS, code: &code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes, read_bits: &[], size_word_at: None };
         plan(&input)
     }
 

@@ -405,8 +405,19 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         notes.push("the code stays as it lies: the input was shrunk before".into());
         None
     } else {
-        let holes = free_runs(&reads[..body_at]);
-        match plan_packing(elf, &holes, body_address, load_address, kept_end, size_word.map(|(at, _)| at)) {
+        // Code may also lie on the bytes of e_flags whose read bits it keeps
+        // (`fields::e_flags_read_bits`): the search checks each byte it puts there.
+        let (is_64, le, machine) = (elf.is_64, elf.little_endian, elf.header.e_machine);
+        let read_bits = fields::e_flags_read_bits(is_64, le, machine, elf.header.e_flags);
+        let mut closed = reads[..body_at].to_vec();
+        for r in &read_bits {
+            if let Some(byte) = closed.get_mut(r.at) {
+                *byte = false;
+            }
+        }
+        let holes = free_runs(&closed);
+        let size_word_at = size_word.map(|(at, _)| at);
+        match plan_packing(elf, &holes, &read_bits, body_address, load_address, kept_end, size_word_at) {
             Ok(p) => Some(p),
             Err(why) => {
                 notes.push(format!("the code stays as it lies: {why}"));
@@ -473,15 +484,24 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         ),
     ];
     if let Some((p, _, _)) = &packed {
+        let read_bits = fields::e_flags_read_bits(elf.is_64, elf.little_endian, elf.header.e_machine, elf.header.e_flags);
         let holes: Vec<String> = p
             .runs
             .iter()
             .filter_map(|r| match &r.place {
-                Place::Hole(h) => Some(format!(
-                    "{:#x} ({})",
-                    h.start,
-                    fields::free_fields(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, h.clone())
-                )),
+                Place::Hole(h) => {
+                    let kept: Vec<String> = read_bits
+                        .iter()
+                        .filter(|b| (r.at..r.at + r.bytes.len() as u64).contains(&(load_address + b.at as u64)))
+                        .map(|b| format!("; code keeps the read bits {:#04x} of byte {:#x}", b.mask, b.at))
+                        .collect();
+                    Some(format!(
+                        "{:#x} ({}{})",
+                        h.start,
+                        fields::free_fields(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, h.clone()),
+                        kept.concat()
+                    ))
+                }
                 Place::Body => None,
             })
             .collect();
@@ -556,11 +576,12 @@ fn size_word(elf: &Elf, phdr: &ProgramHeader, phoff: usize) -> Option<(usize, u6
 }
 
 /// The packing (pack.rs) of the code of `elf`'s one segment, whose body starts at
-/// `body_address`, into `holes` of the output loaded at `load`; the kept bytes end at
-/// `kept_end`.
+/// `body_address`, into `holes` of the output loaded at `load` (on their bytes of
+/// `read_bits`, only code that keeps those bits); the kept bytes end at `kept_end`.
 fn plan_packing(
     elf: &Elf,
     holes: &[Range<usize>],
+    read_bits: &[fields::ReadBits],
     body_address: u64,
     load: u64,
     kept_end: u64,
@@ -578,7 +599,7 @@ fn plan_packing(
     // (verify.rs reads the same end from the input).
     let zeros = code.iter().rev().take_while(|&&b| b == 0).count();
     let file_end = (entry + (code.len() - zeros) as u64).min(kept_end.max(entry));
-    pack::plan(&pack::Input { isa, code, entry, file_end, load, holes, size_word_at })
+    pack::plan(&pack::Input { isa, code, entry, file_end, load, holes, read_bits, size_word_at })
 }
 
 /// The runs of bytes no loader reads, longest first: where code may go.

@@ -144,6 +144,14 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     }
     let reads =
         fields::loader_reads(out.is_64, out.little_endian, out.header.e_machine, out.header.e_phoff as usize, 1);
+    // Code may lie on a byte of e_flags whose read bits it keeps as the input has
+    // them (from the input's e_flags, not the plan's headers).
+    let (ih, machine) = (&input.header, input.header.e_machine);
+    let read_bits = fields::e_flags_read_bits(input.is_64, input.little_endian, machine, ih.e_flags);
+    let may_hold_code = |at: usize| {
+        !reads.get(at).copied().unwrap_or(true)
+            || read_bits.iter().any(|r| r.at == at && out.bytes.get(at).is_some_and(|&b| r.kept_by(b)))
+    };
     let mut map = std::collections::BTreeMap::new(); // original address -> copy
     let mut copies = Vec::new(); // (copy, original) in code order
     let mut jumps = Vec::new(); // where inserted jumps may lie
@@ -167,10 +175,7 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         if on_p_filesz(run) {
             span.end = p_filesz;
         }
-        let in_holes = span.start >= load
-            && reads
-                .get((span.start - load) as usize..(span.end - load) as usize)
-                .is_some_and(|r| r.iter().all(|&x| !x));
+        let in_holes = span.start >= load && (span.start - load..span.end - load).all(|at| may_hold_code(at as usize));
         if !in_holes && span.start < entry {
             return Err(format!("the run at {:#x} lies on header bytes a loader reads, or on the data", run.at));
         }

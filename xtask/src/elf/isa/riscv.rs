@@ -13,8 +13,11 @@ use super::{FreeFlags, Insn, Kind};
 pub const EF_RISCV_RVC: u32 = 0x1;
 
 /// qemu-user reads the RVE bit (0x8, rules.rs keeps it clear); no loader reads the
-/// others (ELF-NOTES.md).
-pub const FREE_E_FLAGS: FreeFlags = FreeFlags { bits: !0x8, why: "e_flags but RVE: no RISC-V loader reads them" };
+/// others (ELF-NOTES.md). Our own decoder reads RVC (`Isa::of`: whether compressed
+/// instructions may appear), so it keeps its value too: a shrunk file must decode as
+/// its input did.
+pub const FREE_E_FLAGS: FreeFlags =
+    FreeFlags { bits: !(0x8 | EF_RISCV_RVC), why: "e_flags but RVE and RVC: no RISC-V loader reads them" };
 
 fn target() -> &'static Target {
     static TARGET: OnceLock<Target> = OnceLock::new();
