@@ -233,23 +233,16 @@ struct State {
 pub fn plan(input: &Input) -> Result<Packing, String> {
     let isa = input.isa;
     // What runs: decoded from the entry along control flow, less the jumps to what
-    // follows them once the bytes nothing reaches are gone.
-    let reached = isa.reach(input.code, input.entry, input.file_end)?;
-    let end = reached.last().map_or(input.entry, |i| i.address + i.len as u64);
+    // follows them once the bytes nothing reaches are gone (`isa::what_runs`, which
+    // the verifier takes too). Data among the instructions would move with them, or
+    // go with the bytes nothing reaches (and an address taken there, say a signal
+    // handler's, would be entered from outside); only an ARM literal pool at the
+    // code's end goes, its loads turned into instructions that compute the value.
+    // ppc64le's two-instruction TOC set-up becomes one; x86's entry pushes of
+    // registers for a caller it does not have go.
+    let super::isa::WhatRuns { insns, alias, turned, folded, end } =
+        super::isa::what_runs(isa, input.code, input.entry, input.file_end)?;
     let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
-    let (insns, mut alias) = super::isa::skip_noop_jumps(isa, reached, input.code, input.entry);
-    // Data among the instructions would move with them, or go with the bytes nothing
-    // reaches (and an address taken there, say a signal handler's, would be entered
-    // from outside); only an ARM literal pool at the code's end goes, its loads turned
-    // into instructions that compute the value (`drop_literals`).
-    // The code's bytes reach to the segment's file end, trailing zeros included, as
-    // the verifier reads them: a reference into those zeros counts too.
-    let code_end = (input.entry + input.code.len() as u64).max(end);
-    let (insns, turned) = super::isa::drop_literals(isa, insns, input.code, input.entry, code_end)?;
-    // ppc64le: the compiler's two-instruction TOC set-up as one (`fold_entry_toc`).
-    let (insns, folded) = super::isa::fold_entry_toc(isa, insns, input.code, input.entry, &mut alias);
-    // x86: the entry's pushes of registers for a caller it does not have (`drop_entry_saves`).
-    let insns = super::isa::drop_entry_saves(isa, insns, input.code, input.entry, &mut alias);
     let mut code = code.to_vec();
     for (&address, bytes) in turned.iter().chain(&folded) {
         let at = (address - input.entry) as usize;

@@ -126,16 +126,12 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     let original = image(input, seg, code.clone())?;
     let zeros = original.iter().rev().take_while(|&&b| b == 0).count();
     let stop = code.end - zeros as u64;
-    // What runs of the input, decoded along control flow from its entry, less the
-    // no-op jumps (to what follows them): the runs must hold exactly these, in order.
-    let (insns, mut alias) = isa::skip_noop_jumps(isa, isa.reach(&original, entry, stop)?, &original, entry);
-    // Loads from a literal pool at the code's end, as instructions that compute the
-    // literal's value (any other data read inside the code: Err); the pool goes.
-    let (insns, turned) = isa::drop_literals(isa, insns, &original, entry, code.end)?;
-    // The ppc64le TOC set-up in one instruction where the compiler spent two.
-    let (insns, folded) = isa::fold_entry_toc(isa, insns, &original, entry, &mut alias);
-    // x86: the entry's saves for a caller it does not have, which nothing reads back.
-    let insns = isa::drop_entry_saves(isa, insns, &original, entry, &mut alias);
+    // What runs of the input, as the planner took it (`isa::what_runs`): decoded along
+    // control flow from its entry, less the no-op jumps, loads from a literal pool at
+    // the code's end turned into instructions that compute the literal's value (any
+    // other data read inside the code: Err), the ppc64le TOC set-up in one instruction,
+    // x86's entry saves gone. The runs must hold exactly these, in order.
+    let isa::WhatRuns { insns, alias, turned, folded, .. } = isa::what_runs(isa, &original, entry, stop)?;
     let mut held = p.runs.iter().flat_map(|r| insns.iter().filter(move |i| i.address >= r.from && i.address < r.to));
     if insns.first().map(|i| i.address) != p.runs.first().map(|r| r.from)
         || !held.by_ref().map(|i| i.address).eq(insns.iter().map(|i| i.address))

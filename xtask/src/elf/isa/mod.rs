@@ -571,6 +571,39 @@ impl Isa {
     }
 }
 
+/// The code as the packer moves it, and as the verifier holds the runs against it.
+pub struct WhatRuns {
+    /// The instructions that run from the entry, in address order, less what
+    /// `skip_noop_jumps`, `drop_literals` and `drop_entry_saves` drop.
+    pub insns: Vec<Insn>,
+    /// Where control that went to a dropped instruction goes instead (`resolve`).
+    pub alias: std::collections::BTreeMap<u64, u64>,
+    /// Loads turned into what computes their literal's value (`drop_literals`).
+    pub turned: Turned,
+    /// The instruction that stands for the entry pair folded (`fold_entry_toc`).
+    pub folded: Turned,
+    /// Past the last instruction control reaches, before any was dropped.
+    pub end: u64,
+}
+
+/// What runs of `code` (bytes from `entry` on; control falling through at or past
+/// `stop` falls off the code), in the steps the planner and the verifier both take:
+/// decoded along control flow (`Isa::reach`), less the no-op jumps, an ARM literal
+/// pool's loads turned, ppc64le's entry pair folded, x86's entry saves dropped. One
+/// place, so that the two cannot disagree on what the runs must hold.
+pub fn what_runs(isa: Isa, code: &[u8], entry: u64, stop: u64) -> Result<WhatRuns, String> {
+    let reached = isa.reach(code, entry, stop)?;
+    let end = reached.last().map_or(entry, |i| i.address + i.len as u64);
+    let (insns, mut alias) = skip_noop_jumps(isa, reached, code, entry);
+    // The code's bytes reach to the segment's file end, trailing zeros included: a
+    // reference into those zeros counts as one into the code.
+    let code_end = (entry + code.len() as u64).max(end);
+    let (insns, turned) = drop_literals(isa, insns, code, entry, code_end)?;
+    let (insns, folded) = fold_entry_toc(isa, insns, code, entry, &mut alias);
+    let insns = drop_entry_saves(isa, insns, code, entry, &mut alias);
+    Ok(WhatRuns { insns, alias, turned, folded, end })
+}
+
 /// `insns` (what `Isa::reach` found, in address order) less the no-op jumps: an
 /// unconditional jump whose target is the instruction that follows it (once the bytes
 /// between are gone, and the no-op jumps before it) does nothing. Returns what is
