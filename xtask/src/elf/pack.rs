@@ -368,10 +368,10 @@ fn search(
         if pinned[i] && !in_body {
             return false;
         }
-        match insn.kind {
-            _ if paired[i] || pooled[i] => isa.aligned(at) && !input.on_read_bits(at, insn.len),
-            super::isa::Kind::Branch { .. } => isa.aligned(at) && !input.on_read_bits(at, insn.len),
-            _ => relocated(isa, code, input.entry, insn, at).is_some_and(|b| input.keeps_read_bits(at, &b)),
+        if paired[i] || pooled[i] || insn.target().is_some() {
+            isa.aligned(at) && !input.on_read_bits(at, insn.len)
+        } else {
+            relocated(isa, code, input.entry, insn, at).is_some_and(|b| input.keeps_read_bits(at, &b))
         }
     };
     let mut arena: Vec<Step> = Vec::new();

@@ -399,16 +399,16 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     let kept_end = segment.p_vaddr + (keep - segment_start) as u64;
     // Where the code's last instruction may lie on p_filesz, and the size it spells.
     let size_word = size_word(elf, &phdr, phoff);
+    // The bytes of e_flags whose read bits code on them must keep (the search checks
+    // each byte it puts there; --explain names them).
+    let read_bits = fields::e_flags_read_bits(elf.is_64, elf.little_endian, elf.header.e_machine, elf.header.e_flags);
     let packing = if !options.pack {
         None
     } else if loads_own_headers {
         notes.push("the code stays as it lies: the input was shrunk before".into());
         None
     } else {
-        // Code may also lie on the bytes of e_flags whose read bits it keeps
-        // (`fields::e_flags_read_bits`): the search checks each byte it puts there.
-        let (is_64, le, machine) = (elf.is_64, elf.little_endian, elf.header.e_machine);
-        let read_bits = fields::e_flags_read_bits(is_64, le, machine, elf.header.e_flags);
+        // Code may also lie on the bytes of e_flags whose read bits it keeps.
         let mut closed = reads[..body_at].to_vec();
         for r in &read_bits {
             if let Some(byte) = closed.get_mut(r.at) {
@@ -484,7 +484,6 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         ),
     ];
     if let Some((p, _, _)) = &packed {
-        let read_bits = fields::e_flags_read_bits(elf.is_64, elf.little_endian, elf.header.e_machine, elf.header.e_flags);
         let holes: Vec<String> = p
             .runs
             .iter()
