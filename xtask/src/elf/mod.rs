@@ -480,19 +480,13 @@ mod tests {
         // ecall lies in p_paddr.
         assert_eq!((output.len(), packing.runs.last().map(|r| r.at)), (134, Some(0x10050)), "{}", plan.explain(input.len()));
         assert_eq!(check_contract(&output), Ok(true));
+        fn c_addi(p: &mut Plan) -> &mut [u8] {
+            &mut p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x10086).unwrap().bytes[..2]
+        }
         let spoilers: [(&str, Spoil); 4] = [
-            ("the c.addi's immediate", |p| {
-                let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x10086).unwrap();
-                run.bytes[0] ^= 4;
-            }),
-            ("the c.addi into a0", |p| {
-                let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x10086).unwrap();
-                run.bytes[..2].copy_from_slice(&[0x61, 0x05]);
-            }),
-            ("the c.addi as c.li", |p| {
-                let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x10086).unwrap();
-                run.bytes[1] |= 0x40;
-            }),
+            ("the c.addi's immediate", |p| c_addi(p)[0] ^= 4),
+            ("the c.addi into a0", |p| c_addi(p).copy_from_slice(&[0x61, 0x05])),
+            ("the c.addi as c.li", |p| c_addi(p)[1] |= 0x40),
             ("the auipc's high part", |p| p.packing.as_mut().unwrap().runs[0].bytes[2] ^= 0x10),
         ];
         each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
