@@ -86,7 +86,8 @@ pub const ALL: &[Technique] = &[
         cost: "none that matters here: compilers align functions to 16 on MIPS and PowerPC for the first \
                fetch's speed (4 on these, 1 on x86); elsewhere the compiler's alignment stays (`elf::code_alignment`)",
         without: Without::Build(|_, arch| {
-            elf::code_alignment(arch.elf.machine).map(|_| Variant { compiler_code_alignment: true, ..Variant::default() })
+            elf::code_alignment(arch.elf.machine)
+                .map(|_| Variant { compiler_code_alignment: true, ..Variant::default() })
         }),
     },
     Technique {

@@ -441,8 +441,16 @@ mod tests {
     fn the_ppc64le_toc_setup_folds_and_its_nops_go() {
         // TOC set-up; nop; write(1, msg, 20) (msg from r2); exit(1).
         let words: [u32; 10] = [
-            0x3c4c_0000, 0x3842_7f84, 0x6000_0000, 0x3800_0004, 0x38a0_0014, 0x3882_8068, 0x3860_0001, 0x4400_0002,
-            0x3800_0001, 0x4400_0002,
+            0x3c4c_0000,
+            0x3842_7f84,
+            0x6000_0000,
+            0x3800_0004,
+            0x38a0_0014,
+            0x3882_8068,
+            0x3860_0001,
+            0x4400_0002,
+            0x3800_0001,
+            0x4400_0002,
         ];
         let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         let mut input = elf_for(goblin::elf::header::EM_PPC64, &code, 0x1068);
@@ -478,7 +486,12 @@ mod tests {
         assert_eq!((addi.at, &addi.bytes[..2]), (0x10028, &[0xb1, 0x15][..]), "{}", plan.explain(input.len()));
         // The body (auipc, li a7, 64 and the c.j to e_version) ends the file; the exit
         // ecall lies in p_paddr.
-        assert_eq!((output.len(), packing.runs.last().map(|r| r.at)), (134, Some(0x10050)), "{}", plan.explain(input.len()));
+        assert_eq!(
+            (output.len(), packing.runs.last().map(|r| r.at)),
+            (134, Some(0x10050)),
+            "{}",
+            plan.explain(input.len())
+        );
         assert_eq!(check_contract(&output), Ok(true));
         fn c_addi(p: &mut Plan) -> &mut [u8] {
             &mut p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.from == 0x10086).unwrap().bytes[..2]
@@ -503,7 +516,14 @@ mod tests {
         assert_eq!((output.len(), output[0x30]), (134, 0x31), "{}", plan.explain(input.len()));
         assert_eq!(check_contract(&output), Ok(true));
         fn on_e_flags(p: &mut Plan) -> &mut u8 {
-            let run = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&0x10030)).unwrap();
+            let run = p
+                .packing
+                .as_mut()
+                .unwrap()
+                .runs
+                .iter_mut()
+                .find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&0x10030))
+                .unwrap();
             &mut run.bytes[(0x10030 - run.at) as usize]
         }
         let spoilers: [(&str, Spoil); 3] = [

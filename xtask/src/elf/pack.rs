@@ -267,7 +267,8 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
         .take(31)
         .collect();
     // What branches go to: none of it may move into a jump's delay slot.
-    let targets: BTreeSet<u64> = insns.iter().filter_map(Insn::target).map(|t| super::isa::resolve(&alias, t)).collect();
+    let targets: BTreeSet<u64> =
+        insns.iter().filter_map(Insn::target).map(|t| super::isa::resolve(&alias, t)).collect();
     let pair_bits = pair_bits(isa, &pairs);
     let mut role = vec![None; insns.len()];
     for (p, &(first, second, _)) in pairs.iter().enumerate() {
@@ -447,17 +448,20 @@ fn search(
                             at += insns[k].len as u64;
                             ok
                         });
-                    if fit && entry_ok(start) && start != hole_at(h)
-                        && let Some((body_now, _)) = jump_from(start) {
-                            let step = |arena: &mut Vec<Step>| {
-                                arena.push(Step { parent, last: n, hole: Some(h), at: start });
-                                arena.len() - 1
-                            };
-                            let used = state.used | 1 << h;
-                            let before = Before::Hole(h, hole_end(h) + insns[n - 1].len as u64);
-                            let state = State { used, before, short: state.short, body_key: body_now };
-                            offer(&mut states[n], exact, state, body_now, &mut arena, step);
-                        }
+                    if fit
+                        && entry_ok(start)
+                        && start != hole_at(h)
+                        && let Some((body_now, _)) = jump_from(start)
+                    {
+                        let step = |arena: &mut Vec<Step>| {
+                            arena.push(Step { parent, last: n, hole: Some(h), at: start });
+                            arena.len() - 1
+                        };
+                        let used = state.used | 1 << h;
+                        let before = Before::Hole(h, hole_end(h) + insns[n - 1].len as u64);
+                        let state = State { used, before, short: state.short, body_key: body_now };
+                        offer(&mut states[n], exact, state, body_now, &mut arena, step);
+                    }
                 }
                 let (mut at, mut short) = (start, state.short);
                 for k in i..n {
@@ -783,7 +787,9 @@ fn build(
         // pins the instruction, as a branch that does not reach.
         if let Some(k) = input.first_spoiled(starts[g], &bytes) {
             let address = starts[g] + k as u64;
-            return Err((first..last).find(|&i| (at[i]..at[i] + insns[i].len as u64).contains(&address)).unwrap_or(last - 1));
+            return Err((first..last)
+                .find(|&i| (at[i]..at[i] + insns[i].len as u64).contains(&address))
+                .unwrap_or(last - 1));
         }
         runs.push(Run {
             from: insns[first].address,
@@ -834,7 +840,16 @@ mod tests {
 
     fn pack(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
         let entry = 0x1007c;
-        plan(&Input { isa: X64, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes, read_bits: &[], size_word_at: None })
+        plan(&Input {
+            isa: X64,
+            code,
+            entry,
+            file_end: entry + code.len() as u64,
+            load: 0x10000,
+            holes,
+            read_bits: &[],
+            size_word_at: None,
+        })
     }
 
     /// The instructions the packed code runs from its entry, jumps it inserted
@@ -916,8 +931,16 @@ mod tests {
         let rv = Isa::Riscv64 { compressed: true };
         let code = [0x97, 0x05, 0, 0, 0x05, 0x45, 0x93, 0x85, 0xc5, 0xfe, 0x73, 0, 0, 0];
         let (entry, load) = (0x1007c, 0x10000);
-        let input =
-            |holes| Input { isa: rv, code: &code, entry, file_end: entry + 14, load, holes, read_bits: &[], size_word_at: None };
+        let input = |holes| Input {
+            isa: rv,
+            code: &code,
+            entry,
+            file_end: entry + 14,
+            load,
+            holes,
+            read_bits: &[],
+            size_word_at: None,
+        };
         // From p_paddr (0x10050) the message lies 24 bytes on: the addi's new low part
         // fits c.addi's 6 bits, and the body keeps 6 bytes (3 in the file).
         let p = plan(&input(&HOLES[2..])).unwrap();
@@ -945,8 +968,16 @@ mod tests {
         let rv = Isa::Riscv64 { compressed: true };
         let code = [0x97, 0x05, 0, 0, 0x93, 0x85, 0xc5, 0xfe, 0x05, 0x45, 0x51, 0x46, 0x73, 0, 0, 0];
         let (entry, file_end) = (0x1007c, 0x1007c + 16);
-        let input =
-            Input { isa: rv, code: &code, entry, file_end, load: 0x10000, holes: &HOLES[2..], read_bits: &[], size_word_at: None };
+        let input = Input {
+            isa: rv,
+            code: &code,
+            entry,
+            file_end,
+            load: 0x10000,
+            holes: &HOLES[2..],
+            read_bits: &[],
+            size_word_at: None,
+        };
         let p = plan(&input).unwrap();
         let hole = &p.runs[0];
         assert_eq!((hole.at, hole.code_len, hole.to, hole.bytes.len()), (0x10050, 6, entry + 8, 8), "{p:#?}");
@@ -990,11 +1021,23 @@ mod tests {
         let holes = [0x28..0x34, 0x50..0x58, 0x14..0x18, 0x3d..0x40];
         let (isa, entry, file_end) = (Isa::Riscv64 { compressed: true }, 0x1007c, 0x1007c + RV_HELLO.len() as u64);
         let pack_with = |read_bits: &[ReadBits]| {
-            let input = Input { isa, code: &RV_HELLO, entry, file_end, load: 0x10000, holes: &holes, read_bits, size_word_at: None };
+            let input = Input {
+                isa,
+                code: &RV_HELLO,
+                entry,
+                file_end,
+                load: 0x10000,
+                holes: &holes,
+                read_bits,
+                size_word_at: None,
+            };
             plan(&input).unwrap()
         };
         let byte_at = |p: &Packing, a: u64| {
-            p.runs.iter().find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&a)).map(|r| r.bytes[(a - r.at) as usize])
+            p.runs
+                .iter()
+                .find(|r| (r.at..r.at + r.bytes.len() as u64).contains(&a))
+                .map(|r| r.bytes[(a - r.at) as usize])
         };
         // The byte there keeps RVC set and RVE clear (c.addi a0, -20: 31 15): the
         // 12-byte hole ends the file 3 bytes before the holes without e_flags' first byte.
@@ -1109,7 +1152,16 @@ mod tests {
         let holes = [0x14..0x18, 0x20..0x27, 0x38..0x3c];
         let entry = 0x1005c;
         let thumb = Isa::Arm { thumb: true };
-        plan(&Input { isa: thumb, code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes: &holes, read_bits: &[], size_word_at: None })
+        plan(&Input {
+            isa: thumb,
+            code,
+            entry,
+            file_end: entry + code.len() as u64,
+            load: 0x10000,
+            holes: &holes,
+            read_bits: &[],
+            size_word_at: None,
+        })
     }
 
     #[test]
@@ -1162,7 +1214,16 @@ mod tests {
     fn pack_mips(words: &[u32], holes: &[Range<usize>]) -> Result<Packing, String> {
         let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         let entry = 0x1007c;
-        let input = Input { isa: MIPS, code: &code, entry, file_end: entry + code.len() as u64, load: 0x10000, holes, read_bits: &[], size_word_at: None };
+        let input = Input {
+            isa: MIPS,
+            code: &code,
+            entry,
+            file_end: entry + code.len() as u64,
+            load: 0x10000,
+            holes,
+            read_bits: &[],
+            size_word_at: None,
+        };
         plan(&input)
     }
 
@@ -1191,8 +1252,17 @@ mod tests {
     #[test]
     fn a_mips_jump_takes_the_runs_last_instruction_into_its_delay_slot() {
         // hello on mips64el: lui/daddiu (the message), write(1, msg, 20), exit(0).
-        let code =
-            [0x3c01_0001, 0x6425_0068, 0x6402_1389, 0x6404_0001, 0x6406_0014, SYSCALL, 0x2402_13c2, 0x6404_0000, SYSCALL];
+        let code = [
+            0x3c01_0001,
+            0x6425_0068,
+            0x6402_1389,
+            0x6404_0001,
+            0x6406_0014,
+            SYSCALL,
+            0x2402_13c2,
+            0x6404_0000,
+            SYSCALL,
+        ];
         let p = pack_mips(&code, &[0x28..0x30, 0x50..0x58]).unwrap();
         // The same words run in the same order, and no jump's slot holds a nop.
         assert_eq!(trace_mips(&p), code, "{p:#?}");
@@ -1226,7 +1296,11 @@ mod tests {
             let insns = MIPS.decode(&run.bytes[..run.code_len], run.at).unwrap();
             if let Some(k) = insns.iter().position(|i| i.target().is_some()) {
                 let head = p.runs.iter().find(|r| (r.from..r.to).contains(&0x10080)).unwrap();
-                assert_eq!(insns[k].target(), Some(head.at + 0x10080 - head.from + 4 * u64::from(head.slot && head.code_len == 0)), "{p:#?}");
+                assert_eq!(
+                    insns[k].target(),
+                    Some(head.at + 0x10080 - head.from + 4 * u64::from(head.slot && head.code_len == 0)),
+                    "{p:#?}"
+                );
                 assert_eq!(insns.get(k + 1).map(|i| i.kind), Some(Kind::Bound), "{p:#?}");
             }
         }

@@ -516,17 +516,18 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     }
     // The code's last instruction on p_filesz: p_filesz = p_memsz = its bytes.
     if let (Some((p, _, _)), Some((at, size))) = (&packed, size_word)
-        && p.size_word_at.is_some() {
-            (phdr.p_filesz, phdr.p_memsz) = (size, size);
-            let bytes = fields::phdr_bytes(&phdr, elf.is_64, elf.little_endian);
-            let field = at - phoff; // p_filesz, then p_memsz of the same width
-            let width = if elf.is_64 { 8 } else { 4 };
-            headers[at..at + 2 * width].copy_from_slice(&bytes[field..field + 2 * width]);
-            steps.push((
-                format!("the code's last instruction is p_filesz = p_memsz = {size:#x}, at {at:#x}"),
-                0, // counted with the packing
-            ));
-        }
+        && p.size_word_at.is_some()
+    {
+        (phdr.p_filesz, phdr.p_memsz) = (size, size);
+        let bytes = fields::phdr_bytes(&phdr, elf.is_64, elf.little_endian);
+        let field = at - phoff; // p_filesz, then p_memsz of the same width
+        let width = if elf.is_64 { 8 } else { 4 };
+        headers[at..at + 2 * width].copy_from_slice(&bytes[field..field + 2 * width]);
+        steps.push((
+            format!("the code's last instruction is p_filesz = p_memsz = {size:#x}, at {at:#x}"),
+            0, // counted with the packing
+        ));
+    }
     let entry = packed.as_ref().map(|(p, _, _)| p.entry);
     if let Some(entry) = entry {
         // The new entry point in the header bytes (e_entry is read: not in a hole).

@@ -201,7 +201,10 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         } else {
             // An inserted jump's delay slot holds a nop.
             let inserted = &run.bytes[run.code_len..];
-            if isa.delay_slots() && !inserted.is_empty() && inserted.get(inserted.len().saturating_sub(4)..) != Some(&isa::DELAY_SLOT_NOP[..]) {
+            if isa.delay_slots()
+                && !inserted.is_empty()
+                && inserted.get(inserted.len().saturating_sub(4)..) != Some(&isa::DELAY_SLOT_NOP[..])
+            {
                 return Err(format!("the jump at {jump_at:#x} has no nop in its delay slot"));
             }
             jumps.push(jump_at..span.end);
@@ -258,9 +261,9 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                 (Kind::Branch { target, unconditional }, Kind::Branch { target: t, unconditional: u }) => {
                     // (Never into a delay slot: control would run on past it.)
                     u == unconditional
-                        && map
-                            .get(&isa::resolve(&alias, target))
-                            .is_some_and(|&want| resolve(t).is_ok_and(|got| got == want) && !jump_of.contains_key(&want))
+                        && map.get(&isa::resolve(&alias, target)).is_some_and(|&want| {
+                            resolve(t).is_ok_and(|got| got == want) && !jump_of.contains_key(&want)
+                        })
                         && isa.relocate(c, &cb, o.address, Some(target)).as_deref() == Some(&ob[..])
                 }
                 // A load turned: the copy is the form the load was turned into, encoded

@@ -362,7 +362,9 @@ mod tests {
         }
         // daddiu $1,$1,-1 (reads what it writes); addu $1,$1,$2; add (traps); ld;
         // sd; lui $0; syscall; movn $2,$0,$7.
-        for word in [0x6421_ffff, 0x0022_0821, 0x0043_0820, 0xdc82_0010, 0xfc82_0010, 0x3c00_0001, 0x0000_000c, 0x0007_100b] {
+        for word in
+            [0x6421_ffff, 0x0022_0821, 0x0043_0820, 0xdc82_0010, 0xfc82_0010, 0x3c00_0001, 0x0000_000c, 0x0007_100b]
+        {
             assert!(!idempotent(&w(word)), "{word:08x}");
         }
     }
