@@ -127,3 +127,21 @@ fn platforms_are_unique_and_arm_variants_are_set() {
         assert!(arch.arm_cpu_arch.is_some(), "{}: no Tag_CPU_arch to check", arch.name);
     }
 }
+
+#[test]
+fn the_code_is_rustfmt_clean() {
+    // rustfmt.toml sets the style; the fuzz crate is a workspace of its own.
+    for manifest in ["Cargo.toml", "fuzz/Cargo.toml"] {
+        let out = std::process::Command::new("cargo")
+            .args(["fmt", "--all", "--check", "--manifest-path", manifest])
+            .current_dir(project_root())
+            .output()
+            .expect("cannot run cargo fmt: install rustfmt (rustup's default profile has it)");
+        assert!(
+            out.status.success(),
+            "{manifest}: not rustfmt-clean (run `cargo fmt --all --manifest-path {manifest}`):\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
