@@ -179,15 +179,16 @@ fn images_stop_at_once_reap_orphans_and_hold_the_dockerfile_bytes() {
         let version = docker_cmd(&docker, &["run", "--rm", "--platform", &platform, &image, "-v"]);
         assert_eq!(String::from_utf8_lossy(&version.stdout), VERSION, "{name}: docker run pause -v");
 
-        // docker stop: SIGTERM, exit 0, long before the 10 s kill.
-        let container = format!("pause-test-{name}");
+        // docker stop: SIGTERM, exit 0, long before the 10 s kill. The names carry our
+        // pid: two suites sharing one engine must not remove each other's containers.
+        let container = format!("pause-test-{name}-{}", std::process::id());
         start(&docker, arch, &image, &container);
         let pid = docker_ok(&docker, &["inspect", "--format", "{{.State.Pid}}", &container]);
         // An orphan in its PID namespace, as a pod's other containers would leave: the
         // subshell exits at once, its `sleep 3` goes to PID 1, pause. The joined
         // container lives on meanwhile (when it ends, Docker kills what is left in it).
         let joined = format!("container:{container}");
-        let orphaner = format!("pause-orphaner-{name}");
+        let orphaner = format!("pause-orphaner-{name}-{}", std::process::id());
         docker_cmd(&docker, &["rm", "-f", &orphaner]);
         let script = "(sleep 3 &); exec sleep 60";
         docker_ok(
