@@ -277,14 +277,29 @@ fn check_linked(arch: &Arch, bytes: &[u8]) -> Result<()> {
 const KEEP_UNDECLARED_CLOBBER: &str = "HELLO_KEEP_UNDECLARED_CLOBBER";
 
 /// `clobber.prove` on the linked program `bytes`: no value the syscall asm destroys
-/// undeclared outlives a syscall, from the entry or from any code address the program
-/// holds as data (`code_addresses_held`).
+/// undeclared outlives a syscall, from the entry, from any code address the program
+/// holds as data (`code_addresses_held`), or from any procedure the ELF lists
+/// (`procedures_listed`).
 fn syscalls_keep_nothing(clobber: &elf::isa::UndeclaredClobber, bytes: &[u8]) -> Result<()> {
     let file = object::File::parse(bytes).context("not an object file object can read")?;
     let text = file.section_by_name(".text").context("no .text section")?;
     let code = text.data().context("cannot read .text")?;
-    let held = code_addresses_held(&file, text.address()..text.address() + code.len() as u64)?;
-    (clobber.prove)(code, text.address(), file.entry(), &held).map_err(|why| anyhow::anyhow!(why))
+    let mut entries = code_addresses_held(&file, text.address()..text.address() + code.len() as u64)?;
+    entries.extend(procedures_listed(&file, clobber)?);
+    (clobber.prove)(code, text.address(), file.entry(), &entries).map_err(|why| anyhow::anyhow!(why))
+}
+
+/// The addresses of the procedures that the section `clobber.procedures` names lists
+/// in `file` (MIPS's `.pdr`, not loaded): entries a data word need not show, as the
+/// program may build a code address in immediates (httpd's signal handler on MIPS).
+/// None where the ISA names no such section; Err where the file lacks it.
+fn procedures_listed(file: &object::File, clobber: &elf::isa::UndeclaredClobber) -> Result<Vec<u64>> {
+    let Some((name, read)) = clobber.procedures else { return Ok(Vec::new()) };
+    let section = (file.section_by_name(name)).with_context(|| {
+        format!("no {name} section, which lists the procedures the {} proof enters", clobber.register)
+    })?;
+    let data = section.data().with_context(|| format!("cannot read {name}"))?;
+    read(data).map_err(|why| anyhow::anyhow!("{name}: {why}"))
 }
 
 /// Every aligned 32-bit word of the loaded sections (literal pools in the code among
