@@ -277,14 +277,29 @@ fn check_linked(arch: &Arch, bytes: &[u8]) -> Result<()> {
 const KEEP_UNDECLARED_CLOBBER: &str = "HELLO_KEEP_UNDECLARED_CLOBBER";
 
 /// `clobber.prove` on the linked program `bytes`: no value the syscall asm destroys
-/// undeclared outlives a syscall, from the entry or from any code address the program
-/// holds as data (`code_addresses_held`).
+/// undeclared outlives a syscall, from the entry, from any code address the program
+/// holds as data (`code_addresses_held`), or from any procedure the ELF lists
+/// (`procedures_listed`).
 fn syscalls_keep_nothing(clobber: &elf::isa::UndeclaredClobber, bytes: &[u8]) -> Result<()> {
     let file = object::File::parse(bytes).context("not an object file object can read")?;
     let text = file.section_by_name(".text").context("no .text section")?;
     let code = text.data().context("cannot read .text")?;
-    let held = code_addresses_held(&file, text.address()..text.address() + code.len() as u64)?;
-    (clobber.prove)(code, text.address(), file.entry(), &held).map_err(|why| anyhow::anyhow!(why))
+    let mut entries = code_addresses_held(&file, text.address()..text.address() + code.len() as u64)?;
+    entries.extend(procedures_listed(&file, clobber)?);
+    (clobber.prove)(code, text.address(), file.entry(), &entries).map_err(|why| anyhow::anyhow!(why))
+}
+
+/// The addresses of the procedures that the section `clobber.procedures` names lists
+/// in `file` (MIPS's `.pdr`, not loaded): entries a data word need not show, as the
+/// program may build a code address in immediates (httpd's signal handler on MIPS).
+/// None where the ISA names no such section; Err where the file lacks it.
+fn procedures_listed(file: &object::File, clobber: &elf::isa::UndeclaredClobber) -> Result<Vec<u64>> {
+    let Some((name, read)) = clobber.procedures else { return Ok(Vec::new()) };
+    let section = (file.section_by_name(name)).with_context(|| {
+        format!("no {name} section, which lists the procedures the {} proof enters", clobber.register)
+    })?;
+    let data = section.data().with_context(|| format!("cannot read {name}"))?;
+    read(data).map_err(|why| anyhow::anyhow!("{name}: {why}"))
 }
 
 /// Every aligned 32-bit word of the loaded sections (literal pools in the code among
@@ -352,4 +367,84 @@ pub fn arm_cpu_arch(file: &object::File) -> Result<Option<u64>> {
         }
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use object::{
+        Endianness,
+        elf::{EM_MIPS, ET_EXEC, SHF_ALLOC, SHF_EXECINSTR, SHT_PROGBITS},
+        write::elf::{FileHeader, SectionHeader, Writer},
+    };
+
+    /// A linked MIPS64 (little-endian) ELF as far as the proof reads one: `code` as
+    /// .text at `address`, entered there, and a `.pdr` (not loaded) of `pdr`, if any.
+    fn mips_elf(address: u64, code: &[u8], pdr: Option<&[u8]>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut w = Writer::new(Endianness::Little, true, &mut bytes);
+        w.reserve_file_header();
+        w.reserve_null_section_index();
+        let text_name = w.add_section_name(b".text");
+        w.reserve_section_index();
+        let pdr_name = pdr.map(|_| (w.add_section_name(b".pdr"), w.reserve_section_index()));
+        w.reserve_shstrtab_section_index();
+        let text_at = w.reserve(code.len(), 4);
+        let pdr_at = pdr.map(|pdr| w.reserve(pdr.len(), 4));
+        w.reserve_shstrtab();
+        w.reserve_section_headers();
+        let header =
+            FileHeader { os_abi: 0, abi_version: 0, e_type: ET_EXEC, e_machine: EM_MIPS, e_entry: address, e_flags: 0 };
+        w.write_file_header(&header).unwrap();
+        w.write_align(4);
+        w.write(code);
+        if let Some(pdr) = pdr {
+            w.write_align(4);
+            w.write(pdr);
+        }
+        w.write_shstrtab();
+        w.write_null_section_header();
+        let section = |name, flags: u32, sh_addr, at: usize, len: usize| SectionHeader {
+            name: Some(name),
+            sh_type: SHT_PROGBITS,
+            sh_flags: u64::from(flags),
+            sh_addr,
+            sh_offset: at as u64,
+            sh_size: len as u64,
+            sh_link: 0,
+            sh_info: 0,
+            sh_addralign: 4,
+            sh_entsize: 0,
+        };
+        w.write_section_header(&section(text_name, SHF_ALLOC | SHF_EXECINSTR, address, text_at, code.len()));
+        if let (Some((name, _)), Some(at), Some(pdr)) = (pdr_name, pdr_at, pdr) {
+            w.write_section_header(&section(name, 0, 0, at, pdr.len()));
+        }
+        w.write_shstrtab_section_header();
+        bytes
+    }
+
+    /// A `.pdr` of one procedure descriptor for each of `procedures`: its address, then
+    /// 28 bytes of masks, offsets and registers the proof does not read.
+    fn pdr(procedures: &[u64]) -> Vec<u8> {
+        procedures.iter().flat_map(|&p| [&(p as u32).to_le_bytes()[..], &[0; 28]].concat()).collect()
+    }
+
+    /// httpd's MIPS signal handler has its address built in `lui` and `daddiu`
+    /// immediates, in no data word: the proof walks it because `.pdr` lists it.
+    #[test]
+    fn the_mips_proof_enters_each_procedure_pdr_lists() {
+        let clobber = crate::elf::isa::undeclared_syscall_clobber(EM_MIPS).unwrap();
+        // _start at 0x101a0: addiu $2,$0,5058; syscall (exit). A handler at 0x101a8 that
+        // no branch reaches and no data word names: syscall; or $4,$1,$0 (reads $1).
+        let code: Vec<u8> = [0x2402_13c2u32, 0xc, 0xc, 0x0020_2025].iter().flat_map(|w| w.to_le_bytes()).collect();
+        let (start, handler) = (0x101a0, 0x101a8);
+        let proof = |pdr: Option<&[u8]>| super::syscalls_keep_nothing(&clobber, &mips_elf(start, &code, pdr));
+        let why = proof(Some(&pdr(&[handler, start]))).unwrap_err().to_string();
+        assert!(why.contains("00202025 at 0x101ac reads $1"), "{why}");
+        // Listed, the entry alone is proven; a dropped function's descriptor reads 0.
+        proof(Some(&pdr(&[start, 0]))).unwrap();
+        // No .pdr, or one that is no whole descriptors: nothing to enter by, a failure.
+        assert!(proof(None).unwrap_err().to_string().contains("no .pdr section"));
+        assert!(proof(Some(&pdr(&[start])[..28])).unwrap_err().to_string().contains(".pdr: 28 bytes"));
+    }
 }

@@ -136,11 +136,11 @@ fn classify(word: u32, at: u64) -> Result<Kind, String> {
 /// case in which the undeclared clobber could matter, so the code that passes runs as
 /// if it were declared. An exit does not return: a syscall reached with $2 last set to
 /// 5058 or 5205 (exit, exit_group) by `[d]addiu $2,$0,n` ends its path. Entries: `entry`
-/// and each word-aligned code address in `held` (code addresses the program holds as
-/// data, where the kernel may enter: a signal handler). (An address the code builds
-/// itself, `lui` and `daddiu`, as httpd's handler's, is not among them: that handler
-/// goes unwalked.) Err: where a value is read after a syscall, or a path cannot be
-/// traced.
+/// and each word-aligned code address in `held`, where the kernel may enter (a signal
+/// handler): the code addresses the program holds as data, and the procedures `.pdr`
+/// lists (`procedures`), since an address the code builds itself with `lui` and
+/// `daddiu`, as httpd's handler's, is no data word. Err: where a value is read after a
+/// syscall, or a path cannot be traced.
 pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), String> {
     if !code.len().is_multiple_of(4) || !address.is_multiple_of(4) {
         return Err(format!("MIPS code at {address:#x} is not whole aligned 4-byte words"));
@@ -202,6 +202,21 @@ pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, 
         work.extend(next.into_iter().map(|n| (n, None, clobbered, by, v0)));
     }
     Ok(())
+}
+
+/// The section of a linked MIPS ELF that LLVM, like GNU as, writes for every function
+/// it emits (`.ent` to `.end`), not loaded: one procedure descriptor each.
+pub const PROCEDURE_DESCRIPTORS: &str = ".pdr";
+
+/// The procedures' addresses in `pdr`, a `PROCEDURE_DESCRIPTORS` section: 32 bytes
+/// each, the first 32-bit word the address (then the saved-register masks and
+/// offsets, the frame and return registers). A function the linker dropped reads as
+/// 0, outside the code.
+pub fn procedures(pdr: &[u8]) -> Result<Vec<u64>, String> {
+    if !pdr.len().is_multiple_of(32) {
+        return Err(format!("{} bytes are not whole 32-byte procedure descriptors", pdr.len()));
+    }
+    Ok(pdr.chunks_exact(32).map(|d| u64::from(u32::from_le_bytes([d[0], d[1], d[2], d[3]]))).collect())
 }
 
 /// The number in $2 once `word` ran, `before` it: known after `[d]addiu $2,$0,n`,

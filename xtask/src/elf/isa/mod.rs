@@ -824,12 +824,26 @@ pub struct UndeclaredClobber {
     /// so that the proof must hold then too: MIPS's hi and lo, which Rust's asm has no
     /// name for. ARM's then destroys nothing it does not declare.
     pub prove_when_kept: bool,
+    /// A section of the linked ELF (loaded or not) that lists every procedure the
+    /// compiler emitted, and how to read their addresses from it: more entries for
+    /// `prove`, where the program may build a code address in immediates (MIPS's `lui`
+    /// and `daddiu`: httpd's signal handler), which no scan of data words finds. The
+    /// build fails where the section is missing. MIPS's `.pdr`; none on ARM, whose
+    /// handler addresses lie in literal pools, and whose proof fails on a `movt` that
+    /// may build one.
+    pub procedures: Option<(&'static str, ReadProcedures)>,
 }
 
-/// `prove(code, its address, the ELF entry, code addresses the program holds as data)`:
-/// Ok where along every path from every entry no value the syscall destroyed is read
-/// after it; Err where one may be, or where a path cannot be traced.
+/// `prove(code, its address, the ELF entry, more entries)`: the more are the code
+/// addresses the program holds as data and the procedures the ELF lists
+/// (`UndeclaredClobber::procedures`). Ok where along every path from every entry no
+/// value the syscall destroyed is read after it; Err where one may be, or where a path
+/// cannot be traced.
 pub type SyscallProof = fn(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), String>;
+
+/// The procedures' addresses in the bytes of a section that lists them; Err where
+/// those bytes are not such a list.
+pub type ReadProcedures = fn(section: &[u8]) -> Result<Vec<u64>, String>;
 
 /// What the syscall asm of ELF machine `machine` destroys undeclared, if anything.
 pub fn undeclared_syscall_clobber(machine: u16) -> Option<UndeclaredClobber> {
@@ -838,11 +852,13 @@ pub fn undeclared_syscall_clobber(machine: u16) -> Option<UndeclaredClobber> {
             register: "$1",
             prove: mips64::syscalls_leave_no_clobbered_value,
             prove_when_kept: true,
+            procedures: Some((mips64::PROCEDURE_DESCRIPTORS, mips64::procedures)),
         }),
         EM_ARM => Some(UndeclaredClobber {
             register: "r7",
             prove: arm::syscalls_leave_no_clobbered_value,
             prove_when_kept: false,
+            procedures: None,
         }),
         _ => None,
     }
