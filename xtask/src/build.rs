@@ -2,6 +2,7 @@
 //! source, check what the linker made, and shrink it into target/hello/<arch>/<program>.
 
 use std::{
+    collections::BTreeSet,
     fs,
     path::{Path, PathBuf},
 };
@@ -129,9 +130,9 @@ pub fn build_variant(
         .collect();
     let _dir = sh.push_dir(&root);
     let linked = target_dir.join(target).join("size").join(krate);
-    // `keep`: the syscall asm keeps the register it cannot declare clobbered across
-    // each call (`elf::isa::UndeclaredClobber`).
-    let compile = |keep: bool| -> Result<Vec<u8>> {
+    // `keep`: the syscalls across which the syscall asm keeps the register it cannot
+    // declare clobbered (`elf::isa::UndeclaredClobber`).
+    let compile = |keep: &Keep| -> Result<Vec<u8>> {
         let program_flags = &program_flags;
         let mut build = cmd!(
             sh,
@@ -144,8 +145,8 @@ pub fn build_variant(
         .env("HELLO_MESSAGE_FILE", &message_file)
         .env_remove("RUSTFLAGS")
         .env_remove(KEEP_UNDECLARED_CLOBBER);
-        if keep {
-            build = build.env(KEEP_UNDECLARED_CLOBBER, "1");
+        if let Some(value) = keep.env_value() {
+            build = build.env(KEEP_UNDECLARED_CLOBBER, value);
         }
         build.run().with_context(|| format!("building {} for {} failed", program.name, arch.name))?;
         let bytes = fs::read(&linked).with_context(|| format!("cannot read {}", linked.display()))?;
@@ -153,22 +154,32 @@ pub fn build_variant(
             .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
         Ok(bytes)
     };
-    let mut bytes = compile(variant.keeps_undeclared_clobber)?;
+    let mut keep = if variant.keeps_undeclared_clobber { Keep::All } else { Keep::Only(BTreeSet::new()) };
+    let mut bytes = compile(&keep)?;
     // The syscall asm does not keep the register it destroys undeclared ($1 on MIPS,
     // r7 on ARM: the syscall crates say why) where the linked code is proven to read
-    // no value of it after a syscall; where that fails, build again keeping it, and
-    // prove again what there is still to prove.
+    // no value of it after a syscall. Where that fails after a syscall whose number
+    // the proof knows, build again keeping it across the syscalls of that number
+    // alone (a few bytes each), and prove again; where it fails otherwise, keep it
+    // across all. Each round keeps more, so it ends.
     if let Some(clobber) = elf::isa::undeclared_syscall_clobber(e.machine) {
-        let kept = format!("{} kept across each syscall", clobber.register);
-        let mut keeps = variant.keeps_undeclared_clobber;
-        if !keeps && let Err(why) = syscalls_keep_nothing(&clobber, &bytes) {
-            eprintln!("{}: {why}: building again with {kept}", linked.display());
-            bytes = compile(true)?;
-            keeps = true;
-        }
-        if keeps && clobber.prove_when_kept {
-            syscalls_keep_nothing(&clobber, &bytes)
-                .with_context(|| format!("{}: even with {kept}", linked.display()))?;
+        loop {
+            if keep == Keep::All && !clobber.prove_when_kept {
+                break; // nothing left that the asm destroys undeclared
+            }
+            let Err(unproven) = syscalls_keep_nothing(&clobber, &bytes) else { break };
+            keep = match (keep, unproven.syscall) {
+                (Keep::Only(mut numbers), Some(n)) if !numbers.contains(&n) => {
+                    numbers.insert(n);
+                    Keep::Only(numbers)
+                }
+                (Keep::Only(_), _) => Keep::All,
+                (Keep::All, _) => {
+                    bail!("{}: even with {} kept across every syscall: {unproven}", linked.display(), clobber.register)
+                }
+            };
+            eprintln!("{}: {unproven}: building again with {} kept across {keep}", linked.display(), clobber.register);
+            bytes = compile(&keep)?;
         }
     }
     // link.ld links the read-only data first and the code last: the code may be packed
@@ -273,20 +284,56 @@ fn check_linked(arch: &Arch, bytes: &[u8]) -> Result<()> {
 }
 
 /// Set for a build whose syscall asm must keep the register it destroys undeclared
-/// (`elf::isa::UndeclaredClobber`): sys-mips64el and sys-arm read it.
+/// (`elf::isa::UndeclaredClobber`) across some syscalls (`Keep::env_value`):
+/// sys-mips64el and sys-arm read it.
 const KEEP_UNDECLARED_CLOBBER: &str = "HELLO_KEEP_UNDECLARED_CLOBBER";
+
+/// The syscalls across which the syscall asm keeps the register it destroys
+/// undeclared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Keep {
+    /// Those with these numbers (none: the asm keeps nothing).
+    Only(BTreeSet<u32>),
+    All,
+}
+
+impl Keep {
+    /// What KEEP_UNDECLARED_CLOBBER says of it, unset where nothing is kept: `all`, or
+    /// the numbers, comma-separated.
+    fn env_value(&self) -> Option<String> {
+        match self {
+            Keep::Only(numbers) if numbers.is_empty() => None,
+            Keep::Only(numbers) => Some(numbers.iter().map(u32::to_string).collect::<Vec<_>>().join(",")),
+            Keep::All => Some("all".into()),
+        }
+    }
+}
+
+impl std::fmt::Display for Keep {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Keep::Only(numbers) => {
+                let numbers: Vec<String> = numbers.iter().map(u32::to_string).collect();
+                write!(f, "the syscalls numbered {}", numbers.join(", "))
+            }
+            Keep::All => f.write_str("every syscall"),
+        }
+    }
+}
 
 /// `clobber.prove` on the linked program `bytes`: no value the syscall asm destroys
 /// undeclared outlives a syscall, from the entry, from any code address the program
 /// holds as data (`code_addresses_held`), or from any procedure the ELF lists
-/// (`procedures_listed`).
-fn syscalls_keep_nothing(clobber: &elf::isa::UndeclaredClobber, bytes: &[u8]) -> Result<()> {
-    let file = object::File::parse(bytes).context("not an object file object can read")?;
-    let text = file.section_by_name(".text").context("no .text section")?;
-    let code = text.data().context("cannot read .text")?;
-    let mut entries = code_addresses_held(&file, text.address()..text.address() + code.len() as u64)?;
-    entries.extend(procedures_listed(&file, clobber)?);
-    (clobber.prove)(code, text.address(), file.entry(), &entries).map_err(|why| anyhow::anyhow!(why))
+/// (`procedures_listed`). Err: why not, and after which syscall.
+fn syscalls_keep_nothing(clobber: &elf::isa::UndeclaredClobber, bytes: &[u8]) -> Result<(), elf::isa::Unproven> {
+    let unreadable = |what: String| elf::isa::Unproven::from(format!("the linked program: {what}"));
+    let file = object::File::parse(bytes).map_err(|_| unreadable("not an object file object can read".into()))?;
+    let text = file.section_by_name(".text").ok_or_else(|| unreadable("no .text section".into()))?;
+    let code = text.data().map_err(|_| unreadable("cannot read .text".into()))?;
+    let mut entries = code_addresses_held(&file, text.address()..text.address() + code.len() as u64)
+        .map_err(|e| unreadable(format!("{e:#}")))?;
+    entries.extend(procedures_listed(&file, clobber).map_err(|e| unreadable(format!("{e:#}")))?);
+    (clobber.prove)(code, text.address(), file.entry(), &entries)
 }
 
 /// The addresses of the procedures that the section `clobber.procedures` names lists
@@ -427,6 +474,29 @@ mod tests {
     /// 28 bytes of masks, offsets and registers the proof does not read.
     fn pdr(procedures: &[u64]) -> Vec<u8> {
         procedures.iter().flat_map(|&p| [&(p as u32).to_le_bytes()[..], &[0; 28]].concat()).collect()
+    }
+
+    // The parser the syscall crates read HELLO_KEEP_UNDECLARED_CLOBBER with.
+    include!("../../crates/keeps_clobbered.rs");
+
+    /// What the build writes for each `Keep` is what the syscall crates read.
+    #[test]
+    fn the_syscall_crates_keep_what_the_build_lists() {
+        use super::Keep;
+        let env = |keep: &Keep| keep.env_value();
+        let none = Keep::Only(Default::default());
+        assert_eq!(env(&none), None);
+        assert!(!keeps_clobbered(env(&none).as_deref(), 4));
+        let some = Keep::Only([3, 4, 281].into());
+        assert_eq!(env(&some).as_deref(), Some("3,4,281"));
+        for n in [3, 4, 281] {
+            assert!(keeps_clobbered(env(&some).as_deref(), n), "{n}");
+        }
+        for n in [0, 1, 28, 34, 2810] {
+            assert!(!keeps_clobbered(env(&some).as_deref(), n), "{n}");
+        }
+        assert!(keeps_clobbered(env(&Keep::All).as_deref(), 5058));
+        assert_eq!(some.to_string(), "the syscalls numbered 3, 4, 281");
     }
 
     /// httpd's MIPS signal handler has its address built in `lui` and `daddiu`

@@ -74,8 +74,9 @@ pub const ALL: &[Technique] = &[
                (`elf::isa::UndeclaredClobber`)",
         cost: "none where the build proves, on the linked code, that no value in it outlives a syscall \
                (MIPS: the kernel clobbers `$1`, hi and lo; ARM: the asm puts the number in `r7`; \
-               Rust's asm can name neither); else the build keeps it (MIPS two moves a syscall, \
-               ARM a push and a pop) and says so: ARM httpd, where LLVM holds values in `r7` across syscalls",
+               Rust's asm can name neither); else the build keeps it across the syscalls of the numbers \
+               the proof names (MIPS two moves a syscall, ARM a push and a pop) and says so: ARM httpd, \
+               where LLVM holds values in `r7` across 7 of its syscalls",
         without: Without::Build(|_, arch| {
             elf::isa::undeclared_syscall_clobber(arch.elf.machine)
                 .map(|_| Variant { keeps_undeclared_clobber: true, ..Variant::default() })

@@ -18,9 +18,13 @@
 
 use core::arch::asm;
 
-/// Save and restore r7 around each syscall (see above): set by `cargo xtask build`
-/// where the program needs it.
-const KEEP_R7: bool = option_env!("HELLO_KEEP_UNDECLARED_CLOBBER").is_some();
+include!("../../keeps_clobbered.rs");
+
+/// Whether the syscall numbered `n` keeps r7 (see above): `cargo xtask build` lists
+/// the syscalls across which the program holds a value in r7.
+const fn keeps_r7(n: usize) -> bool {
+    keeps_clobbered(option_env!("HELLO_KEEP_UNDECLARED_CLOBBER"), n)
+}
 
 macro_rules! syscalls {
     ($($name:ident($($arg:ident in $reg:tt),*);)*) => {$(
@@ -29,7 +33,7 @@ macro_rules! syscalls {
         #[inline(always)]
         pub unsafe fn $name<const N: usize>(a: usize $(, $arg: usize)*) -> isize {
             let ret;
-            if KEEP_R7 {
+            if const { keeps_r7(N) } {
                 unsafe {
                     asm!("push {{r7}}",
                         ".if {n} < 256", "movs r7, #{n}",

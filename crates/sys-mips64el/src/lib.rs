@@ -29,9 +29,13 @@
 
 use core::arch::asm;
 
-/// Keep $1 across each syscall (see above): set by `cargo xtask build` where the
-/// program needs it.
-const KEEP_AT: bool = option_env!("HELLO_KEEP_UNDECLARED_CLOBBER").is_some();
+include!("../../keeps_clobbered.rs");
+
+/// Whether the syscall numbered `n` keeps $1 (see above): `cargo xtask build` lists
+/// the syscalls across which the program holds a value in $1.
+const fn keeps_at(n: usize) -> bool {
+    keeps_clobbered(option_env!("HELLO_KEEP_UNDECLARED_CLOBBER"), n)
+}
 
 macro_rules! syscalls {
     ($($name:ident($($param:ident),*: $($arg:ident in $reg:tt),*; $($clobbered:ident in $creg:tt),*)
@@ -41,7 +45,7 @@ macro_rules! syscalls {
         #[inline(always)]
         pub unsafe fn $name<const N: usize>($($param: usize),*) -> isize {
             let ret;
-            if KEEP_AT {
+            if const { keeps_at(N) } {
                 unsafe {
                     asm!(".set noat", concat!("move ", $save, ", $1"), "syscall", $($fixup,)*
                         concat!("move $1, ", $save), ".set at",
@@ -65,7 +69,7 @@ macro_rules! syscalls {
 }
 
 // The kernel writes $7 (the error flag): an argument there is clobbered, and without
-// one $7 is. With KEEP_AT, $1 is kept in `save`.
+// one $7 is. Where `keeps_at`, $1 is kept in `save`.
 // `movn $2, $0, $7`: 0 on error. The `_errno` ones: $3 = -$2, then $2 = $3 on error.
 // The `_raw` ones leave the result as the kernel gave it (a positive errno on error).
 syscalls! {

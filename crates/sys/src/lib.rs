@@ -192,6 +192,33 @@ pub fn setsockopt_int(fd: usize, level: u32, name: u32, value: i32) {
     };
 }
 
+/// A sockaddr_in6, 8-byte aligned, so that 64-bit machines zero it in whole words
+/// (MIPS would otherwise pair unaligned stores).
+#[repr(C, align(8))]
+struct Aligned6(net::sockaddr_in6);
+
+impl Aligned6 {
+    /// `place` zeroed, in the fewer bytes of code of two ways (`arch::ZEROES_BY_WORDS`);
+    /// in place: a value returned would be copied (on Thumb, by a memcpy call).
+    #[inline(always)]
+    fn zeroed(place: &mut MaybeUninit<Aligned6>) -> &mut Aligned6 {
+        if arch::ZEROES_BY_WORDS {
+            const WORDS: usize = size_of::<Aligned6>() / size_of::<usize>();
+            const _: () = assert!(WORDS * size_of::<usize>() == size_of::<Aligned6>());
+            let words = place.as_mut_ptr() as *mut usize;
+            for i in 0..WORDS {
+                // SAFETY: word `i` lies within `place`, which is 8-byte aligned.
+                unsafe { words.add(i).write_volatile(0) };
+            }
+        } else {
+            *place = MaybeUninit::zeroed();
+        }
+        // SAFETY: every byte is zero now: a valid sockaddr_in6 (integers and a byte
+        // array).
+        unsafe { place.assume_init_mut() }
+    }
+}
+
 /// `bind(fd, addr, len)` to the wildcard address of `family` (AF_INET6's `::` or
 /// AF_INET's 0.0.0.0) on `port`: 0, or -errno on every architecture.
 ///
@@ -200,19 +227,15 @@ pub fn setsockopt_int(fd: usize, level: u32, name: u32, value: i32) {
 #[inline(always)]
 pub fn bind_any(fd: usize, family: u32, port: u16) -> isize {
     const _: () = assert!(offset_of!(net::sockaddr_in, sin_port) == offset_of!(net::sockaddr_in6, sin6_port));
-    /// 8-byte aligned, so that 64-bit machines zero it in whole words (MIPS would
-    /// otherwise pair unaligned stores).
-    #[repr(C, align(8))]
-    struct Aligned(net::sockaddr_in6);
-    // SAFETY: all-zero bytes are a valid sockaddr_in6 (integers and a byte array).
-    let mut addr: Aligned = unsafe { core::mem::zeroed() };
+    let mut place = MaybeUninit::uninit();
+    let addr = Aligned6::zeroed(&mut place);
     addr.0.sin6_family = family as _;
     addr.0.sin6_port = port.to_be();
     // The sockaddr_in6's length for both: IPv4's bind takes any length from a
     // sockaddr_in's up (and reads only that), so no choice to make.
     let len = size_of::<net::sockaddr_in6>();
     // SAFETY: the kernel reads `len` bytes of `addr`, no more than it holds.
-    unsafe { arch::syscall3_errno::<{ linux::__NR_bind as usize }>(fd, &addr as *const Aligned as usize, len) }
+    unsafe { arch::syscall3_errno::<{ linux::__NR_bind as usize }>(fd, addr as *const Aligned6 as usize, len) }
 }
 
 /// `listen(fd, backlog)`: 0, or -errno on every architecture. The kernel caps the

@@ -7,7 +7,7 @@
 use yaxpeax_arch::{Decoder, U8Reader};
 use yaxpeax_arm::armv7::{ConditionCode, InstDecoder, Instruction, Opcode, Operand, Reg, RegShift, RegShiftStyle};
 
-use super::{FreeFlags, Insn, Kind, offset, sign_extend};
+use super::{FreeFlags, Insn, Kind, Unproven, offset, sign_extend};
 
 /// With an EABI version in e_flags' top byte (rules.rs: it must not be 0), Linux
 /// reads no other bit of e_flags (arch/arm/kernel/elf.c reads the rest only for old
@@ -313,11 +313,11 @@ const R7: u8 = 7;
 /// r7 may be read after a syscall, or where a path cannot be traced: a call (bl,
 /// blx), a return or any other write of the PC, a branch inside an IT block, a branch
 /// out of the code, bytes that decode as no instruction, A32 code.
-pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), String> {
+pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), Unproven> {
     let end = address.wrapping_add(code.len() as u64);
     let in_code = |a: u64| a >= address && a < end;
     if entry & 1 == 0 || !in_code(entry & !1) {
-        return Err(format!("the ARM entry {entry:#x} is not Thumb code in {address:#x}..{end:#x}"));
+        return Err(format!("the ARM entry {entry:#x} is not Thumb code in {address:#x}..{end:#x}").into());
     }
     // The high halves of the code's addresses: what a movt building one of them holds.
     let code_high = (address >> 16)..=(end.saturating_sub(1) >> 16);
@@ -334,7 +334,7 @@ pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, 
             continue; // off the code's end: undefined in the input already
         }
         if !in_code(at) || !at.is_multiple_of(2) {
-            return Err(format!("a Thumb path leaves the code for {at:#x}"));
+            return Err(format!("a Thumb path leaves the code for {at:#x}").into());
         }
         if !seen.insert(path) {
             continue;
@@ -351,18 +351,18 @@ pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, 
         };
         let conditional = path.it > 0 || insn.condition != ConditionCode::AL;
         let (reads, writes_all) = r7_use(&insn);
-        if let Some(by) = path.clobbered_by
+        if let Some((by, number)) = path.clobbered_by
             && (reads || insn.opcode == Opcode::SVC)
         {
-            return Err(format!(
-                "the Thumb instruction `{insn}` at {at:#x} reads r7, which the syscall at {by:#x} destroyed"
-            ));
+            let why =
+                format!("the Thumb instruction `{insn}` at {at:#x} reads r7, which the syscall at {by:#x} destroyed");
+            return Err(Unproven { why, syscall: number });
         }
         if insn.opcode == Opcode::MOVT
             && let Operand::Imm32(high) = insn.operands[1]
             && code_high.contains(&u64::from(high))
         {
-            return Err(format!("`{insn}` at {at:#x} may build a code address: an entry that cannot be traced"));
+            return Err(format!("`{insn}` at {at:#x} may build a code address: an entry that cannot be traced").into());
         }
         if insn.opcode == Opcode::ADR
             && let Kind::PcRelative { refers: Some(named) } = kind
@@ -376,23 +376,23 @@ pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, 
             if !conditional && path.r7.is_some_and(|n| EXITS.contains(&n)) {
                 continue; // exit, exit_group
             }
-            next.clobbered_by = Some(at);
+            next.clobbered_by = Some((at, path.r7));
         } else if writes_all && !conditional {
             next.clobbered_by = None;
         }
         if insn.opcode == Opcode::IT {
             if path.it > 0 {
-                return Err(format!("an IT instruction at {at:#x} inside an IT block"));
+                return Err(format!("an IT instruction at {at:#x} inside an IT block").into());
             }
             next.it = it_block_len(&insn);
         }
         match kind {
             Kind::Branch { target, unconditional } => {
                 if path.it > 0 {
-                    return Err(format!("a Thumb branch at {at:#x} inside an IT block"));
+                    return Err(format!("a Thumb branch at {at:#x} inside an IT block").into());
                 }
                 if !in_code(target) {
-                    return Err(format!("a Thumb branch at {at:#x} leaves the code for {target:#x}"));
+                    return Err(format!("a Thumb branch at {at:#x} leaves the code for {target:#x}").into());
                 }
                 work.push(Path { at: target, ..next });
                 if !unconditional {
@@ -413,8 +413,9 @@ struct Path {
     /// Instructions left in the IT block before `at`'s: they run only if its
     /// condition holds.
     it: u32,
-    /// The `svc` that destroyed r7, where nothing has written all of it since.
-    clobbered_by: Option<u64>,
+    /// The `svc` that destroyed r7, where nothing has written all of it since, and
+    /// its syscall's number where known.
+    clobbered_by: Option<(u64, Option<u32>)>,
     /// The number in r7, where known.
     r7: Option<u32>,
 }
@@ -619,8 +620,8 @@ mod tests {
     }
 
     /// The proof failed, and for a read of r7.
-    fn reads_r7(proof: Result<(), String>) -> bool {
-        proof.is_err_and(|why| why.contains("reads r7"))
+    fn reads_r7(proof: Result<(), super::Unproven>) -> bool {
+        proof.is_err_and(|e| e.why.contains("reads r7"))
     }
 
     #[test]
@@ -633,9 +634,11 @@ mod tests {
         const SVC: u16 = 0xdf00; // svc #0
         const WRITE: u16 = 0x2704; // movs r7, #4
         const READ: u16 = 0x4638; // mov r0, r7
-        // r7 read after the syscall: refused, naming both places.
+        // r7 read after the syscall: refused, naming both places, and the syscall's
+        // number (write, 4), across which the build may then keep r7.
         let err = check(&[WRITE, SVC, READ]).unwrap_err();
-        assert!(err.contains("0x1004") && err.contains("0x1002") && err.contains("r7"), "{err}");
+        assert!(err.why.contains("0x1004") && err.why.contains("0x1002") && err.why.contains("r7"), "{err}");
+        assert_eq!(err.syscall, Some(4));
         // Written first (movs r7, #0; add r7, sp, #4; pop {r7}; ldr r7, [sp]): fine.
         for write in [0x2700, 0xaf01, 0xbc80, 0x9f00] {
             assert!(check(&[WRITE, SVC, write, READ]).is_ok(), "{write:04x}");
@@ -659,7 +662,7 @@ mod tests {
             &[SVC],
         ] {
             let err = check(&[&[WRITE, SVC][..], read].concat()).unwrap_err();
-            assert!(err.contains("reads r7"), "{read:04x?}: {err}");
+            assert!(err.why.contains("reads r7"), "{read:04x?}: {err}");
         }
         // Through a conditional branch: cmp r0, #0; beq past the write; the path that
         // skips it reads r7. With the write before the branch, both paths are fine.
@@ -676,7 +679,8 @@ mod tests {
         // does 0x119 (socket), built in three instructions that read r7 themselves.
         assert!(check(&[0x2701, SVC, READ]).is_ok());
         assert!(check(&[0x27f8, SVC, READ]).is_ok());
-        assert!(reads_r7(check(&[0x2701, 0x023f, 0x3719, SVC, READ])));
+        let err = check(&[0x2701, 0x023f, 0x3719, SVC, READ]).unwrap_err();
+        assert!(err.why.contains("reads r7") && err.syscall == Some(0x119), "{err:?}");
         assert!(check(&[WRITE, SVC, 0x2701, 0x023f, 0x3719, SVC, 0x2701, SVC]).is_ok());
         // ...and an exit reached by a branch from where r7 held something else returns.
         assert!(reads_r7(check(&[WRITE, 0xe000, 0x2701, SVC, READ])));
@@ -688,7 +692,7 @@ mod tests {
             (&[0xe400], "leaves"),
         ] {
             let err = check(&[&[0x2701][..], untraced].concat()).unwrap_err();
-            assert!(err.contains(why), "{untraced:04x?}: {err}");
+            assert!(err.why.contains(why) && err.syscall.is_none(), "{untraced:04x?}: {err:?}");
         }
         // A32 code is not proven.
         let code = [WRITE, SVC].map(u16::to_le_bytes).concat();
@@ -711,7 +715,7 @@ mod tests {
         assert!(reads_r7(super::syscalls_leave_no_clobbered_value(&adr, 0x1000, 0x1001, &[])));
         let movt = [0xf2c0u16, 0x0000, 0x2701, 0xdf00].map(u16::to_le_bytes).concat();
         let err = super::syscalls_leave_no_clobbered_value(&movt, 0x1000, 0x1001, &[]).unwrap_err();
-        assert!(err.contains("code address"), "{err}");
+        assert!(err.why.contains("code address"), "{err}");
         let movt_elsewhere = [0xf2c0u16, 0x0001, 0x2701, 0xdf00].map(u16::to_le_bytes).concat();
         assert!(super::syscalls_leave_no_clobbered_value(&movt_elsewhere, 0x1000, 0x1001, &[]).is_ok());
     }

@@ -4,7 +4,7 @@
 //! A branch or jump runs the word after it, its delay slot, before it goes: the two
 //! move together or not at all.
 
-use super::{Insn, Kind, decode_words, sign_extend};
+use super::{Insn, Kind, Unproven, decode_words, sign_extend};
 
 /// The word that does nothing (`sll $0,$0,0`): what fills a jump's delay slot when no
 /// instruction of the run may go there.
@@ -140,10 +140,10 @@ fn classify(word: u32, at: u64) -> Result<Kind, String> {
 /// handler): the code addresses the program holds as data, and the procedures `.pdr`
 /// lists (`procedures`), since an address the code builds itself with `lui` and
 /// `daddiu`, as httpd's handler's, is no data word. Err: where a value is read after a
-/// syscall, or a path cannot be traced.
-pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), String> {
+/// syscall (with its number, if known), or a path cannot be traced.
+pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), Unproven> {
     if !code.len().is_multiple_of(4) || !address.is_multiple_of(4) {
-        return Err(format!("MIPS code at {address:#x} is not whole aligned 4-byte words"));
+        return Err(format!("MIPS code at {address:#x} is not whole aligned 4-byte words").into());
     }
     let words: Vec<u32> = code.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
     let at = |k: usize| address + 4 * k as u64;
@@ -154,11 +154,12 @@ pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, 
     };
     /// Where a path is: the instruction; the branch target due after it if it is a
     /// delay slot, and whether that branch may also fall through; what is still
-    /// clobbered, and by the syscall at which index; the number in $2, if known.
-    type At = (usize, Option<(u64, bool)>, Clobbered, usize, Option<u32>);
+    /// clobbered, and by the syscall at which index (with its number, if known); the
+    /// number in $2, if known.
+    type At = (usize, Option<(u64, bool)>, Clobbered, (usize, Option<u32>), Option<u32>);
     let held = held.iter().filter_map(|&a| index(a).ok());
     let mut work: Vec<At> =
-        std::iter::once(index(entry)?).chain(held).map(|k| (k, None, Clobbered::NONE, 0, None)).collect();
+        std::iter::once(index(entry)?).chain(held).map(|k| (k, None, Clobbered::NONE, (0, None), None)).collect();
     let mut seen = std::collections::BTreeSet::new();
     while let Some(state) = work.pop() {
         let (k, due, clobbered, by, v0) = state;
@@ -167,17 +168,19 @@ pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, 
         }
         let word = words[k];
         if let Some(what) = clobbered.read_by(word) {
-            return Err(format!(
+            let why = format!(
                 "the MIPS instruction {word:08x} at {:#x} reads {what}, which the syscall at {:#x} destroyed",
                 at(k),
-                at(by)
-            ));
+                at(by.0)
+            );
+            // Keeping $1 across that syscall may help; nothing keeps hi and lo.
+            return Err(Unproven { why, syscall: by.1.filter(|_| what == "$1") });
         }
         let (clobbered, by, v0) = if is_syscall(word) {
             if matches!(v0, Some(5058 | 5205)) {
                 continue; // exit, exit_group
             }
-            (Clobbered::ALL, k, None)
+            (Clobbered::ALL, (k, v0), None)
         } else {
             (clobbered.after(word), by, number_in_2(word, v0))
         };
@@ -394,8 +397,13 @@ mod tests {
         const SYSCALL: u32 = 0x0000_000c;
         // lui $1,1; daddiu $5,$1,0x68; syscall; lui $1,1 (written first); daddiu $4,$1,0
         assert!(check(&words(&[0x3c01_0001, 0x6425_0068, SYSCALL, 0x3c01_0001, 0x6424_0000]), 0x1000).is_ok());
-        // syscall; move $4,$1 (or $4,$1,$0): $1 read.
-        assert!(check(&words(&[SYSCALL, 0x0020_2025]), 0x1000).unwrap_err().contains("$1"));
+        // syscall; move $4,$1 (or $4,$1,$0): $1 read. The syscall's number is unknown
+        // (nothing set $2 on the path): None, keep $1 across all. With `daddiu
+        // $2,$0,5001` (write) before it: keeping $1 across write may do.
+        let err = check(&words(&[SYSCALL, 0x0020_2025]), 0x1000).unwrap_err();
+        assert!(err.why.contains("$1") && err.syscall.is_none(), "{err:?}");
+        let err = check(&words(&[0x6402_1389, SYSCALL, 0x0020_2025]), 0x1000).unwrap_err();
+        assert_eq!(err.syscall, Some(5001), "{err:?}");
         // syscall; beqz $2,+8 (to the read); lui $1,1 in the delay slot (runs on both
         // paths): fine. With a nop in the slot, the taken path reads $1.
         let branchy = |slot: u32| words(&[SYSCALL, 0x1040_0002, slot, 0, 0x0020_2025]);
@@ -406,7 +414,9 @@ mod tests {
         assert!(check(&looped, 0x1000).is_err());
         // movn $1,$2,$3 keeps $1 when $3 is 0: a read. mflo after a syscall: lo.
         assert!(check(&words(&[SYSCALL, 0x0043_080b]), 0x1000).is_err());
-        assert!(check(&words(&[SYSCALL, 0x0000_2012]), 0x1000).unwrap_err().contains("lo"));
+        // Nothing keeps lo: no number to keep $1 across.
+        let err = check(&words(&[0x6402_1389, SYSCALL, 0x0000_2012]), 0x1000).unwrap_err();
+        assert!(err.why.contains("lo") && err.syscall.is_none(), "{err:?}");
         // ...but not after a multu wrote hi and lo again.
         assert!(check(&words(&[SYSCALL, 0x0085_0019, 0x0000_2012]), 0x1000).is_ok());
         // exit (addiu $2,$0,5058; syscall) does not return: what follows is not after it.

@@ -839,7 +839,35 @@ pub struct UndeclaredClobber {
 /// (`UndeclaredClobber::procedures`). Ok where along every path from every entry no
 /// value the syscall destroyed is read after it; Err where one may be, or where a path
 /// cannot be traced.
-pub type SyscallProof = fn(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), String>;
+pub type SyscallProof = fn(code: &[u8], address: u64, entry: u64, held: &[u64]) -> Result<(), Unproven>;
+
+/// Why a `SyscallProof` failed, and the number of the syscall whose destroyed value
+/// may be read, where the path knew it: keeping the register across the syscalls of
+/// that number may be enough (the build keeps it only across those, and proves
+/// again). None: no such syscall (a path cannot be traced), keep it across all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unproven {
+    pub why: String,
+    pub syscall: Option<u32>,
+}
+
+impl From<String> for Unproven {
+    fn from(why: String) -> Unproven {
+        Unproven { why, syscall: None }
+    }
+}
+
+impl From<&str> for Unproven {
+    fn from(why: &str) -> Unproven {
+        why.to_string().into()
+    }
+}
+
+impl std::fmt::Display for Unproven {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
 
 /// The procedures' addresses in the bytes of a section that lists them; Err where
 /// those bytes are not such a list.
