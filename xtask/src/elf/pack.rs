@@ -838,18 +838,15 @@ mod tests {
     /// e_flags, p_paddr (the program header at 0x38).
     const HOLES: [Range<usize>; 3] = [0x14..0x18, 0x28..0x34, 0x50..0x58];
 
+    /// `plan` for `code` entered at `entry`, headers loaded at 0x10000, with `holes`
+    /// and no read bits or size word.
+    fn plan_at(isa: Isa, code: &[u8], entry: u64, holes: &[Range<usize>]) -> Result<Packing, String> {
+        let file_end = entry + code.len() as u64;
+        plan(&Input { isa, code, entry, file_end, load: 0x10000, holes, read_bits: &[], size_word_at: None })
+    }
+
     fn pack(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
-        let entry = 0x1007c;
-        plan(&Input {
-            isa: X64,
-            code,
-            entry,
-            file_end: entry + code.len() as u64,
-            load: 0x10000,
-            holes,
-            read_bits: &[],
-            size_word_at: None,
-        })
+        plan_at(X64, code, 0x1007c, holes)
     }
 
     /// The instructions the packed code runs from its entry, jumps it inserted
@@ -997,8 +994,7 @@ mod tests {
     const RV_HOLES: [Range<usize>; 5] = [0x28..0x30, 0x50..0x58, 0x14..0x18, 0x31..0x34, 0x3d..0x40];
 
     fn pack_rv(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
-        let (isa, entry, file_end) = (Isa::Riscv64 { compressed: true }, 0x1007c, 0x1007c + code.len() as u64);
-        plan(&Input { isa, code, entry, file_end, load: 0x10000, holes, read_bits: &[], size_word_at: None })
+        plan_at(Isa::Riscv64 { compressed: true }, code, 0x1007c, holes)
     }
 
     #[test]
@@ -1150,18 +1146,7 @@ mod tests {
     fn pack_thumb(code: &[u8]) -> Result<Packing, String> {
         // ELF32's e_version, e_shoff and e_flags below the EABI version, p_paddr.
         let holes = [0x14..0x18, 0x20..0x27, 0x38..0x3c];
-        let entry = 0x1005c;
-        let thumb = Isa::Arm { thumb: true };
-        plan(&Input {
-            isa: thumb,
-            code,
-            entry,
-            file_end: entry + code.len() as u64,
-            load: 0x10000,
-            holes: &holes,
-            read_bits: &[],
-            size_word_at: None,
-        })
+        plan_at(Isa::Arm { thumb: true }, code, 0x1005c, &holes)
     }
 
     #[test]
@@ -1213,18 +1198,7 @@ mod tests {
 
     fn pack_mips(words: &[u32], holes: &[Range<usize>]) -> Result<Packing, String> {
         let code: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        let entry = 0x1007c;
-        let input = Input {
-            isa: MIPS,
-            code: &code,
-            entry,
-            file_end: entry + code.len() as u64,
-            load: 0x10000,
-            holes,
-            read_bits: &[],
-            size_word_at: None,
-        };
-        plan(&input)
+        plan_at(MIPS, &code, 0x1007c, holes)
     }
 
     /// The words straight-line MIPS code runs (no branches of its own), each inserted
