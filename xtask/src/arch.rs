@@ -104,7 +104,7 @@ pub const ARCHES: &[Arch] = &[
         platform: Platform { os: "linux", architecture: "arm", variant: Some("v6") },
         elf: ElfKind { machine: EM_ARM, is_64: false, little_endian: true },
         rustflags: &[],
-        program_rustflags: &[NO_MACHINE_LICM],
+        program_rustflags: &[],
         omit_frame_pointer: true,
         arm_cpu_arch: Some(ArmCpuArch { value: 6, name: "ARMv6" }),
     },
@@ -116,7 +116,7 @@ pub const ARCHES: &[Arch] = &[
         platform: Platform { os: "linux", architecture: "arm", variant: Some("v5") },
         elf: ElfKind { machine: EM_ARM, is_64: false, little_endian: true },
         rustflags: &[],
-        program_rustflags: &[NO_MACHINE_LICM],
+        program_rustflags: &[],
         omit_frame_pointer: true,
         arm_cpu_arch: Some(ArmCpuArch { value: 4, name: "ARMv5TE" }),
     },
@@ -207,8 +207,10 @@ pub const ARCHES: &[Arch] = &[
 // and `mov rax, r9` per pass costs more than `push 61; pop rax` per pass. Measured
 // per program and arch (`cargo xtask techniques`); it saves or costs nothing on
 // every arch but riscv64, where pause grows by 4 (httpd shrinks by 8), so not there,
-// and ARM, where packed pause grows by 5 and httpd shrinks by 20 (armv7), 4 or 8, so
-// it stays (the flag is per arch, not per program).
+// and ARM, where packed pause grows by 5: on armv7 httpd shrinks by 16, so it stays
+// (the flag is per arch, not per program); on armv6 and armv5, since httpd keeps
+// frame pointers (`UndeclaredClobber::reserved_by`), httpd grows too (by 8 and 4), so
+// not there.
 pub const NO_MACHINE_LICM: &str = "-Cllvm-args=-disable-machine-licm";
 
 /// MIPS n64 with 32-bit symbols (see the mips64el row).

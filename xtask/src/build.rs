@@ -131,9 +131,10 @@ pub fn build_variant(
     let _dir = sh.push_dir(&root);
     let linked = target_dir.join(target).join("size").join(krate);
     // `keep`: the syscalls across which the syscall asm keeps the register it cannot
-    // declare clobbered (`elf::isa::UndeclaredClobber`).
-    let compile = |keep: &Keep| -> Result<Vec<u8>> {
-        let program_flags = &program_flags;
+    // declare clobbered (`elf::isa::UndeclaredClobber`); `extra`: one more flag for
+    // the program's crate (`UndeclaredClobber::reserved_by`).
+    let compile = |keep: &Keep, extra: Option<&str>| -> Result<Vec<u8>> {
+        let program_flags: Vec<&str> = program_flags.iter().map(String::as_str).chain(extra).collect();
         let mut build = cmd!(
             sh,
             "{cargo} rustc --locked --package {krate} --target {spec} -Zjson-target-spec --profile size -Zbuild-std=core -- {program_flags...}"
@@ -154,8 +155,12 @@ pub fn build_variant(
             .with_context(|| format!("{}: the linker's output is not what {} needs", linked.display(), arch.name))?;
         Ok(bytes)
     };
+    // link.ld links the read-only data first and the code last: the code may be packed
+    // into header fields, unless the program enters it by other ways than branches
+    // (signal handlers).
+    let shrink_options = elf::Options { pack: program.code_may_move && !variant.code_stays };
     let mut keep = if variant.keeps_undeclared_clobber { Keep::All } else { Keep::Only(BTreeSet::new()) };
-    let mut bytes = compile(&keep)?;
+    let mut bytes = compile(&keep, None)?;
     // The syscall asm does not keep the register it destroys undeclared ($1 on MIPS,
     // r7 on ARM: the syscall crates say why) where the linked code is proven to read
     // no value of it after a syscall. Where that fails after a syscall whose number
@@ -179,14 +184,36 @@ pub fn build_variant(
                 }
             };
             eprintln!("{}: {unproven}: building again with {} kept across {keep}", linked.display(), clobber.register);
-            bytes = compile(&keep)?;
+            bytes = compile(&keep, None)?;
+        }
+        // Where it must be kept across some, reserving it may cost less.
+        if let Some(flag) = clobber.reserved_by
+            && keep != Keep::Only(BTreeSet::new())
+            && !variant.keeps_undeclared_clobber
+        {
+            let reserved = compile(&Keep::Only(BTreeSet::new()), Some(flag))?;
+            let shrunk_len = |bytes: &[u8]| elf::shrink(bytes, shrink_options).map(|(_, out)| out.len());
+            match syscalls_keep_nothing(&clobber, &reserved) {
+                Err(unproven) => {
+                    eprintln!("{}: with {flag}: {unproven}: keeping {}", linked.display(), clobber.register)
+                }
+                Ok(()) => {
+                    let (kept, with_flag) = (shrunk_len(&bytes), shrunk_len(&reserved));
+                    if let (Ok(kept), Ok(with_flag)) = (&kept, &with_flag)
+                        && with_flag < kept
+                    {
+                        eprintln!(
+                            "{}: {flag} leaves {} to the frame pointer: {with_flag} bytes, not {kept} with it kept across {keep}",
+                            linked.display(),
+                            clobber.register
+                        );
+                        bytes = reserved;
+                    }
+                }
+            }
         }
     }
-    // link.ld links the read-only data first and the code last: the code may be packed
-    // into header fields, unless the program enters it by other ways than branches
-    // (signal handlers).
-    let (plan, shrunk) = elf::shrink(&bytes, elf::Options { pack: program.code_may_move && !variant.code_stays })
-        .map_err(|e| e.in_file(&linked))?;
+    let (plan, shrunk) = elf::shrink(&bytes, shrink_options).map_err(|e| e.in_file(&linked))?;
     if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {
         bail!(
             "{}: the shrinker chose {:?} with the code at {:#x}, not the overlapped layout the link was made for ({headers:#x})",

@@ -75,8 +75,9 @@ pub const ALL: &[Technique] = &[
         cost: "none where the build proves, on the linked code, that no value in it outlives a syscall \
                (MIPS: the kernel clobbers `$1`, hi and lo; ARM: the asm puts the number in `r7`; \
                Rust's asm can name neither); else the build keeps it across the syscalls of the numbers \
-               the proof names (MIPS two moves a syscall, ARM a push and a pop) and says so: ARM httpd, \
-               where LLVM holds values in `r7` across 7 of its syscalls",
+               the proof names (MIPS two moves a syscall, ARM a push and a pop) and says so, or, on ARM \
+               where that is smaller, keeps frame pointers so that LLVM holds no value in `r7` (httpd: \
+               4 bytes a function, where `r7` would be kept across 6 or 7 syscalls)",
         without: Without::Build(|_, arch| {
             elf::isa::undeclared_syscall_clobber(arch.elf.machine)
                 .map(|_| Variant { keeps_undeclared_clobber: true, ..Variant::default() })

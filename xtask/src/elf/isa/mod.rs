@@ -832,6 +832,14 @@ pub struct UndeclaredClobber {
     /// handler addresses lie in literal pools, and whose proof fails on a `movt` that
     /// may build one.
     pub procedures: Option<(&'static str, ReadProcedures)>,
+    /// A flag for the program's crate under which LLVM holds no value in the register
+    /// at all: ARM's `-Cforce-frame-pointers=yes`, r7 being Thumb's frame pointer
+    /// (then only the frame pointer can be destroyed, and the proof checks that
+    /// nothing reads it after a syscall). It costs a frame set-up (4 bytes a function),
+    /// so the build tries it only where the register must be kept across some
+    /// syscalls, and takes the smaller file. None on MIPS: LLVM has no way to leave `$1`
+    /// alone.
+    pub reserved_by: Option<&'static str>,
 }
 
 /// `prove(code, its address, the ELF entry, more entries)`: the more are the code
@@ -881,12 +889,14 @@ pub fn undeclared_syscall_clobber(machine: u16) -> Option<UndeclaredClobber> {
             prove: mips64::syscalls_leave_no_clobbered_value,
             prove_when_kept: true,
             procedures: Some((mips64::PROCEDURE_DESCRIPTORS, mips64::procedures)),
+            reserved_by: None,
         }),
         EM_ARM => Some(UndeclaredClobber {
             register: "r7",
             prove: arm::syscalls_leave_no_clobbered_value,
             prove_when_kept: false,
             procedures: None,
+            reserved_by: Some("-Cforce-frame-pointers=yes"),
         }),
         _ => None,
     }
