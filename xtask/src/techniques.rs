@@ -54,7 +54,7 @@ pub const ALL: &[Technique] = &[
         name: "LLVM's machine LICM off (`-Cllvm-args=-disable-machine-licm`)",
         cost: "a loop may rebuild a constant on each pass instead of keeping it in a register; \
                on where it saves or costs nothing (riscv64 pause grows with it, so it is off there; \
-               ARM pause grows by 5, but ARM httpd shrinks more)",
+               armv7 pause grows by 5, but armv7 httpd shrinks more; armv6 and armv5 grow, so off there)",
         without: Without::Build(|_, arch| without_flag(arch, NO_MACHINE_LICM)),
     },
     Technique {
