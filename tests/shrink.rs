@@ -145,6 +145,26 @@ fn our_binaries_come_out_as_the_build_writes_them() {
     }
 }
 
+/// httpd's signal handler is code that no branch from its entry reaches: the kernel
+/// enters it by the address httpd hands rt_sigaction. Packing would drop it, and SIGTERM
+/// would then jump into other bytes (it did: exit 139 on x86_64). `shrink --pack` keeps
+/// such code where it lies, says why, and writes what the build writes.
+#[test]
+fn code_entered_from_elsewhere_stays_where_it_lies() {
+    let httpd = xtask::program::Program::find("httpd").unwrap();
+    for arch in all_arches() {
+        let binary = build_program(httpd, arch);
+        let dir = tempfile::tempdir().unwrap();
+        let packed = dir.path().join("packed");
+        let explained = explain_packing(&binary.with_extension("elf"), &packed);
+        assert!(explained.contains("the code stays as it lies"), "{}: {explained}", arch.name);
+        assert_eq!(fs::read(&packed).unwrap(), fs::read(&binary).unwrap(), "{}", arch.name);
+        if ["x86_64", "i686", "aarch64", "mips64el", "loongarch64"].contains(&arch.name) {
+            assert!(explained.contains("no branch from the entry reaches"), "{}: {explained}", arch.name);
+        }
+    }
+}
+
 #[test]
 fn trailing_zeros_are_left_to_the_loader() {
     // Our program with 100 zero bytes appended to its segment, on the host kernel and

@@ -11,7 +11,9 @@
 //! - the segment ends in the code, which runs only from the entry point on; the bytes
 //!   before the entry are data that nothing executes, and they stay where they are;
 //! - nothing outside the code jumps into it (its address is not held as data: a
-//!   signal handler rules packing out), and every branch in it is direct;
+//!   signal handler rules packing out), and every branch in it is direct. Code no
+//!   branch from the entry reaches is such a handler: `isa::what_runs` refuses it
+//!   (`entered_only_from_the_entry`), and the code stays where it lies;
 //! - falling off the end of the code is undefined already in the input (it runs into
 //!   the zero fill), so the run that ends the code needs no jump after it: in the
 //!   packed file, whatever follows it may run. That saves a jump that never runs.

@@ -14,6 +14,10 @@ use super::{FreeFlags, Insn, Kind, Unproven, offset, sign_extend};
 /// ABI files), nor does qemu-user for little-endian ARM; shared/packing's Thumb
 /// layouts keep code in the low three bytes, booted on the armmp, rpi and arm64
 /// kernels.
+/// lld fills the gaps between ARM functions with 0xd4d4d4d4 (seen as `d4 d4` before
+/// an aligned Thumb function).
+pub const FILL: u8 = 0xd4;
+
 pub const FREE_E_FLAGS: FreeFlags =
     FreeFlags { bits: 0x00ff_ffff, why: "e_flags below the EABI version: no ARM loader reads them" };
 

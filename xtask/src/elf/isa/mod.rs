@@ -425,6 +425,24 @@ impl Isa {
 
     /// `bytes` is an instruction that does nothing at all, which the code may go without
     /// (`skip_noop_jumps`): PowerPC's `nop`. Not MIPS's: there a nop fills a delay slot.
+    /// The byte the linker fills gaps between this ISA's functions with, besides
+    /// zero (lld's trap fill: x86's int3, ARM's 0xd4d4d4d4), where one was seen in our
+    /// programs: such gaps are no code (`entered_only_from_the_entry`).
+    pub fn fill(self) -> Option<u8> {
+        match self {
+            Isa::X86 { .. } => Some(x86::FILL),
+            Isa::Arm { .. } => Some(arm::FILL),
+            _ => None,
+        }
+    }
+
+    /// Whether `bytes`, which no branch from the entry reaches, right before code that
+    /// one does, are a function's entry set-up that a caller in the same file branches
+    /// past: ppc64le's ELFv2 global entry (`_start` branches to `main`'s local entry).
+    pub fn skipped_entry(self, bytes: &[u8]) -> bool {
+        self == Isa::Ppc64le && ppc64::is_global_entry_setup(bytes)
+    }
+
     pub fn nop(self, bytes: &[u8]) -> bool {
         self == Isa::Ppc64le && bytes == ppc64::NOP
     }
@@ -593,6 +611,7 @@ pub struct WhatRuns {
 /// place, so that the two cannot disagree on what the runs must hold.
 pub fn what_runs(isa: Isa, code: &[u8], entry: u64, stop: u64) -> Result<WhatRuns, String> {
     let reached = isa.reach(code, entry, stop)?;
+    entered_only_from_the_entry(isa, &reached, code, entry, stop)?;
     let end = reached.last().map_or(entry, |i| i.address + i.len as u64);
     let (insns, mut alias) = skip_noop_jumps(isa, reached, code, entry);
     // The code's bytes reach to the segment's file end, trailing zeros included: a
@@ -602,6 +621,42 @@ pub fn what_runs(isa: Isa, code: &[u8], entry: u64, stop: u64) -> Result<WhatRun
     let (insns, folded) = fold_entry_toc(isa, insns, code, entry, &mut alias);
     let insns = drop_entry_saves(isa, insns, code, entry, &mut alias);
     Ok(WhatRuns { insns, alias, turned, folded, end })
+}
+
+/// Err where the code may be entered by other ways than from its entry point, which
+/// packing would break: it moves code and drops what no branch reaches, and an
+/// address of that code held elsewhere would then point at other bytes. The bytes
+/// between `entry` and `stop` (where control falls off; `code` holds them from
+/// `entry`) that no instruction in `reached` (what `Isa::reach` found from `entry`, in
+/// address order) covers, nor a literal one of them loads, must be fill: zeros, the
+/// linker's fill between functions (`Isa::fill`), or a function's entry set-up that
+/// the code branches past (`Isa::skipped_entry`). Anything else is code that no branch
+/// from the entry reaches: a signal handler, say, whose address the program holds in
+/// data or builds in an immediate (httpd's `stop`), and which the kernel enters.
+fn entered_only_from_the_entry(isa: Isa, reached: &[Insn], code: &[u8], entry: u64, stop: u64) -> Result<(), String> {
+    let end = stop.min(entry + code.len() as u64);
+    let mut covered: Vec<std::ops::Range<u64>> = reached.iter().map(|i| i.address..i.address + i.len as u64).collect();
+    // A literal (ARM's; `drop_literals` checks it is one).
+    covered.extend(reached.iter().filter_map(Insn::refers).filter(|r| (entry..end).contains(r)).map(|r| r..r + 4));
+    covered.sort_by_key(|r| r.start);
+    let fill = isa.fill();
+    let mut at = entry;
+    for r in covered.iter().chain(std::iter::once(&(end..end))) {
+        let to = r.start.min(end);
+        if to > at {
+            let gap = &code[(at - entry) as usize..(to - entry) as usize];
+            let fill_only = gap.iter().all(|&b| b == 0 || Some(b) == fill);
+            let skipped_entry = to < end && isa.skipped_entry(gap);
+            if !(fill_only || skipped_entry) {
+                return Err(format!(
+                    "the bytes at {at:#x}..{to:#x} are code that no branch from the entry reaches (a signal \
+                     handler's?): it may be entered from elsewhere"
+                ));
+            }
+        }
+        at = at.max(r.end);
+    }
+    Ok(())
 }
 
 /// `insns` (what `Isa::reach` found, in address order) less the no-op jumps: an
@@ -961,6 +1016,34 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// what_runs refuses code that may be entered by other ways than from the entry.
+    #[test]
+    fn code_no_branch_reaches_is_no_fill_unless_it_is() {
+        let x64 = Isa::X86 { bitness: 64 };
+        // push 60; pop rax; xor edi,edi; syscall (exit); jmp to itself (control never
+        // falls past it), then a handler no branch reaches (push 60; pop rax; syscall).
+        let exit = [0x6a, 0x3c, 0x58, 0x31, 0xff, 0x0f, 0x05, 0xeb, 0xfe];
+        let handler = [0x6a, 0x3c, 0x58, 0x0f, 0x05];
+        let check = |tail: &[u8]| {
+            let code = [&exit[..], tail].concat();
+            super::what_runs(x64, &code, 0x1000, 0x1000 + code.len() as u64).map(|_| ())
+        };
+        let err = check(&handler).unwrap_err();
+        assert!(err.contains("0x1009..0x100e") && err.contains("no branch from the entry reaches"), "{err}");
+        // Zeros and int3 between functions are fill.
+        check(&[0, 0, 0xcc, 0xcc]).unwrap();
+        assert!(check(&[0xcc, 0x90]).is_err()); // a nop is an instruction
+        // ppc64le: b +12 over a function's global entry set-up (addis 2,12,0; addi
+        // 2,2,0x7f60) to its local entry (li 0,1; sc): no code of its own.
+        let ppc = Isa::Ppc64le;
+        let words = |w: &[u32]| w.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+        let code = words(&[0x4800_000c, 0x3c4c_0000, 0x3842_7f60, 0x3800_0001, 0x4400_0002]);
+        super::what_runs(ppc, &code, 0x1000, 0x1014).unwrap();
+        let code = words(&[0x4800_000c, 0x3c4c_0000, 0x3863_7f60, 0x3800_0001, 0x4400_0002]);
+        let err = super::what_runs(ppc, &code, 0x1000, 0x1014).map(|_| ()).unwrap_err();
+        assert!(err.contains("0x1004..0x100c"), "{err}");
+    }
+
     use super::*;
 
     #[test]

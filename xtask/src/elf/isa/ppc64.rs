@@ -24,6 +24,13 @@ pub fn fold_toc_setup(first: &[u8], second: &[u8]) -> Option<[u8; 4]> {
     (first == 0x3c4c_0000 && second >> 16 == 0x3842).then(|| (0x384c_0000 | (second & 0xffff)).to_le_bytes())
 }
 
+/// Whether `bytes` are an ELFv2 global entry's TOC set-up, `addis 2,12,hi; addi
+/// 2,2,lo`, and nothing else.
+pub fn is_global_entry_setup(bytes: &[u8]) -> bool {
+    let words: Vec<u32> = bytes.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+    bytes.len() == 8 && words[0] >> 16 == 0x3c4c && words[1] >> 16 == 0x3842
+}
+
 pub fn decode(code: &[u8], address: u64) -> Result<Vec<Insn>, String> {
     decode_words("ppc64le", code, address, |word, at| {
         let kind = classify(word, at)?;

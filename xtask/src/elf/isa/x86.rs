@@ -10,6 +10,9 @@ use iced_x86::{
 use super::{FreeFlags, Insn, Kind, resolve};
 
 /// Linux and qemu-user read no flags of EM_X86_64 or EM_386 files (ELF-NOTES.md).
+/// lld fills the gaps between x86 functions with int3.
+pub const FILL: u8 = 0xcc;
+
 pub const FREE_E_FLAGS: FreeFlags = FreeFlags { bits: !0, why: "e_flags: no x86 loader reads them" };
 
 /// The instruction the code ends in that p_filesz = p_memsz may spell (`Isa::size_word`),
