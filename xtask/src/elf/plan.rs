@@ -599,7 +599,40 @@ fn plan_packing(
     // (verify.rs reads the same end from the input).
     let zeros = code.iter().rev().take_while(|&&b| b == 0).count();
     let file_end = (entry + (code.len() - zeros) as u64).min(kept_end.max(entry));
+    let data_from = (body_address - segment.p_vaddr + segment.p_offset) as usize;
+    no_code_address_held(
+        elf.bytes.get(data_from..from).unwrap_or_default(),
+        body_address,
+        elf.little_endian,
+        entry..file_end,
+    )?;
     pack::plan(&pack::Input { isa, code, entry, file_end, load, holes, read_bits, size_word_at })
+}
+
+/// Err where the data (`data`, loaded at `address`) holds an address inside `code` in
+/// an aligned 32-bit word, bit 0 aside (a Thumb address; an ELF64 pointer's low half
+/// is such a word, as the code lies below 4 GiB): the program may hand it to the
+/// kernel to enter (a signal handler), and packing, which moves the code, would leave
+/// it pointing at other bytes. Over-approximated: data that merely looks so keeps the
+/// code where it lies too.
+pub(super) fn no_code_address_held(
+    data: &[u8],
+    address: u64,
+    little_endian: bool,
+    code: Range<u64>,
+) -> Result<(), String> {
+    let skip = (address.next_multiple_of(4) - address) as usize;
+    for (k, word) in data.get(skip..).unwrap_or_default().chunks_exact(4).enumerate() {
+        let word: [u8; 4] = word.try_into().expect("chunks of 4");
+        let value = u64::from(if little_endian { u32::from_le_bytes(word) } else { u32::from_be_bytes(word) });
+        if code.contains(&(value & !1)) {
+            let at = address + (skip + 4 * k) as u64;
+            return Err(format!(
+                "the data at {at:#x} holds {value:#x}, an address inside the code, which may be entered from there"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The runs of bytes no loader reads, longest first: where code may go.
@@ -625,6 +658,23 @@ mod tests {
     use goblin::elf::header::{EM_ARM, EM_S390, EM_X86_64};
 
     use super::*;
+
+    #[test]
+    fn data_holding_a_code_address_keeps_the_code_where_it_lies() {
+        let code = 0x10080..0x100c0;
+        // At 0x10068: "Hi", then aligned words from 0x1006c: 0x10090 (into the code).
+        let mut data = b"Hi\0\0".to_vec();
+        data.extend(0x10090u32.to_le_bytes());
+        let err = no_code_address_held(&data, 0x10068, true, code.clone()).unwrap_err();
+        assert!(err.contains("0x1006c holds 0x10090"), "{err}");
+        // A Thumb address (bit 0 set); big-endian; none: a word past the code.
+        assert!(no_code_address_held(&0x10091u32.to_le_bytes(), 0x10068, true, code.clone()).is_err());
+        assert!(no_code_address_held(&0x10090u32.to_be_bytes(), 0x10068, false, code.clone()).is_err());
+        assert!(no_code_address_held(&0x100c0u32.to_le_bytes(), 0x10068, true, code.clone()).is_ok());
+        // Unaligned bytes that would spell one are no word.
+        let unaligned = [0, 0x90, 0, 1, 0, 0, 0, 0];
+        assert!(no_code_address_held(&unaligned, 0x10068, true, code).is_ok());
+    }
 
     #[test]
     fn the_body_starts_on_p_align() {

@@ -17,7 +17,7 @@ use super::{
     Bug, Elf, Plan, fields,
     isa::{self, Insn, Isa, Kind},
     pack::{self, Packing, Place},
-    plan::{BIG_PAGE, Layout},
+    plan::{self, BIG_PAGE, Layout},
     read::{self, PAGE},
     rules,
 };
@@ -132,6 +132,13 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     // other data read inside the code: Err), the ppc64le TOC set-up in one instruction,
     // x86's entry saves gone. The runs must hold exactly these, in order.
     let isa::WhatRuns { insns, alias, turned, folded, .. } = isa::what_runs(isa, &original, entry, stop)?;
+    // Nor may the data hold an address inside the code (the planner's check, on the
+    // input's own bytes: after the headers it reads, up to the entry).
+    let data_from = (seg.p_offset as usize).max(input.headers_read_end());
+    let data_address = seg.p_vaddr + (data_from as u64 - seg.p_offset);
+    let entry_offset = entry.checked_sub(seg.p_vaddr).map_or(0, |o| (o + seg.p_offset) as usize);
+    let data = input.bytes.get(data_from..entry_offset).unwrap_or_default();
+    plan::no_code_address_held(data, data_address, input.little_endian, entry..stop)?;
     let mut held = p.runs.iter().flat_map(|r| insns.iter().filter(move |i| i.address >= r.from && i.address < r.to));
     if insns.first().map(|i| i.address) != p.runs.first().map(|r| r.from)
         || !held.by_ref().map(|i| i.address).eq(insns.iter().map(|i| i.address))
