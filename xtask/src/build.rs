@@ -376,12 +376,10 @@ fn procedures_listed(file: &object::File, clobber: &elf::isa::UndeclaredClobber)
     read(data).map_err(|why| anyhow::anyhow!("{name}: {why}"))
 }
 
-/// Every aligned 32-bit word of the loaded sections (literal pools in the code among
-/// them) whose value, bit 0 aside (a Thumb address), lies in `code`: where the program
-/// may hand the kernel a code address to enter (a signal handler), in a struct or a
-/// register loaded from there. (An ELF64 pointer's low half is such a word, as the
-/// code lies below 4 GiB.) Over-approximated: a word of data that happens to look so
-/// only adds a path to prove.
+/// The code addresses the loaded sections hold (`elf::code_addresses_in`; literal
+/// pools in the code among them): where the program may hand the kernel a code
+/// address to enter (a signal handler), in a struct or a register loaded from there.
+/// A word of data that merely looks so only adds a path to prove.
 fn code_addresses_held(file: &object::File, code: std::ops::Range<u64>) -> Result<Vec<u64>> {
     let mut held = Vec::new();
     for section in file.sections().filter(|s| s.kind() != object::SectionKind::UninitializedData) {
@@ -390,16 +388,8 @@ fn code_addresses_held(file: &object::File, code: std::ops::Range<u64>) -> Resul
             continue;
         }
         let data = section.data().with_context(|| format!("cannot read {}", section.name().unwrap_or("a section")))?;
-        let first = section.address().next_multiple_of(4);
-        let skip = (first - section.address()) as usize;
-        for word in data.get(skip..).unwrap_or_default().chunks_exact(4) {
-            let word: [u8; 4] = word.try_into().expect("chunks of 4");
-            let value =
-                u64::from(if file.is_little_endian() { u32::from_le_bytes(word) } else { u32::from_be_bytes(word) });
-            if code.contains(&(value & !1)) {
-                held.push(value);
-            }
-        }
+        let words = elf::code_addresses_in(data, section.address(), file.is_little_endian(), code.clone());
+        held.extend(words.map(|(_, value)| value));
     }
     Ok(held)
 }

@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 
 pub use fields::sizes as header_sizes;
 pub use isa::code_alignment;
-pub use plan::{Layout, Options, Plan, overlapped_body_offset};
+pub use plan::{Layout, Options, Plan, code_addresses_in, overlapped_body_offset};
 pub use read::{Elf, read};
 
 /// Why an input file cannot be shrunk: the caller's to fix. The command line says it

@@ -609,30 +609,42 @@ fn plan_packing(
     pack::plan(&pack::Input { isa, code, entry, file_end, load, holes, read_bits, size_word_at })
 }
 
-/// Err where the data (`data`, loaded at `address`) holds an address inside `code` in
-/// an aligned 32-bit word, bit 0 aside (a Thumb address; an ELF64 pointer's low half
-/// is such a word, as the code lies below 4 GiB): the program may hand it to the
-/// kernel to enter (a signal handler), and packing, which moves the code, would leave
-/// it pointing at other bytes. Over-approximated: data that merely looks so keeps the
-/// code where it lies too.
+/// Every aligned 32-bit word of `data` (loaded at `address`) whose value, bit 0 aside
+/// (a Thumb address), lies in `code`, as (where, value). An ELF64 pointer's low half
+/// is such a word, as our code lies below 4 GiB. Where a program may hold the address
+/// of code the kernel enters (a signal handler): the build's syscall proofs take them
+/// as entries, the packer leaves such code where it lies. Over-approximated: a word
+/// of data that merely looks so counts too.
+pub fn code_addresses_in(
+    data: &[u8],
+    address: u64,
+    little_endian: bool,
+    code: Range<u64>,
+) -> impl Iterator<Item = (u64, u64)> + '_ {
+    let skip = (address.next_multiple_of(4) - address) as usize;
+    data.get(skip..).unwrap_or_default().chunks_exact(4).enumerate().filter_map(move |(k, word)| {
+        let word: [u8; 4] = word.try_into().expect("chunks of 4");
+        let value = u64::from(if little_endian { u32::from_le_bytes(word) } else { u32::from_be_bytes(word) });
+        code.contains(&(value & !1)).then_some((address + (skip + 4 * k) as u64, value))
+    })
+}
+
+/// Err where the data (`data`, loaded at `address`) holds an address inside `code`
+/// (`code_addresses_in`): the program may hand it to the kernel to enter (a signal
+/// handler), and packing, which moves the code, would leave it pointing at other
+/// bytes.
 pub(super) fn no_code_address_held(
     data: &[u8],
     address: u64,
     little_endian: bool,
     code: Range<u64>,
 ) -> Result<(), String> {
-    let skip = (address.next_multiple_of(4) - address) as usize;
-    for (k, word) in data.get(skip..).unwrap_or_default().chunks_exact(4).enumerate() {
-        let word: [u8; 4] = word.try_into().expect("chunks of 4");
-        let value = u64::from(if little_endian { u32::from_le_bytes(word) } else { u32::from_be_bytes(word) });
-        if code.contains(&(value & !1)) {
-            let at = address + (skip + 4 * k) as u64;
-            return Err(format!(
-                "the data at {at:#x} holds {value:#x}, an address inside the code, which may be entered from there"
-            ));
-        }
+    match code_addresses_in(data, address, little_endian, code).next() {
+        Some((at, value)) => Err(format!(
+            "the data at {at:#x} holds {value:#x}, an address inside the code, which may be entered from there"
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The runs of bytes no loader reads, longest first: where code may go.
