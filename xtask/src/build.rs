@@ -159,7 +159,7 @@ pub fn build_variant(
     // into header fields, unless the program enters it by other ways than branches
     // (signal handlers).
     let shrink_options = elf::Options { pack: program.code_may_move && !variant.code_stays };
-    let mut keep = if variant.keeps_undeclared_clobber { Keep::All } else { Keep::Only(BTreeSet::new()) };
+    let mut keep = if variant.keeps_undeclared_clobber { Keep::All } else { Keep::NOTHING };
     let mut bytes = compile(&keep, None)?;
     // The syscall asm does not keep the register it destroys undeclared ($1 on MIPS,
     // r7 on ARM: the syscall crates say why) where the linked code is proven to read
@@ -188,10 +188,10 @@ pub fn build_variant(
         }
         // Where it must be kept across some, reserving it may cost less.
         if let Some(flag) = clobber.reserved_by
-            && keep != Keep::Only(BTreeSet::new())
+            && keep != Keep::NOTHING
             && !variant.keeps_undeclared_clobber
         {
-            let reserved = compile(&Keep::Only(BTreeSet::new()), Some(flag))?;
+            let reserved = compile(&Keep::NOTHING, Some(flag))?;
             let shrunk_len = |bytes: &[u8]| elf::shrink(bytes, shrink_options).map(|(_, out)| out.len());
             match syscalls_keep_nothing(&clobber, &reserved) {
                 Err(unproven) => {
@@ -325,6 +325,9 @@ enum Keep {
 }
 
 impl Keep {
+    /// Across no syscall: the asm keeps nothing.
+    const NOTHING: Keep = Keep::Only(BTreeSet::new());
+
     /// What KEEP_UNDECLARED_CLOBBER says of it, unset where nothing is kept: `all`, or
     /// the numbers, comma-separated.
     fn env_value(&self) -> Option<String> {
@@ -501,7 +504,7 @@ mod tests {
     fn the_syscall_crates_keep_what_the_build_lists() {
         use super::Keep;
         let env = |keep: &Keep| keep.env_value();
-        let none = Keep::Only(Default::default());
+        let none = Keep::NOTHING;
         assert_eq!(env(&none), None);
         assert!(!keeps_clobbered(env(&none).as_deref(), 4));
         let some = Keep::Only([3, 4, 281].into());
