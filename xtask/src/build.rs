@@ -43,6 +43,9 @@ fn link_flags(script: &Path, headers: usize) -> Vec<String> {
         format!("-Clink-arg=--defsym=HELLO_HEADERS={headers}"),
         // No .note.gnu.build-id: it would sit in the loaded segment.
         "-Clink-arg=--build-id=none".into(),
+        // Keep the relocations: they tell the shrinker every place that names an
+        // address, so that it may move the data behind the code (elf/relocs.rs).
+        "-Clink-arg=--emit-relocs".into(),
     ]
 }
 
