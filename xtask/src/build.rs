@@ -217,12 +217,12 @@ pub fn build_variant(
         }
     }
     let (plan, shrunk) = elf::shrink(&bytes, shrink_options).map_err(|e| e.in_file(&linked))?;
-    if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {
+    if (plan.layout, plan.headers_end) != (elf::Layout::Overlapped, headers) {
         bail!(
-            "{}: the shrinker chose {:?} with the code at {:#x}, not the overlapped layout the link was made for ({headers:#x})",
+            "{}: the shrinker chose {:?} with the body at {:#x}, not the overlapped layout the link was made for ({headers:#x})",
             linked.display(),
             plan.layout,
-            plan.body_at
+            plan.headers_end
         );
     }
     fsutil::write_atomic(&linked_copy, &bytes, 0o755)?;
