@@ -334,6 +334,60 @@ fn headers_overlap_on_every_arch() {
     }
 }
 
+/// The data moves behind the code only where the linker's relocations (the build
+/// links with `--emit-relocs`) show that nothing but PC-relative instructions name
+/// it: aarch64 hello's `adr`, at the load address where e_entry runs as a jump; ARM
+/// pause's literal loads, turned into `adr` (the pool goes); not x86_64 hello, whose
+/// `mov esi, imm32` holds the message's address. `--explain` says which and why, and
+/// what the build wrote is what it planned.
+#[test]
+fn the_data_moves_only_where_the_relocations_allow() {
+    let find = |name: &str| xtask::arch::Arch::find(name).unwrap();
+    let pause = xtask::program::Program::find("pause").unwrap();
+    let cases = [
+        (build_default(find("aarch64")), Some(0x1400_0000), "runs as a jump to 0x68"),
+        (build_program(pause, find("armv7")), Some(0x10000), "only PC-relative instructions name it"),
+        (
+            build_default(x86_64()),
+            None,
+            "the linker wrote an address at 0x10083, which no PC-relative instruction holds",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (binary, moved_to_load, why) in cases {
+        let linked = binary.with_extension("elf");
+        let output = dir.path().join("out");
+        let text = explain_packing(&linked, &output);
+        assert_eq!(fs::read(&output).unwrap(), fs::read(&binary).unwrap(), "{}", binary.display());
+        let (plan, _) = xtask::elf::shrink(&fs::read(&linked).unwrap(), xtask::elf::Options { pack: true }).unwrap();
+        let moved = plan.packing.as_ref().and_then(|p| p.data.as_ref());
+        assert_eq!(moved.map(|_| plan.load_address()), moved_to_load, "{}: {text}", binary.display());
+        assert_eq!(text.contains("moved behind the body's code"), moved.is_some(), "{text}");
+        assert!(text.contains(why), "{text}");
+        if let Some(data) = moved {
+            // The data (the message, the strings) lies at its new place in the file.
+            let bytes = fs::read(&binary).unwrap();
+            let input = fs::read(&linked).unwrap();
+            let at = |address: u64, base: u64| (address - base) as usize;
+            let linked_elf = xtask::elf::read(&input).unwrap();
+            let seg = &linked_elf.phdrs[0];
+            let from = at(data.from.start, seg.p_vaddr) + seg.p_offset as usize;
+            let len = (data.from.end - data.from.start) as usize;
+            // Its trailing zeros may lie past the end of the file: the kernel's
+            // zero-fill of p_memsz supplies them.
+            let moved_in_file = &bytes[at(data.to, plan.load_address()).min(bytes.len())..];
+            let kept = moved_in_file.len().min(len);
+            assert_eq!(moved_in_file[..kept], input[from..from + kept], "{}", binary.display());
+            assert!(
+                input[from + kept..from + len].iter().all(|&b| b == 0),
+                "{}: cut bytes not zeros",
+                binary.display()
+            );
+            assert!(kept > 0, "{}: no data bytes in the file", binary.display());
+        }
+    }
+}
+
 /// `--explain` prints the plan: each decision with the bytes it saves, adding up to
 /// the difference, on stderr, and the file is the one the build writes.
 #[test]

@@ -478,8 +478,9 @@ fn search(
                         let (j, _) = joints.after(i - 1, body, to)?;
                         Some((body + j as u64, j))
                     }
-                    // Header bytes right behind the run that run as a jump there.
-                    Before::Hole(_, at) if input.moves.header_jump == Some((at, to)) => Some((body, 0)),
+                    // Header bytes right behind the run that run as a jump there, or
+                    // the body right behind the hole (the data moved from there).
+                    Before::Hole(_, at) if input.moves.header_jump == Some((at, to)) || at == to => Some((body, 0)),
                     Before::Hole(h, at) => {
                         let (j, _) = joints.after(i - 1, at, to)?;
                         let keeps = joints.jump_bytes(i - 1, at, to).is_some_and(|(a, b)| input.keeps_read_bits(a, &b));
@@ -815,11 +816,26 @@ fn build(
         let from = (insns[i].address - input.entry) as usize;
         &code[from..from + insns[i].len]
     };
-    // The data behind the body's code, as aligned as it was.
-    let data = input.moves.data.as_ref().map(|(from, align, _)| {
-        let pad = from.start.wrapping_sub(body) & (align - 1);
-        MovedData { from: from.clone(), to: body + pad }
-    });
+    // The data behind the body's code, as aligned as it was, and further on where an
+    // instruction naming it cannot name it there (Thumb's adr names words only).
+    let names_moved = |i: usize, data: &MovedData| {
+        let Some(to) = insns[i].refers().and_then(|r| data.map(r)) else { return true };
+        let insn = Insn { kind: super::isa::Kind::PcRelative { refers: Some(to) }, ..insns[i].clone() };
+        isa.relocate(&insn, original(i), at[i], None).is_some()
+    };
+    let data = match &input.moves.data {
+        None => None,
+        Some((from, align, _)) => {
+            let first = body + (from.start.wrapping_sub(body) & (align - 1));
+            let places: Vec<MovedData> =
+                (0..16).map(|k| MovedData { from: from.clone(), to: first + k * align }).collect();
+            match places.iter().find(|d| (0..insns.len()).all(|i| names_moved(i, d))) {
+                Some(d) => Some(d.clone()),
+                // Nowhere near: the first instruction that cannot name it is pinned.
+                None => return Err((0..insns.len()).find(|&i| !names_moved(i, &places[0])).unwrap_or(0)),
+            }
+        }
+    };
     let mut pair_bytes = BTreeMap::new();
     for (p, &(first, second, _)) in joints.pairs.iter().enumerate() {
         let (a, b) = joints.encode(p, at[first]).ok_or(first)?;

@@ -23,7 +23,7 @@ use goblin::elf::{
 
 use super::{
     Elf, Refusal, fields,
-    isa::{Isa, Kind},
+    isa::{Insn, Isa, Kind},
     pack::{self, Packing, Place},
     read::PAGE,
     refuse, relocs,
@@ -474,19 +474,30 @@ pub(super) fn movable_data(elf: &Elf) -> Result<(Range<u64>, u64), String> {
     let code = elf.bytes.get(code_at..code_end_at).ok_or("the entry point is past the segment's file bytes")?;
     let zeros = code.iter().rev().take_while(|&&b| b == 0).count() as u64;
     let code_end = end.saturating_sub(zeros).max(entry);
+    // What the packer moves: the instructions that run, an ARM literal pool's loads
+    // turned into instructions naming the literal's value (`isa::what_runs`). The
+    // places lie in the input's instructions (`Isa::reach`), or in the literal words
+    // of loads that were turned (the pool goes: each load names the value itself).
+    let runs = super::isa::what_runs(isa, code, entry, code_end)?;
     let reached = isa.reach(code, entry, code_end)?;
+    let turned_literals: Vec<u64> =
+        reached.iter().filter(|i| runs.turned.contains_key(&i.address)).filter_map(Insn::refers).collect();
     let inside = |place: u64| reached.iter().find(|i| (i.address..i.address + i.len as u64).contains(&place));
     for &place in &linked.places {
-        let named = match inside(place).map(|i| i.kind) {
-            Some(Kind::PcRelative { refers: Some(r) }) => data.contains(&r),
-            Some(Kind::Branch { target, .. }) => (entry..code_end).contains(&target),
-            _ => false,
-        };
+        let in_literal = turned_literals.iter().any(|&l| (l..l + 4).contains(&place));
+        let named = in_literal
+            || match inside(place).map(|i| i.kind) {
+                Some(Kind::PcRelative { refers: Some(r) }) => data.contains(&r),
+                Some(Kind::Branch { target, .. }) => (entry..code_end).contains(&target),
+                _ => false,
+            };
         if !named {
             return Err(format!("the linker wrote an address at {place:#x}, which no PC-relative instruction holds"));
         }
     }
-    if let Some(i) = reached
+    // Every PC-relative instruction, turned loads included, names the data.
+    if let Some(i) = runs
+        .insns
         .iter()
         .find(|i| matches!(i.kind, Kind::PcRelative { refers } if !refers.is_some_and(|r| data.contains(&r))))
     {
@@ -598,6 +609,17 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
             let data = elf.bytes.get(body_from..data_end).unwrap_or_default();
             let zeros = data.iter().rev().take_while(|&&b| b == 0).count();
             let keep = (body_at + data.len() - zeros).max(headers.len()).min(len);
+            data_end -= len - keep;
+            len = keep;
+        }
+        // The data moved behind the code ends the file: its zeros go the same way (not
+        // into the code before it, nor into the headers).
+        if let Some(moved) = &p.data {
+            let data = elf.bytes.get(body_from..data_end).unwrap_or_default();
+            let zeros = data.iter().rev().take_while(|&&b| b == 0).count();
+            let code_end = (p.body_end - load_address) as usize;
+            let keep = (len - zeros).max(code_end).max(headers.len()).min(len);
+            debug_assert_eq!(len as u64, moved.output().end - load_address);
             data_end -= len - keep;
             len = keep;
         }

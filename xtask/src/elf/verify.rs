@@ -310,10 +310,10 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                         data.start <= s && s + 4 <= data.end
                     });
                     let word = image(out, q, s..s + 4).ok().and_then(|w| w.try_into().ok()).map(u32::from_le_bytes);
-                    r == s
+                    named(r) == Ok(s)
                         && turned.get(&o.address).and_then(|t| isa.relocate(c, t, c.address, None)) == Some(cb.clone())
                         || pooled
-                            && word.map(u64::from) == Some(r)
+                            && word.map(u64::from) == named(r).ok()
                             && isa.relocate(&load, &ob, c.address, None) == Some(cb.clone())
                 }
                 // Named where it now lies, and moved back, the original.
