@@ -39,7 +39,10 @@ pub fn read(bytes: &[u8], data: Range<u64>, entry: u64) -> Option<Linked> {
     let sections = &elf.section_headers;
     let alloc = |s: &goblin::elf::SectionHeader| s.sh_flags & u64::from(SHF_ALLOC) != 0;
     let is_relocs = |s: &&goblin::elf::SectionHeader| s.sh_type == SHT_RELA || s.sh_type == SHT_REL;
-    let code = sections.iter().position(|s| alloc(s) && (s.sh_addr..s.sh_addr + s.sh_size).contains(&entry))?;
+    // A section whose address range wraps around: a hostile file, of which nothing is known.
+    let spans =
+        sections.iter().map(|s| Some(s.sh_addr..s.sh_addr.checked_add(s.sh_size)?)).collect::<Option<Vec<_>>>()?;
+    let code = (0..sections.len()).position(|i| alloc(&sections[i]) && spans[i].contains(&entry))?;
     if !sections.iter().filter(is_relocs).any(|s| s.sh_info as usize == code)
         || sections.iter().filter(is_relocs).any(alloc)
     {
@@ -66,9 +69,9 @@ pub fn read(bytes: &[u8], data: Range<u64>, entry: u64) -> Option<Linked> {
     places.dedup();
     let data_align = sections
         .iter()
-        .filter(|s| alloc(s) && s.sh_size > 0)
-        .filter(|s| s.sh_addr < data.end && data.start < s.sh_addr + s.sh_size)
-        .map(|s| s.sh_addralign.max(1))
+        .zip(&spans)
+        .filter(|(s, span)| alloc(s) && !span.is_empty() && span.start < data.end && data.start < span.end)
+        .map(|(s, _)| s.sh_addralign.max(1))
         .max()
         .unwrap_or(1);
     data_align.is_power_of_two().then_some(Linked { places, data_align })
