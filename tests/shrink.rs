@@ -280,7 +280,8 @@ fn refuses_flags_some_loader_rejects() {
 /// (little-endian only), the message (first in the segment) on p_align, the entry point
 /// behind it; 16 (ELF64) or 12 (ELF32) bytes under the plain one-header layout of the
 /// same code, 8 for big-endian s390x; more where the code was packed into free
-/// header fields, where the entry point then lies.
+/// header fields, where the entry point then lies, and the message maybe behind it
+/// (aarch64, at load address 0x14000000).
 #[test]
 fn headers_overlap_on_every_arch() {
     for arch in all_arches() {
@@ -301,28 +302,88 @@ fn headers_overlap_on_every_arch() {
             (false, false) => panic!("{}: no 32-bit big-endian arch expected", arch.name),
         };
         assert_eq!(elf.header.e_phoff, phoff, "{}: program header offset", arch.name);
+        let (plan, _) = xtask::elf::shrink(&linked_bytes, xtask::elf::Options { pack: true }).unwrap();
+        // The message lies on p_align, or behind the packed code where it moved there
+        // (the plan says), at a load address of 0x10000 or one the planner chose.
+        let moved = plan.packing.as_ref().and_then(|p| p.data.as_ref());
         let message = xtask::message::DEFAULT;
+        let message_at = moved.map_or(body_at, |_| plan.body_at);
         assert_eq!(
-            &bytes[body_at..body_at + message.len()],
+            &bytes[message_at..message_at + message.len()],
             message,
-            "{}: the message is not at {body_at:#x}",
+            "{}: the message is not at {message_at:#x}",
             arch.name
         );
         let load = &elf.phdrs[0];
-        assert_eq!((load.p_offset, load.p_vaddr), (0, 0x10000), "{}", arch.name);
-        let code_start = 0x10000 + (body_at + message.len()) as u64;
+        let base = if moved.is_some() { plan.load_address() } else { 0x10000 };
+        assert_eq!((load.p_offset, load.p_vaddr), (0, base), "{}", arch.name);
+        assert!(base.is_multiple_of(0x10000) && base >= 0x10000, "{}: load address {base:#x}", arch.name);
+        let code_start = base + if moved.is_some() { body_at } else { body_at + message.len() } as u64;
         let plain = plain_headers + segment_bytes;
-        // Where the code was packed (the plan says), the entry point is where the first
-        // run lies, in the body behind the message or in a free header field.
-        let (plan, _) = xtask::elf::shrink(&linked_bytes, xtask::elf::Options { pack: true }).unwrap();
+        // Where the code was packed, the entry point is where the first run lies, at
+        // the body's start or in a free header field.
         if let Some(packing) = &plan.packing {
             assert!(bytes.len() < plain - saved, "{}: {} bytes, plain layout {plain}", arch.name, bytes.len());
             assert_eq!(elf.entry_address(), packing.entry, "{}: entry", arch.name);
-            let in_header = packing.entry < 0x10000 + body_at as u64;
+            let in_header = packing.entry < base + body_at as u64;
             assert!(in_header || packing.entry == code_start, "{}: entry {:#x}", arch.name, packing.entry);
         } else {
             assert!((code_start..0x10000 + bytes.len() as u64).contains(&elf.entry_address()), "{}: entry", arch.name);
             assert_eq!(bytes.len(), plain - saved, "{}: {} bytes, plain layout {plain}", arch.name, bytes.len());
+        }
+    }
+}
+
+/// The data moves behind the code only where the linker's relocations (the build
+/// links with `--emit-relocs`) show that nothing but PC-relative instructions name
+/// it: aarch64 hello's `adr`, at the load address where e_entry runs as a jump; ARM
+/// pause's literal loads, turned into `adr` (the pool goes); not x86_64 hello, whose
+/// `mov esi, imm32` holds the message's address. `--explain` says which and why, and
+/// what the build wrote is what it planned.
+#[test]
+fn the_data_moves_only_where_the_relocations_allow() {
+    let find = |name: &str| xtask::arch::Arch::find(name).unwrap();
+    let pause = xtask::program::Program::find("pause").unwrap();
+    let cases = [
+        (build_default(find("aarch64")), Some(0x1400_0000), "runs as a jump to 0x68"),
+        (build_program(pause, find("armv7")), Some(0x10000), "only PC-relative instructions name it"),
+        (
+            build_default(x86_64()),
+            None,
+            "the linker wrote an address at 0x10083, which no PC-relative instruction holds",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (binary, moved_to_load, why) in cases {
+        let linked = binary.with_extension("elf");
+        let output = dir.path().join("out");
+        let text = explain_packing(&linked, &output);
+        assert_eq!(fs::read(&output).unwrap(), fs::read(&binary).unwrap(), "{}", binary.display());
+        let (plan, _) = xtask::elf::shrink(&fs::read(&linked).unwrap(), xtask::elf::Options { pack: true }).unwrap();
+        let moved = plan.packing.as_ref().and_then(|p| p.data.as_ref());
+        assert_eq!(moved.map(|_| plan.load_address()), moved_to_load, "{}: {text}", binary.display());
+        assert_eq!(text.contains("moved behind the body's code"), moved.is_some(), "{text}");
+        assert!(text.contains(why), "{text}");
+        if let Some(data) = moved {
+            // The data (the message, the strings) lies at its new place in the file.
+            let bytes = fs::read(&binary).unwrap();
+            let input = fs::read(&linked).unwrap();
+            let at = |address: u64, base: u64| (address - base) as usize;
+            let linked_elf = xtask::elf::read(&input).unwrap();
+            let seg = &linked_elf.phdrs[0];
+            let from = at(data.from.start, seg.p_vaddr) + seg.p_offset as usize;
+            let len = (data.from.end - data.from.start) as usize;
+            // Its trailing zeros may lie past the end of the file: the kernel's
+            // zero-fill of p_memsz supplies them.
+            let moved_in_file = &bytes[at(data.to, plan.load_address()).min(bytes.len())..];
+            let kept = moved_in_file.len().min(len);
+            assert_eq!(moved_in_file[..kept], input[from..from + kept], "{}", binary.display());
+            assert!(
+                input[from + kept..from + len].iter().all(|&b| b == 0),
+                "{}: cut bytes not zeros",
+                binary.display()
+            );
+            assert!(kept > 0, "{}: no data bytes in the file", binary.display());
         }
     }
 }

@@ -43,6 +43,9 @@ fn link_flags(script: &Path, headers: usize) -> Vec<String> {
         format!("-Clink-arg=--defsym=HELLO_HEADERS={headers}"),
         // No .note.gnu.build-id: it would sit in the loaded segment.
         "-Clink-arg=--build-id=none".into(),
+        // Keep the relocations: they tell the shrinker every place that names an
+        // address, so that it may move the data behind the code (elf/relocs.rs).
+        "-Clink-arg=--emit-relocs".into(),
     ]
 }
 
@@ -214,12 +217,12 @@ pub fn build_variant(
         }
     }
     let (plan, shrunk) = elf::shrink(&bytes, shrink_options).map_err(|e| e.in_file(&linked))?;
-    if (plan.layout, plan.body_at) != (elf::Layout::Overlapped, headers) {
+    if (plan.layout, plan.headers_end) != (elf::Layout::Overlapped, headers) {
         bail!(
-            "{}: the shrinker chose {:?} with the code at {:#x}, not the overlapped layout the link was made for ({headers:#x})",
+            "{}: the shrinker chose {:?} with the body at {:#x}, not the overlapped layout the link was made for ({headers:#x})",
             linked.display(),
             plan.layout,
-            plan.body_at
+            plan.headers_end
         );
     }
     fsutil::write_atomic(&linked_copy, &bytes, 0o755)?;

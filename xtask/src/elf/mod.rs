@@ -11,6 +11,7 @@ pub mod isa;
 mod pack;
 mod plan;
 mod read;
+mod relocs;
 mod rules;
 mod verify;
 mod write;
@@ -646,5 +647,96 @@ mod tests {
         let (plan, output) = shrink(&input, Options::default()).unwrap();
         assert_eq!(plan.layout, Layout::Overlapped, "{}", plan.explain(input.len()));
         assert!(output[plan.body_at + 1..].iter().all(|&b| b == 0), "{output:x?}");
+    }
+
+    /// Our aarch64 hello as crates/link.ld links it with `--emit-relocs`: the message
+    /// at 0x10068, the code from 0x1007c (write(1, msg, 20); exit(written - 20)), and
+    /// section headers for .rodata, .text and .rela.text, whose relocations lie at
+    /// `places` (the adr's at 0x10080 names the message); no .rela.text with None.
+    fn aarch64_hello_linked(places: Option<&[u64]>) -> Vec<u8> {
+        let code: [u32; 8] =
+            [0x52800020, 0x10ffff41, 0x52800808, 0x52800282, 0xd4000001, 0x52800ba8, 0xd1005000, 0xd4000001];
+        let body = [&b"Hello Docker World!\n"[..], &code.map(u32::to_le_bytes).concat()].concat();
+        let aarch64 = (goblin::elf::header::EM_AARCH64, 0);
+        let mut bytes = one_segment(true, aarch64, (0x10068, 0x10068), 0x10068, 0x1007c, &body);
+        let relas_at = bytes.len() as u64;
+        for &place in places.unwrap_or_default() {
+            // r_offset, r_info (R_AARCH64_ADR_PREL_LO21 against symbol 1), r_addend.
+            bytes.extend([place, 1 << 32 | 274, 0].map(u64::to_le_bytes).concat());
+        }
+        let shoff = bytes.len() as u64;
+        // (sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_info, sh_addralign, sh_entsize)
+        type Section = (u32, u64, u64, u64, u64, u32, u64, u64);
+        let sections: [Section; 4] = [
+            (0, 0, 0, 0, 0, 0, 0, 0),
+            (1, 2, 0x10068, 0x10068, 20, 0, 1, 0), // .rodata: PROGBITS, ALLOC
+            (1, 6, 0x1007c, 0x1007c, 32, 0, 4, 0), // .text: ALLOC | EXECINSTR
+            (4, 0x40, 0, relas_at, 24 * places.map_or(0, <[u64]>::len) as u64, 2, 8, 24), // .rela.text
+        ];
+        let shnum = if places.is_some() { 4 } else { 3 };
+        for (sh_type, flags, addr, offset, size, info, align, entsize) in sections.into_iter().take(shnum) {
+            bytes.extend(0u32.to_le_bytes()); // sh_name
+            bytes.extend(sh_type.to_le_bytes());
+            bytes.extend([flags, addr, offset, size].map(u64::to_le_bytes).concat());
+            bytes.extend([0u32, info].map(u32::to_le_bytes).concat()); // sh_link, sh_info
+            bytes.extend([align, entsize].map(u64::to_le_bytes).concat());
+        }
+        bytes[40..48].copy_from_slice(&shoff.to_le_bytes()); // e_shoff
+        bytes[58..60].copy_from_slice(&64u16.to_le_bytes()); // e_shentsize
+        bytes[60..62].copy_from_slice(&(shnum as u16).to_le_bytes()); // e_shnum
+        bytes
+    }
+
+    /// Where the relocations show that only the adr names the message, the message
+    /// moves behind the code, and at load address 0x14000000 e_entry (0x14000014) runs
+    /// as `b +0x50` from e_version into the body: 140 bytes, as `shared/packing`'s
+    /// aarch64_sub_140. Without relocations, or with one on an instruction that is no
+    /// PC-relative one, the message stays: 144.
+    #[test]
+    fn the_data_moves_behind_the_code_where_the_relocations_allow() {
+        let pack = Options { pack: true };
+        let input = aarch64_hello_linked(Some(&[0x10080]));
+        let (plan, output) = shrink(&input, pack).unwrap();
+        let explained = plan.explain(input.len());
+        assert_eq!((output.len(), plan.load_address()), (140, 0x1400_0000), "{explained}");
+        let packing = plan.packing.as_ref().unwrap();
+        assert_eq!(packing.entry, 0x1400_0014, "{explained}");
+        assert_eq!(&output[0x18..0x1c], &0x1400_0014u32.to_le_bytes(), "e_entry is b +0x50");
+        assert_eq!(&output[0x78..], b"Hello Docker World!\n", "{explained}");
+        // The adr, now at 0x14000068, names the message's new place: adr x1, +0x10.
+        assert_eq!(&output[0x68..0x6c], &0x1000_0081u32.to_le_bytes(), "{explained}");
+        assert!(explained.contains("moved behind the body's code, to 0x78"), "{explained}");
+        // It reads back and shrinks to itself (it keeps no relocations now).
+        assert_eq!(shrink(&output, pack).unwrap().1, output);
+
+        for (places, why) in [
+            (None, "keeps no relocations"),
+            (Some(&[0x10080, 0x10084][..]), "the linker wrote an address at 0x10084"),
+            (Some(&[0x10070][..]), "the linker wrote an address at 0x10070"),
+        ] {
+            let input = aarch64_hello_linked(places);
+            let (plan, output) = shrink(&input, pack).unwrap();
+            let explained = plan.explain(input.len());
+            assert_eq!((output.len(), plan.load_address()), (144, 0x10000), "{explained}");
+            assert_eq!(&output[0x68..0x7c], b"Hello Docker World!\n", "{explained}");
+            assert!(explained.contains(why), "{explained}");
+        }
+    }
+
+    /// A plan that moved the data, spoiled: our bug, never a refusal.
+    #[test]
+    fn a_wrong_data_move_is_a_bug() {
+        let input = aarch64_hello_linked(Some(&[0x10080]));
+        let pack = Options { pack: true };
+        let spoilers: [(&str, Spoil); 4] = [
+            ("the data written one byte late", |p| p.body_at += 1),
+            ("the data claimed one byte early", |p| p.packing.as_mut().unwrap().data.as_mut().unwrap().to -= 1),
+            ("more data claimed than may move", |p| p.packing.as_mut().unwrap().data.as_mut().unwrap().from.start -= 4),
+            ("the adr's old target kept", |p| {
+                let body = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.at == 0x1400_0068).unwrap();
+                body.bytes[..4].copy_from_slice(&0x10ffff41u32.to_le_bytes());
+            }),
+        ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
     }
 }

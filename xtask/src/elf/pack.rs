@@ -9,7 +9,10 @@
 //! The contract, asked for with `shrink --pack` (`xtask build` asks where the program
 //! table says the code may move; link.ld links the message first, then the code):
 //! - the segment ends in the code, which runs only from the entry point on; the bytes
-//!   before the entry are data that nothing executes, and they stay where they are;
+//!   before the entry are data that nothing executes, and they stay where they are,
+//!   unless the planner proved from the input's relocations that only PC-relative
+//!   instructions of the code name them (`Moves::data`: they then go behind the
+//!   body's code, and those instructions are re-encoded to name their new place);
 //! - nothing outside the code jumps into it (its address is not held as data: a
 //!   signal handler rules packing out), and every branch in it is direct. Code no
 //!   branch from the entry reaches is such a handler: `isa::what_runs` refuses it
@@ -53,6 +56,11 @@
 //! caller it does not have (LLVM's x86 backend saves them even in a `-> !` nounwind
 //! function): they go where nothing reads them back (`isa::drop_entry_saves`, proven
 //! in elf/isa/x86.rs), and the entry moves past them.
+//!
+//! A header word that runs as a jump: at the load address the planner chose for it
+//! (`Moves::header_jump`), e_entry's low word is an unconditional jump, and the run in
+//! the hole right before it (e_version) goes on through it with no jump of its own
+//! (the run's jump bytes are then e_entry's, which the writer writes unchanged).
 //!
 //! A header word that runs as the last instruction: where the ISA's file names an
 //! instruction whose bytes, as p_filesz = p_memsz, make a size the loaders take
@@ -125,6 +133,30 @@ pub struct Packing {
     /// Where the code's last instruction lies on the p_filesz field (`Input::size_word_at`),
     /// if it does: the planner must then set p_filesz = p_memsz to its bytes.
     pub size_word_at: Option<u64>,
+    /// Where the data went, if it moved behind the body's code (`Moves::data`).
+    pub data: Option<MovedData>,
+}
+
+/// The data that lay before the entry point, moved behind the body's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedData {
+    /// Its input addresses.
+    pub from: Range<u64>,
+    /// Its output address.
+    pub to: u64,
+}
+
+impl MovedData {
+    /// Where the byte at input address `a` of the data lies in the output (None: `a`
+    /// is no address of the data).
+    pub fn map(&self, a: u64) -> Option<u64> {
+        self.from.contains(&a).then(|| a - self.from.start + self.to)
+    }
+
+    /// Its output addresses.
+    pub fn output(&self) -> Range<u64> {
+        self.to..self.to + (self.from.end - self.from.start)
+    }
 }
 
 impl Packing {
@@ -133,6 +165,9 @@ impl Packing {
     /// exit `ecall`, 73 00 00 00) need not be in the file: the loader reads them from
     /// the page past EOF. With no code in the body, its start (the entry point).
     pub fn file_end(&self) -> u64 {
+        if let Some(data) = &self.data {
+            return data.output().end;
+        }
         let mut end = self.body_end;
         // The body's runs lie back to back from the entry point, in code order.
         for run in self.runs.iter().rev().filter(|r| r.place == Place::Body) {
@@ -168,6 +203,41 @@ pub struct Input<'a> {
     /// ISA's `size_word` (it checked that the size serves the segment): the code's
     /// last instruction may lie there if it is that instruction.
     pub size_word_at: Option<usize>,
+    /// What may move beyond the code, and header bytes that run (default: nothing).
+    pub moves: Moves,
+}
+
+/// What the planner found may move beyond the code (plan.rs, from the input's
+/// relocations: every reference to the data is a PC-relative instruction of the code,
+/// which the packer re-encodes), and the header bytes that run as a jump at the load
+/// address it chose. Default: the data stays, nothing runs in the header but runs.
+#[derive(Debug, Clone, Default)]
+pub struct Moves {
+    /// The data before the entry point (input addresses) goes behind the body's code,
+    /// which then starts at `.2` (the output address of the first header byte no
+    /// loader reads past); its new address keeps its alignment modulo `.1`.
+    pub data: Option<(Range<u64>, u64, u64)>,
+    /// The first run must start here (output address): e_entry then holds it, and
+    /// `header_jump` reads e_entry's bytes.
+    pub entry_at: Option<u64>,
+    /// The header bytes at this address (e_entry's, with `entry_at`) run as a jump
+    /// to that one: a run ending right before them needs no jump of its own to go
+    /// there (aarch64 at load address 0x14000000: e_entry 0x14000014 is `b +0x50`).
+    pub header_jump: Option<(u64, u64)>,
+}
+
+impl Moves {
+    /// Where the body's code starts: behind the data, or where the data began when
+    /// it moves behind the code.
+    fn body_start(&self, entry: u64) -> u64 {
+        self.data.as_ref().map_or(entry, |&(_, _, start)| start)
+    }
+
+    /// Whether instruction `insn` names an address of the data that moves: its bytes
+    /// then depend on where the data goes, known once the body's length is.
+    fn refers_to_moved_data(&self, insn: &Insn) -> bool {
+        self.data.as_ref().is_some_and(|(from, _, _)| insn.refers().is_some_and(|r| from.contains(&r)))
+    }
 }
 
 impl Input<'_> {
@@ -276,11 +346,19 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     for (p, &(first, second, _)) in pairs.iter().enumerate() {
         (role[first], role[second]) = (Some((p, true)), Some((p, false)));
     }
+    // A pair that names the data would have to compute its new address, which the
+    // search does not know (its second's length may depend on it): the data stays.
+    if let Some((from, _, _)) = &input.moves.data
+        && let Some(&(first, _, _)) = pairs.iter().find(|(_, _, value)| from.contains(value))
+    {
+        return Err(format!("the pair at {:#x} names the data, which then stays", insns[first].address));
+    }
     let joints = Joints { isa, input, insns: &insns, code, targets: &targets, pairs: &pairs, pair_bits, role };
     // A turned literal load goes where its `adr` reaches the value; or, tried second,
     // anywhere, as the load it was, from a literal pool behind the body's code (the
     // search does not count the pool's bytes: the shorter of the two wins).
-    let tries: &[bool] = if turned.is_empty() { &[false] } else { &[false, true] };
+    // (Not where the data moves behind the code: the pool would lie between them.)
+    let tries: &[bool] = if turned.is_empty() || input.moves.data.is_some() { &[false] } else { &[false, true] };
     let mut best: Option<Result<Packing, String>> = None;
     for &pool in tries {
         let pooled: Vec<bool> = insns.iter().map(|i| pool && turned.contains_key(&i.address)).collect();
@@ -288,7 +366,11 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
         // The code as it lies ends the file less its trailing zeros, as a packing does.
         let as_it_lies = &input.code[..(end - input.entry) as usize];
         let zeros = as_it_lies.iter().rev().take_while(|&&b| b == 0).count() as u64;
-        let kept = input.file_end.min(end - zeros);
+        // (Where the data moves, possibly to another load address, the code as it
+        // lies would follow the data from the body's start.)
+        let entry_out =
+            input.moves.data.as_ref().map_or(input.entry, |(from, _, start)| start + (from.end - from.start));
+        let kept = input.file_end.min(end - zeros) - input.entry + entry_out;
         let packing = packing.and_then(|p| {
             if p.file_end() < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
         });
@@ -371,7 +453,7 @@ fn search(
         if pinned[i] && !in_body {
             return false;
         }
-        if paired[i] || pooled[i] || insn.target().is_some() {
+        if paired[i] || pooled[i] || insn.target().is_some() || input.moves.refers_to_moved_data(insn) {
             isa.aligned(at) && !input.on_read_bits(at, insn.len)
         } else {
             relocated(isa, code, input.entry, insn, at).is_some_and(|b| input.keeps_read_bits(at, &b))
@@ -380,7 +462,8 @@ fn search(
     let mut arena: Vec<Step> = Vec::new();
     // states[i]: the ways the first i instructions can lie: state -> (body end, step).
     let mut states: Vec<BTreeMap<State, (u64, Option<usize>)>> = vec![BTreeMap::new(); n + 1];
-    states[0].insert(State { used: 0, before: Before::Start, short: 0, body_key: 0 }, (input.entry, None));
+    let body_start = input.moves.body_start(input.entry);
+    states[0].insert(State { used: 0, before: Before::Start, short: 0, body_key: 0 }, (body_start, None));
     for i in 0..n {
         let current = std::mem::take(&mut states[i]);
         for (state, (body, parent)) in current {
@@ -395,6 +478,9 @@ fn search(
                         let (j, _) = joints.after(i - 1, body, to)?;
                         Some((body + j as u64, j))
                     }
+                    // Header bytes right behind the run that run as a jump there, or
+                    // the body right behind the hole (the data moved from there).
+                    Before::Hole(_, at) if input.moves.header_jump == Some((at, to)) || at == to => Some((body, 0)),
                     Before::Hole(h, at) => {
                         let (j, _) = joints.after(i - 1, at, to)?;
                         let keeps = joints.jump_bytes(i - 1, at, to).is_some_and(|(a, b)| input.keeps_read_bits(a, &b));
@@ -402,7 +488,10 @@ fn search(
                     }
                 }
             };
-            let entry_ok = |to: u64| !fixed_entry || state.before != Before::Start || to == input.entry;
+            let entry_ok = |to: u64| {
+                state.before != Before::Start
+                    || (!fixed_entry || to == input.entry) && input.moves.entry_at.is_none_or(|e| e == to)
+            };
             // A delay slot stays right behind its branch: it starts no run.
             let slot = isa.delay_slots() && insns[i].kind == Kind::Bound;
             if slot && state.before != Before::Body {
@@ -498,7 +587,10 @@ fn search(
     // it; the body's length breaks ties.)
     let pool_behind = pooled.iter().any(|&p| p);
     let tail_zeros = |state: &State| -> u64 {
-        let Some(k) = n.checked_sub(1).filter(|_| state.before == Before::Body && !pool_behind) else { return 0 };
+        let data_behind = input.moves.data.is_some();
+        let Some(k) = n.checked_sub(1).filter(|_| state.before == Before::Body && !pool_behind && !data_behind) else {
+            return 0;
+        };
         let insn = &insns[k];
         let fixed = matches!(insn.kind, Kind::Plain | Kind::Trap) && !paired[k] && !pooled[k];
         let bytes = insn.bytes_in(code, input.entry).filter(|_| fixed).unwrap_or_default();
@@ -693,7 +785,7 @@ fn build(
     // the entry, each with its jump.
     let mut at = vec![0u64; insns.len()];
     let mut starts = Vec::with_capacity(groups.len());
-    let mut body = input.entry;
+    let mut body = input.moves.body_start(input.entry);
     for (g, &(first, last, hole)) in groups.iter().enumerate() {
         let start = hole.map_or(body, |(_, at)| at);
         let mut a = start;
@@ -724,6 +816,26 @@ fn build(
         let from = (insns[i].address - input.entry) as usize;
         &code[from..from + insns[i].len]
     };
+    // The data behind the body's code, as aligned as it was, and further on where an
+    // instruction naming it cannot name it there (Thumb's adr names words only).
+    let names_moved = |i: usize, data: &MovedData| {
+        let Some(to) = insns[i].refers().and_then(|r| data.map(r)) else { return true };
+        let insn = Insn { kind: super::isa::Kind::PcRelative { refers: Some(to) }, ..insns[i].clone() };
+        isa.relocate(&insn, original(i), at[i], None).is_some()
+    };
+    let data = match &input.moves.data {
+        None => None,
+        Some((from, align, _)) => {
+            let first = body + (from.start.wrapping_sub(body) & (align - 1));
+            let places: Vec<MovedData> =
+                (0..16).map(|k| MovedData { from: from.clone(), to: first + k * align }).collect();
+            match places.iter().find(|d| (0..insns.len()).all(|i| names_moved(i, d))) {
+                Some(d) => Some(d.clone()),
+                // Nowhere near: the first instruction that cannot name it is pinned.
+                None => return Err((0..insns.len()).find(|&i| !names_moved(i, &places[0])).unwrap_or(0)),
+            }
+        }
+    };
     let mut pair_bytes = BTreeMap::new();
     for (p, &(first, second, _)) in joints.pairs.iter().enumerate() {
         let (a, b) = joints.encode(p, at[first]).ok_or(first)?;
@@ -741,6 +853,12 @@ fn build(
         for i in first..last {
             let insn = &insns[i];
             let target = insn.target().and_then(map);
+            // What names the data names it where it went.
+            let moved_to = insn.refers().and_then(|r| data.as_ref()?.map(r));
+            let insn = &match moved_to {
+                Some(to) => Insn { kind: super::isa::Kind::PcRelative { refers: Some(to) }, ..insn.clone() },
+                None => insn.clone(),
+            };
             let moved = match (pair_bytes.get(&i), isa.relocate(insn, original(i), at[i], target)) {
                 (Some(bytes), _) => bytes.clone(),
                 (None, Some(bytes)) => bytes,
@@ -828,6 +946,7 @@ fn build(
         code: input.entry..code_end,
         body_end: body,
         size_word_at,
+        data,
     })
 }
 
@@ -844,7 +963,17 @@ mod tests {
     /// and no read bits or size word.
     fn plan_at(isa: Isa, code: &[u8], entry: u64, holes: &[Range<usize>]) -> Result<Packing, String> {
         let file_end = entry + code.len() as u64;
-        plan(&Input { isa, code, entry, file_end, load: 0x10000, holes, read_bits: &[], size_word_at: None })
+        plan(&Input {
+            isa,
+            code,
+            entry,
+            file_end,
+            load: 0x10000,
+            holes,
+            read_bits: &[],
+            size_word_at: None,
+            moves: Moves::default(),
+        })
     }
 
     fn pack(code: &[u8], holes: &[Range<usize>]) -> Result<Packing, String> {
@@ -939,6 +1068,7 @@ mod tests {
             holes,
             read_bits: &[],
             size_word_at: None,
+            moves: Moves::default(),
         };
         // From p_paddr (0x10050) the message lies 24 bytes on: the addi's new low part
         // fits c.addi's 6 bits, and the body keeps 6 bytes (3 in the file).
@@ -976,6 +1106,7 @@ mod tests {
             holes: &HOLES[2..],
             read_bits: &[],
             size_word_at: None,
+            moves: Moves::default(),
         };
         let p = plan(&input).unwrap();
         let hole = &p.runs[0];
@@ -1028,6 +1159,7 @@ mod tests {
                 holes: &holes,
                 read_bits,
                 size_word_at: None,
+                moves: Moves::default(),
             };
             plan(&input).unwrap()
         };
@@ -1074,6 +1206,7 @@ mod tests {
             holes: &holes,
             read_bits: &[],
             size_word_at,
+            moves: Moves::default(),
         };
         let without = plan(&input(None)).unwrap();
         let with = plan(&input(Some(0x58))).unwrap();

@@ -23,10 +23,10 @@ use goblin::elf::{
 
 use super::{
     Elf, Refusal, fields,
-    isa::Isa,
+    isa::{Insn, Isa, Kind},
     pack::{self, Packing, Place},
     read::PAGE,
-    refuse,
+    refuse, relocs,
 };
 
 /// The page size the overlapped layout keeps file offsets congruent to: arm64 and
@@ -65,8 +65,12 @@ pub struct Plan {
     pub headers: Vec<u8>,
     /// The input's bytes that follow the headers: code and data.
     pub body: Range<usize>,
-    /// Where the body starts in the output.
+    /// Where the body starts in the output: right behind the headers
+    /// (`headers_end`), or behind the packed code where the data moved.
     pub body_at: usize,
+    /// The first byte past the header bytes loaders read: where a linker script puts
+    /// the body (`overlapped_body_offset`).
+    pub headers_end: usize,
     /// The output's length.
     pub len: usize,
     /// Each decision, with the bytes it saves (negative: costs): `--explain`.
@@ -226,6 +230,7 @@ pub(super) fn in_place(elf: &Elf) -> Result<Plan, Refusal> {
         headers,
         body: headers_end..keep,
         body_at: headers_end,
+        headers_end,
         len: keep,
         steps: vec![
             after_segments(len, data_end),
@@ -349,7 +354,159 @@ fn merge(a: &[u8], a_fixed: &[bool], at: usize, b: &[u8], b_fixed: &[bool]) -> R
     Ok(out)
 }
 
+/// The overlapped layout: the input's addresses kept, or, where packing may move the
+/// data (`movable_data`), the smallest of the layouts that move it (`choices`).
 fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
+    let kept = overlapped_at(elf, options, None)?;
+    if !options.pack || kept.packing.is_none() {
+        return Ok(kept);
+    }
+    let mut best = kept;
+    let mut why_kept = Vec::new();
+    match choices(elf, &best) {
+        Ok(choices) => {
+            for choice in choices {
+                match overlapped_at(elf, options, Some(&choice)) {
+                    Ok(plan) if plan.packing.is_some() && plan.len < best.len => best = plan,
+                    Ok(plan) if plan.packing.is_none() => {
+                        why_kept.push(format!("{}: {}", choice.what, plan.notes.join("; ")))
+                    }
+                    Ok(plan) => why_kept.push(format!("{}: {} bytes", choice.what, plan.len)),
+                    Err(why) => why_kept.push(format!("{}: {why}", choice.what)),
+                }
+            }
+        }
+        Err(why) => why_kept.push(format!("the data stays where it lies: {why}")),
+    }
+    best.notes.extend(why_kept.into_iter().map(|why| format!("not taken: {why}")));
+    Ok(best)
+}
+
+/// A layout that moves more than the code (`overlapped_at`): the load address, and
+/// what the packer may move and run there.
+#[derive(Debug, Clone)]
+struct Choice {
+    load: u64,
+    moves: pack::Moves,
+    /// For --explain.
+    what: String,
+}
+
+/// The layouts worth trying where the data may move behind the code (`movable_data`),
+/// beside the one that keeps everything (`kept`, packed): the data behind the code at
+/// the same load address; and each load address at which e_entry's bytes run as a
+/// jump (`Isa::jump`) from a hole that ends right before them to the body's start or
+/// another hole, with the entry point at a hole's start (e_entry holds the load
+/// address plus that offset: the address decides the jump).
+fn choices(elf: &Elf, kept: &Plan) -> Result<Vec<Choice>, String> {
+    let (data, align) = movable_data(elf)?;
+    let isa = Isa::of(&elf.header).ok_or("no instruction decoder")?;
+    let load = kept.load_address();
+    let body_start = load + kept.headers_end as u64;
+    let behind = |load: u64| Some((data.clone(), align, load + kept.headers_end as u64));
+    let mut choices = vec![Choice {
+        load,
+        moves: pack::Moves { data: behind(load), ..Default::default() },
+        what: format!("the data behind the code at load address {load:#x}"),
+    }];
+    // e_entry's low word (both byte orders keep it first only little-endian).
+    const E_ENTRY: u64 = 24;
+    if !elf.little_endian {
+        return Ok(choices);
+    }
+    let thumb = elf.header.e_entry ^ elf.entry_address();
+    let reads = fields::loader_reads(elf.is_64, true, elf.header.e_machine, kept.phoff as usize, 1);
+    let holes = free_runs(&reads[..kept.headers_end.min(reads.len())]);
+    let starts: Vec<u64> =
+        holes.iter().filter_map(|h| (h.start..h.end).map(|at| at as u64).find(|&at| isa.aligned(load + at))).collect();
+    for &entry in &starts {
+        for to in starts.iter().copied().chain([body_start - load]).filter(|&to| to != entry) {
+            let Some(jump) = isa.jump(load + E_ENTRY, load + to) else { continue };
+            let Ok(word) = <[u8; 4]>::try_from(&jump[..]) else { continue };
+            // e_entry = new load + entry (+ Thumb's bit): its low word must be the jump.
+            let new = u64::from(u32::from_le_bytes(word).wrapping_sub((entry + thumb) as u32));
+            let fits = new.is_multiple_of(BIG_PAGE) && new >= MIN_LOAD_ADDRESS && new != load;
+            let high_clear = new + kept.phdrs[0].p_memsz.max(kept.len as u64) <= u64::from(u32::MAX);
+            if fits && high_clear {
+                choices.push(Choice {
+                    load: new,
+                    moves: pack::Moves {
+                        data: behind(new),
+                        entry_at: Some(new + entry),
+                        header_jump: Some((new + E_ENTRY, new + to)),
+                    },
+                    what: format!(
+                        "load address {new:#x}, where e_entry ({:#x}) runs as a jump to {to:#x}, the data behind the code",
+                        new + entry + thumb
+                    ),
+                });
+            }
+        }
+    }
+    Ok(choices)
+}
+
+/// The input's data (its addresses: from the segment's first byte past the headers
+/// it loads up to the entry point) and the alignment it keeps, where it may move:
+/// the input keeps its relocations (`relocs::read`), and every place the linker
+/// wrote an address lies in an instruction of the code that names the data
+/// PC-relatively (which the packer re-encodes) or branches inside the code; every
+/// PC-relative instruction names the data; the segment's memory is its file bytes.
+/// Err says why not.
+pub(super) fn movable_data(elf: &Elf) -> Result<(Range<u64>, u64), String> {
+    let segment = elf.phdrs.first().ok_or("no segment")?;
+    let isa = Isa::of(&elf.header).ok_or("no instruction decoder")?;
+    if segment.p_memsz != segment.p_filesz {
+        return Err("the segment has memory past its file bytes (.bss), which would have to move too".into());
+    }
+    let from = (segment.p_offset as usize).max(elf.headers_read_end());
+    let start = segment.p_vaddr + (from as u64).saturating_sub(segment.p_offset);
+    let entry = elf.entry_address();
+    let data = start..entry;
+    if data.is_empty() {
+        return Err("there is no data".into());
+    }
+    let linked = relocs::read(elf.bytes, data.clone(), entry)
+        .ok_or("the input keeps no relocations (link it with --emit-relocs): nothing says what names the data")?;
+    let end = segment.p_vaddr + segment.p_filesz.min((elf.bytes.len() as u64).saturating_sub(segment.p_offset));
+    let code_at = (entry - segment.p_vaddr + segment.p_offset) as usize;
+    let code_end_at = (end - segment.p_vaddr + segment.p_offset) as usize;
+    let code = elf.bytes.get(code_at..code_end_at).ok_or("the entry point is past the segment's file bytes")?;
+    let zeros = code.iter().rev().take_while(|&&b| b == 0).count() as u64;
+    let code_end = end.saturating_sub(zeros).max(entry);
+    // What the packer moves: the instructions that run, an ARM literal pool's loads
+    // turned into instructions naming the literal's value (`isa::what_runs`). The
+    // places lie in the input's instructions (`Isa::reach`), or in the literal words
+    // of loads that were turned (the pool goes: each load names the value itself).
+    let runs = super::isa::what_runs(isa, code, entry, code_end)?;
+    let reached = isa.reach(code, entry, code_end)?;
+    let turned_literals: Vec<u64> =
+        reached.iter().filter(|i| runs.turned.contains_key(&i.address)).filter_map(Insn::refers).collect();
+    let inside = |place: u64| reached.iter().find(|i| (i.address..i.address + i.len as u64).contains(&place));
+    for &place in &linked.places {
+        let in_literal = turned_literals.iter().any(|&l| (l..l + 4).contains(&place));
+        let named = in_literal
+            || match inside(place).map(|i| i.kind) {
+                Some(Kind::PcRelative { refers: Some(r) }) => data.contains(&r),
+                Some(Kind::Branch { target, .. }) => (entry..code_end).contains(&target),
+                _ => false,
+            };
+        if !named {
+            return Err(format!("the linker wrote an address at {place:#x}, which no PC-relative instruction holds"));
+        }
+    }
+    // Every PC-relative instruction, turned loads included, names the data.
+    if let Some(i) = runs
+        .insns
+        .iter()
+        .find(|i| matches!(i.kind, Kind::PcRelative { refers } if !refers.is_some_and(|r| data.contains(&r))))
+    {
+        return Err(format!("the instruction at {:#x} names an address outside the data", i.address));
+    }
+    Ok((data, linked.data_align))
+}
+
+fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result<Plan, String> {
     if elf.phdrs.len() != 1 {
         return Err(format!("{} program headers; it takes a file with one PT_LOAD and nothing else", elf.phdrs.len()));
     }
@@ -368,7 +525,19 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     let (ehsize, phentsize) = fields::sizes(elf.is_64);
 
     let header = output_header(elf, 0, 1);
-    let placed = place_headers(&header, segment, elf.is_64, elf.little_endian, Some(body_address))?;
+    let mut placed = place_headers(&header, segment, elf.is_64, elf.little_endian, Some(body_address))?;
+    // Another load address: the segment and its body move by the same amount.
+    let shift = segment.p_vaddr - placed.load_address;
+    if let Some(choice) = choice {
+        let moved = ProgramHeader { p_vaddr: choice.load + shift, ..segment.clone() };
+        placed = place_headers(
+            &header,
+            &moved,
+            elf.is_64,
+            elf.little_endian,
+            Some(choice.load + body_address - segment.p_vaddr + shift),
+        )?;
+    }
     let Placed { phoff, body_at, load_address, mut phdr, mut headers } = placed;
     let reads = fields::loader_reads(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, 1);
     // A file shrunk before loads its own headers, and their free bytes may hold code:
@@ -384,7 +553,6 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
             }
         }
     }
-    let shift = segment.p_vaddr - load_address;
     let keep = trim_zeros(elf.bytes, body_from, file_end, segment.p_filesz + shift, body_at + (file_end - body_from));
     // A body shorter than the program header's free tail (p_align) leaves some of it
     // in the file, where the input loads the zeros just cut: zero those bytes, or
@@ -417,7 +585,8 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         }
         let holes = free_runs(&closed);
         let size_word_at = size_word.map(|(at, _)| at);
-        match plan_packing(elf, &holes, &read_bits, body_address, load_address, kept_end, size_word_at) {
+        let moves = choice.map(|c| c.moves.clone()).unwrap_or_default();
+        match plan_packing(elf, &holes, &read_bits, body_address, load_address, kept_end, size_word_at, moves) {
             Ok(p) => Some(p),
             Err(why) => {
                 notes.push(format!("the code stays as it lies: {why}"));
@@ -429,17 +598,28 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     // the zeros that end them need not be in the file either.
     let packed = packing.map(|p| {
         let data_end = (p.code.start - segment.p_vaddr) as usize + segment_start;
-        let code_from = (p.code.start - load_address) as usize;
+        let code_from = p.code.start.wrapping_sub(load_address) as usize;
         let mut len = (p.file_end() - load_address) as usize;
         // With no code left in the body, the data ends the file: its zeros go too, as
         // they would from a file shrunk again (fuzzing found outputs that shrank further).
         // Not into the headers, though: the program header's free tail there holds the
         // data's bytes, zeros included, or it would load as p_align's.
         let mut data_end = data_end;
-        if len == code_from {
+        if len == code_from && p.data.is_none() {
             let data = elf.bytes.get(body_from..data_end).unwrap_or_default();
             let zeros = data.iter().rev().take_while(|&&b| b == 0).count();
             let keep = (body_at + data.len() - zeros).max(headers.len()).min(len);
+            data_end -= len - keep;
+            len = keep;
+        }
+        // The data moved behind the code ends the file: its zeros go the same way (not
+        // into the code before it, nor into the headers).
+        if let Some(moved) = &p.data {
+            let data = elf.bytes.get(body_from..data_end).unwrap_or_default();
+            let zeros = data.iter().rev().take_while(|&&b| b == 0).count();
+            let code_end = (p.body_end - load_address) as usize;
+            let keep = (len - zeros).max(code_end).max(headers.len()).min(len);
+            debug_assert_eq!(len as u64, moved.output().end - load_address);
             data_end -= len - keep;
             len = keep;
         }
@@ -460,6 +640,10 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         other => other,
     };
     let (body_end, len_out) = packed.as_ref().map_or((keep, len_before), |(_, data_end, len)| (*data_end, *len));
+    // The body (the input's data) goes right behind the headers, or behind the
+    // body's code where it moved.
+    let moved = packed.as_ref().and_then(|(p, _, _)| p.data.as_ref());
+    let data_at = moved.map_or(body_at, |data| (data.to - load_address) as usize);
     let mut steps = vec![
         after_segments(len, file_end),
         ("the input's headers and the padding before its code".into(), body_from as i64 - (ehsize + phentsize) as i64),
@@ -528,6 +712,20 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
             0, // counted with the packing
         ));
     }
+    if let Some(data) = moved {
+        let rebased = match choice {
+            Some(c) if c.moves.header_jump.is_some() => format!("; {}", c.what),
+            _ => String::new(),
+        };
+        steps.push((
+            format!(
+                "the data ({} bytes) moved behind the body's code, to {data_at:#x}: the linker's relocations show \
+                 that only PC-relative instructions name it{rebased}",
+                data.from.end - data.from.start
+            ),
+            0, // counted with the packing
+        ));
+    }
     let entry = packed.as_ref().map(|(p, _, _)| p.entry);
     if let Some(entry) = entry {
         // The new entry point in the header bytes (e_entry is read: not in a hole).
@@ -544,7 +742,8 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
         phdrs: vec![phdr],
         headers,
         body: body_from..body_end,
-        body_at,
+        body_at: data_at,
+        headers_end: body_at,
         len: len_out,
         steps,
         notes,
@@ -578,6 +777,7 @@ fn size_word(elf: &Elf, phdr: &ProgramHeader, phoff: usize) -> Option<(usize, u6
 /// The packing (pack.rs) of the code of `elf`'s one segment, whose body starts at
 /// `body_address`, into `holes` of the output loaded at `load` (on their bytes of
 /// `read_bits`, only code that keeps those bits); the kept bytes end at `kept_end`.
+#[allow(clippy::too_many_arguments)]
 fn plan_packing(
     elf: &Elf,
     holes: &[Range<usize>],
@@ -586,6 +786,7 @@ fn plan_packing(
     load: u64,
     kept_end: u64,
     size_word_at: Option<usize>,
+    moves: pack::Moves,
 ) -> Result<Packing, String> {
     let machine = elf.header.e_machine;
     let isa = Isa::of(&elf.header).ok_or_else(|| format!("no instruction decoder for machine {machine}"))?;
@@ -606,7 +807,7 @@ fn plan_packing(
         elf.little_endian,
         entry..file_end,
     )?;
-    pack::plan(&pack::Input { isa, code, entry, file_end, load, holes, read_bits, size_word_at })
+    pack::plan(&pack::Input { isa, code, entry, file_end, load, holes, read_bits, size_word_at, moves })
 }
 
 /// Every aligned 32-bit word of `data` (loaded at `address`) whose value, bit 0 aside

@@ -89,7 +89,8 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
         Some(p) => packed_code(input, &out, plan, p).map_err(|why| fail(&why))?,
         None => 0..0,
     };
-    same_memory(input, &out, code)
+    let data = plan.packing.as_ref().and_then(|p| p.data.as_ref());
+    same_memory(input, &out, code, data)
 }
 
 /// Prove the packed code from the input and the output alone, taking from the plan
@@ -139,6 +140,24 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     let entry_offset = entry.checked_sub(seg.p_vaddr).map_or(0, |o| (o + seg.p_offset) as usize);
     let data = input.bytes.get(data_from..entry_offset).unwrap_or_default();
     plan::no_code_address_held(data, data_address, input.little_endian, entry..stop)?;
+    // Data moved behind the code: the input's relocations must allow it, by the
+    // planner's own rule (`plan::movable_data`), for all of the data.
+    if let Some(moved) = &p.data {
+        let (movable, _) = plan::movable_data(input).map_err(|why| format!("the data moved, though {why}"))?;
+        if movable != moved.from {
+            return Err(format!("the data moved is {:#x?}, not the input's {movable:#x?}", moved.from));
+        }
+    }
+    // Where the output holds what the input named at `r`: the data's new place, or
+    // the same address (where the data stays; moved, nothing else may be named).
+    let named = |r: u64| match &p.data {
+        Some(moved) => moved.map(r).ok_or(format!("an instruction names {r:#x}, outside the data that moved")),
+        None => Ok(r),
+    };
+    // The body's runs start past the header bytes loaders read (and where the data
+    // stays, past it, at the entry point); they may not lie on the moved data.
+    let body_from = if p.data.is_some() { load + out.headers_read_end() as u64 } else { entry };
+    let data_out = p.data.as_ref().map_or(0..0, |d| d.output());
     let mut held = p.runs.iter().flat_map(|r| insns.iter().filter(move |i| i.address >= r.from && i.address < r.to));
     if insns.first().map(|i| i.address) != p.runs.first().map(|r| r.from)
         || !held.by_ref().map(|i| i.address).eq(insns.iter().map(|i| i.address))
@@ -178,8 +197,14 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         if on_p_filesz(run) {
             span.end = p_filesz;
         }
-        let in_holes = span.start >= load && (span.start - load..span.end - load).all(|at| may_hold_code(at as usize));
-        if !in_holes && span.start < entry {
+        // A run lies in holes or the body; but its inserted jump may lie on e_entry's
+        // low word, where those bytes run as that jump (`pack::Moves::header_jump`):
+        // the output holds the run's bytes (below), so the loader reads the jump's own,
+        // and e_entry is proven below like any other field.
+        let on_e_entry = |at: u64| !run.slot && at + load >= run.at + run.code_len as u64 && (24..28).contains(&at);
+        let in_holes = span.start >= load
+            && (span.start - load..span.end - load).all(|at| may_hold_code(at as usize) || on_e_entry(at));
+        if !in_holes && (span.start < body_from || data_out.start < span.end && span.start < data_out.end) {
             return Err(format!("the run at {:#x} lies on header bytes a loader reads, or on the data", run.at));
         }
         if taken.iter().any(|t| t.start < span.end && span.start < t.end) || run.code_len > run.bytes.len() {
@@ -262,7 +287,7 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                     let ((ca, oa), (cb, ob)) = (&copies[a], &copies[b]);
                     let (first, second) = (plan_bytes_at(p, ca), plan_bytes_at(p, cb));
                     let (orig_first, orig_second) = (byte_of(oa, &original, entry), byte_of(ob, &original, entry));
-                    isa.pair_value(&first, &second, ca.address) == Some(value)
+                    isa.pair_value(&first, &second, ca.address) == named(value).ok()
                         && isa.encode_pair(&first, &second, oa.address, value, false) == Some((orig_first, orig_second))
                 }),
                 (Kind::Branch { target, unconditional }, Kind::Branch { target: t, unconditional: u }) => {
@@ -285,14 +310,16 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                         data.start <= s && s + 4 <= data.end
                     });
                     let word = image(out, q, s..s + 4).ok().and_then(|w| w.try_into().ok()).map(u32::from_le_bytes);
-                    r == s
+                    named(r) == Ok(s)
                         && turned.get(&o.address).and_then(|t| isa.relocate(c, t, c.address, None)) == Some(cb.clone())
                         || pooled
-                            && word.map(u64::from) == Some(r)
+                            && word.map(u64::from) == named(r).ok()
                             && isa.relocate(&load, &ob, c.address, None) == Some(cb.clone())
                 }
+                // Named where it now lies, and moved back, the original.
                 (Kind::PcRelative { refers: Some(r) }, Kind::PcRelative { refers: Some(s) }) => {
-                    r == s && isa.relocate(c, &cb, o.address, None).as_deref() == Some(&ob[..])
+                    let back = Insn { kind: Kind::PcRelative { refers: Some(r) }, ..c.clone() };
+                    named(r) == Ok(s) && isa.relocate(&back, &cb, o.address, None).as_deref() == Some(&ob[..])
                 }
                 (Kind::PcRelative { refers: None }, _) => {
                     let same_page = isa.page_relative(&ob) && c.address >> 12 == o.address >> 12;
@@ -374,9 +401,28 @@ fn loads_own_headers(input: &Elf, out: &Elf) -> bool {
 
 /// Every byte the input loads from its file, past its own headers and outside the
 /// `moved` code (checked on its own), the output loads at the same address with the
-/// same permissions; the segment ends where it did.
-fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>) -> Result<(), Bug> {
+/// same permissions; the segment ends where it did. Or, where the data moved (`data`),
+/// the output's one segment loads the data at its new place, with the permissions
+/// it had.
+fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>, data: Option<&pack::MovedData>) -> Result<(), Bug> {
     let fail = |what: String| Err(Bug(format!("our own output is wrong: {what}")));
+    if let Some(data) = data {
+        let (p, q) = (&input.phdrs[0], &out.phdrs[0]);
+        if (q.p_flags ^ p.p_flags) & fields::P_FLAGS_READ != 0 || out.phdrs.len() != 1 {
+            return fail("the segment changed permissions".into());
+        }
+        for address in data.from.clone() {
+            let theirs = loaded_byte(input, p, address);
+            let ours = data
+                .map(address)
+                .filter(|&a| a >= q.p_vaddr && a - q.p_vaddr < q.p_memsz)
+                .and_then(|a| loaded_byte(out, q, a));
+            if theirs.is_none() || theirs != ours {
+                return fail(format!("the data at {address:#x} does not load the same at its new place"));
+            }
+        }
+        return Ok(());
+    }
     for p in input.loads() {
         let Some(q) = out.loads().find(|q| q.p_vaddr <= p.p_vaddr && q.p_vaddr + q.p_memsz >= p.p_vaddr + p.p_memsz)
         else {

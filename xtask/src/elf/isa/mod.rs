@@ -853,7 +853,10 @@ pub fn pack_help() -> String {
          into runs and pack them into free header fields and the body, joined by jumps, the entry point where \
          the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
          was. On {}. On {}, the code's last instruction may be the program header's p_filesz = p_memsz, \
-         when that size holds the segment within its first page. --explain says what moved, or why nothing did",
+         when that size holds the segment within its first page. Where the input keeps its relocations \
+         (linked with --emit-relocs) and they show that only PC-relative instructions name the data before \
+         the code, the data may move behind the code, and the load address may change to one where e_entry \
+         runs as a jump (AArch64: 0x14000000). --explain says what moved, or why nothing did",
         names(ALL),
         names(&ALL.iter().copied().filter(|isa| isa.size_word().is_some()).collect::<Vec<_>>()),
     )
