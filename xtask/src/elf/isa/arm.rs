@@ -479,24 +479,33 @@ fn reg_use(insn: &Instruction, reg: u8) -> (bool, bool) {
         | Opcode::UXTH
         | Opcode::SXTB
         | Opcode::SXTH => only_first,
-        Opcode::ADD
-        | Opcode::ADC
-        | Opcode::SUB
-        | Opcode::SBC
-        | Opcode::RSB
-        | Opcode::AND
-        | Opcode::ORR
-        | Opcode::ORN
-        | Opcode::EOR
-        | Opcode::BIC
-        | Opcode::LSL
-        | Opcode::LSR
-        | Opcode::ASR
-        | Opcode::ROR
-        | Opcode::MUL => only_first && !matches!(ops[2], Operand::Nothing),
+        op if arithmetic(op) => only_first && !matches!(ops[2], Operand::Nothing),
         _ => false,
     };
     (named && !writes_all, writes_all)
+}
+
+/// An arithmetic or logical instruction that writes its first operand from the
+/// others (Thumb's two-operand forms also read it).
+fn arithmetic(op: Opcode) -> bool {
+    matches!(
+        op,
+        Opcode::ADD
+            | Opcode::ADC
+            | Opcode::SUB
+            | Opcode::SBC
+            | Opcode::RSB
+            | Opcode::AND
+            | Opcode::ORR
+            | Opcode::ORN
+            | Opcode::EOR
+            | Opcode::BIC
+            | Opcode::LSL
+            | Opcode::LSR
+            | Opcode::ASR
+            | Opcode::ROR
+            | Opcode::MUL
+    )
 }
 
 /// The number in r7 once `insn` ran, `before` it: known after `movs r7, #n` and, from a
@@ -609,29 +618,11 @@ pub fn passage(bytes: &[u8], at: u64) -> Option<(RegSet, String)> {
         let insn = decoder.decode(&mut U8Reader::new(one)).ok()?;
         let plain = thumb_branch(one, here).ok()?.is_none()
             && classify(&insn, here, literal(true, one, here)).ok()? == Kind::Plain;
-        let computes = matches!(
-            insn.opcode,
-            Opcode::MOV
-                | Opcode::MVN
-                | Opcode::ADD
-                | Opcode::ADC
-                | Opcode::SUB
-                | Opcode::SBC
-                | Opcode::RSB
-                | Opcode::AND
-                | Opcode::ORR
-                | Opcode::EOR
-                | Opcode::BIC
-                | Opcode::LSL
-                | Opcode::LSR
-                | Opcode::ASR
-                | Opcode::ROR
-                | Opcode::MUL
-                | Opcode::UXTB
-                | Opcode::UXTH
-                | Opcode::SXTB
-                | Opcode::SXTH
-        );
+        let computes = arithmetic(insn.opcode)
+            || matches!(
+                insn.opcode,
+                Opcode::MOV | Opcode::MVN | Opcode::UXTB | Opcode::UXTH | Opcode::SXTB | Opcode::SXTH
+            );
         let compares = matches!(insn.opcode, Opcode::CMP | Opcode::CMN | Opcode::TST);
         if !plain || insn.condition != ConditionCode::AL || !(computes || compares) {
             return None;
