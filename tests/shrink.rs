@@ -388,6 +388,30 @@ fn the_data_moves_only_where_the_relocations_allow() {
     }
 }
 
+/// Thumb hello's runs go on through header words that run as instructions: at load
+/// address 0x23000000 with p_filesz = p_memsz = 0x73, p_filesz, p_memsz and p_flags'
+/// low half run from p_paddr into p_flags' high half, writing only r3, r5 and the
+/// flags, which nothing reads there. `--explain` says so, the file is what the build
+/// wrote, and a parser reads back the header values that run.
+#[test]
+fn header_words_run_as_instructions_where_what_they_destroy_is_dead() {
+    let binary = build_default(xtask::arch::Arch::find("armv7").unwrap());
+    let linked = binary.with_extension("elf");
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("out");
+    let text = explain_packing(&linked, &output);
+    let bytes = fs::read(&binary).unwrap();
+    assert_eq!(fs::read(&output).unwrap(), bytes);
+    let passage = "header bytes 0x3c..0x46 run as `lsls r3, r6, 0x1; movs r0, r0; lsls r3, r6, 0x1; movs r0, r0; \
+                   movs r5, r0` on the way to the next run: they destroy only r3, r5 and the flags";
+    assert!(text.contains(passage), "{text}");
+    assert!(text.contains("on to 0x23000046 through header bytes"), "{text}");
+    let elf = xtask::elf::read(&bytes).unwrap();
+    let segment = &elf.phdrs[0];
+    assert_eq!((segment.p_vaddr, segment.p_filesz, segment.p_memsz), (0x2300_0000, 0x73, 0x73));
+    assert_eq!(bytes.len(), 96);
+}
+
 /// `--explain` prints the plan: each decision with the bytes it saves, adding up to
 /// the difference, on stderr, and the file is the one the build writes.
 #[test]

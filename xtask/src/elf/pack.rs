@@ -62,6 +62,13 @@
 //! the hole right before it (e_version) goes on through it with no jump of its own
 //! (the run's jump bytes are then e_entry's, which the writer writes unchanged).
 //!
+//! Header words that run as plain instructions (`Moves::passages`, which the planner
+//! finds between holes: `Isa::passage`): a run that ends right before them goes on
+//! through them into the next hole or the body with no jump of its own, where what
+//! they write is dead before the instruction placed there (`isa::liveness`: the
+//! registers nothing reads before writing them whole). The writer writes their bytes
+//! unchanged, as with a header jump.
+//!
 //! A header word that runs as the last instruction: where the ISA's file names an
 //! instruction whose bytes, as p_filesz = p_memsz, make a size the loaders take
 //! (`Isa::size_word`) and the planner found that size good for the segment
@@ -78,7 +85,7 @@ use std::{
 
 use super::{
     fields::ReadBits,
-    isa::{DELAY_SLOT_NOP, Insn, Isa, Kind},
+    isa::{DELAY_SLOT_NOP, Insn, Isa, Kind, liveness::RegSet},
 };
 
 /// Up to this many instructions the search keeps every state: exact.
@@ -224,6 +231,24 @@ pub struct Moves {
     /// to that one: a run ending right before them needs no jump of its own to go
     /// there (aarch64 at load address 0x14000000: e_entry 0x14000014 is `b +0x50`).
     pub header_jump: Option<(u64, u64)>,
+    /// Header bytes that run as instructions writing only registers (`Isa::passage`):
+    /// a run ending right before them goes on through them to the next, with no jump
+    /// of its own, where nothing reads what they destroy (`isa::liveness`).
+    pub passages: Vec<Passage>,
+}
+
+/// Header bytes between two places code may lie, that run on from one to the other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passage {
+    /// Where they start and end (output addresses): where a run ends, and where the
+    /// next starts.
+    pub at: u64,
+    pub to: u64,
+    /// The header bytes, as the writer writes them.
+    pub bytes: Vec<u8>,
+    /// What they destroy (`Isa::passage`), and their text.
+    pub clobbers: RegSet,
+    pub text: String,
 }
 
 impl Moves {
@@ -312,14 +337,9 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     // code's end goes, its loads turned into instructions that compute the value.
     // ppc64le's two-instruction TOC set-up becomes one; x86's entry pushes of
     // registers for a caller it does not have go.
-    let super::isa::WhatRuns { insns, alias, turned, folded, end } =
-        super::isa::what_runs(isa, input.code, input.entry, input.file_end)?;
-    let code = input.code.get(..(end - input.entry) as usize).ok_or("the code runs past the file")?;
-    let mut code = code.to_vec();
-    for (&address, bytes) in turned.iter().chain(&folded) {
-        let at = (address - input.entry) as usize;
-        code[at..at + bytes.len()].copy_from_slice(bytes);
-    }
+    let runs = super::isa::what_runs(isa, input.code, input.entry, input.file_end)?;
+    let code = runs.copied(input.code, input.entry).ok_or("the code runs past the file")?;
+    let super::isa::WhatRuns { insns, alias, turned, end, .. } = runs;
     let code = &code[..];
     let fixed_entry = insns.iter().any(|i| i.kind == super::isa::Kind::EntryRelative);
     // Pairs that compute an address together (auipc/addi) move anywhere: both are
@@ -353,7 +373,8 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     {
         return Err(format!("the pair at {:#x} names the data, which then stays", insns[first].address));
     }
-    let joints = Joints { isa, input, insns: &insns, code, targets: &targets, pairs: &pairs, pair_bits, role };
+    let dead = super::isa::liveness::dead_before(isa, &insns, code, input.entry, &alias);
+    let joints = Joints { isa, input, insns: &insns, code, targets: &targets, pairs: &pairs, pair_bits, role, dead };
     // A turned literal load goes where its `adr` reaches the value; or, tried second,
     // anywhere, as the load it was, from a literal pool behind the body's code (the
     // search does not count the pool's bytes: the shorter of the two wins).
@@ -480,7 +501,14 @@ fn search(
                     }
                     // Header bytes right behind the run that run as a jump there, or
                     // the body right behind the hole (the data moved from there).
-                    Before::Hole(_, at) if input.moves.header_jump == Some((at, to)) || at == to => Some((body, 0)),
+                    // Or header bytes that run harmlessly on to it.
+                    Before::Hole(_, at)
+                        if input.moves.header_jump == Some((at, to))
+                            || at == to
+                            || joints.passage(at, to, i).is_some() =>
+                    {
+                        Some((body, 0))
+                    }
                     Before::Hole(h, at) => {
                         let (j, _) = joints.after(i - 1, at, to)?;
                         let keeps = joints.jump_bytes(i - 1, at, to).is_some_and(|(a, b)| input.keeps_read_bits(a, &b));
@@ -638,9 +666,18 @@ struct Joints<'a> {
     pair_bits: Vec<Option<u32>>,
     /// By instruction: the pair it is in, and whether it is its first.
     role: Vec<Option<(usize, bool)>>,
+    /// By instruction: the registers dead before it (`isa::liveness`).
+    dead: Vec<RegSet>,
 }
 
 impl Joints<'_> {
+    /// The header bytes at `at` that run on to `to` destroying nothing instruction
+    /// `next` (which starts there) or what follows it reads.
+    fn passage(&self, at: u64, to: u64, next: usize) -> Option<&Passage> {
+        let dead = *self.dead.get(next)?;
+        self.input.moves.passages.iter().find(|p| p.at == at && p.to == to && p.clobbers & !dead == 0)
+    }
+
     /// Pair `p` re-encoded for its first at `first_at`: its second in the short form
     /// where that computes the same there and the pair has a bit (`Isa::encode_pair`).
     /// The search (`place`) and the build both take the pair's bytes, and so its
@@ -887,8 +924,10 @@ fn build(
         let mut slot = false;
         if let Some(to) = jump_to {
             // Found by the search, which checked that it fits and reaches.
-            let (_, into_slot) = joints.after(last - 1, end, to).ok_or(last - 1)?;
-            if into_slot {
+            if let Some(passage) = joints.passage(end, to, last) {
+                // The header bytes behind the run go on to the next.
+                bytes.extend(&passage.bytes);
+            } else if joints.after(last - 1, end, to).ok_or(last - 1)?.1 {
                 // The jump takes the last instruction's place; it runs in the slot.
                 let moved = bytes.split_off(bytes.len() - insns[last - 1].len);
                 code_len = bytes.len();

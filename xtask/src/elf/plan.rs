@@ -102,7 +102,14 @@ impl Plan {
                     Place::Body => "body".to_string(),
                     Place::Hole(h) => format!("hole {:#x}..{:#x}", h.start, h.end),
                 };
-                let jump = run.jump_to.map_or(String::from("no jump"), |to| format!("jump to {to:#x}"));
+                let inserted = &run.bytes[run.code_len..];
+                let jump = match (run.jump_to, p.isa.passage(inserted, run.at + run.code_len as u64)) {
+                    (Some(to), Some((_, text))) if !run.slot && run.place != Place::Body => {
+                        format!("on to {to:#x} through header bytes that run as `{text}`")
+                    }
+                    (Some(to), _) => format!("jump to {to:#x}"),
+                    (None, _) => "no jump".into(),
+                };
                 text += &format!(
                     "    run {}: {:#x}..{:#x} at {:#x} ({place}), {} + {} bytes, {} re-encoded, {jump}\n",
                     n + 1,
@@ -388,6 +395,9 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
 struct Choice {
     load: u64,
     moves: pack::Moves,
+    /// p_filesz = p_memsz, where the choice sets them (so that their words run as
+    /// instructions: `passage_choices`).
+    size: Option<u64>,
     /// For --explain.
     what: String,
 }
@@ -406,6 +416,7 @@ fn choices(elf: &Elf, kept: &Plan) -> Result<Vec<Choice>, String> {
     let behind = |load: u64| Some((data.clone(), align, load + kept.headers_end as u64));
     let mut choices = vec![Choice {
         load,
+        size: None,
         moves: pack::Moves { data: behind(load), ..Default::default() },
         what: format!("the data behind the code at load address {load:#x}"),
     }];
@@ -430,10 +441,12 @@ fn choices(elf: &Elf, kept: &Plan) -> Result<Vec<Choice>, String> {
             if fits && high_clear {
                 choices.push(Choice {
                     load: new,
+                    size: None,
                     moves: pack::Moves {
                         data: behind(new),
                         entry_at: Some(new + entry),
                         header_jump: Some((new + E_ENTRY, new + to)),
+                        passages: vec![],
                     },
                     what: format!(
                         "load address {new:#x}, where e_entry ({:#x}) runs as a jump to {to:#x}, the data behind the code",
@@ -443,7 +456,96 @@ fn choices(elf: &Elf, kept: &Plan) -> Result<Vec<Choice>, String> {
             }
         }
     }
+    choices.extend(passage_choices(elf, kept, isa, &starts, behind));
     Ok(choices)
+}
+
+/// The layouts at which header words run as instructions that write only registers
+/// the code never reads (`Isa::passage_load`): a load address whose high half, in
+/// e_entry and p_vaddr, is such an instruction; p_filesz = p_memsz the first size
+/// that serves the segment (`size_serves`) whose words are such instructions too; the
+/// entry at each hole's start (`starts`), fixing e_entry. The packer then lets a run
+/// go on through the header words between two holes where they destroy nothing that
+/// is read (`header_passages`). None where the ISA knows no such address.
+fn passage_choices(
+    elf: &Elf,
+    kept: &Plan,
+    isa: Isa,
+    starts: &[u64],
+    behind: impl Fn(u64) -> Option<(Range<u64>, u64, u64)>,
+) -> Vec<Choice> {
+    let Ok((code, entry, code_end)) = code_of(elf) else { return vec![] };
+    let Ok(free) = super::isa::liveness::never_read(isa, code, entry, code_end) else { return vec![] };
+    let Some(load) = isa.passage_load(free).filter(|&l| l != kept.load_address()) else { return vec![] };
+    let phdr = &kept.phdrs[0];
+    let width = if elf.is_64 { 8 } else { 4 };
+    let harmless = |size: u64| {
+        let words = [size.to_le_bytes(); 2].map(|w| w[..width].to_vec()).concat();
+        isa.passage(&words, 0).is_some_and(|(clobbers, _)| clobbers & !(free | super::isa::liveness::FLAGS) == 0)
+    };
+    let moved = ProgramHeader { p_vaddr: load, ..phdr.clone() };
+    let size = (phdr.p_memsz..phdr.p_memsz.saturating_add(0x800)).find(|&s| harmless(s) && size_serves(elf, &moved, s));
+    let thumb = elf.header.e_entry ^ elf.entry_address();
+    starts
+        .iter()
+        .map(|&start| Choice {
+            load,
+            size,
+            moves: pack::Moves { data: behind(load), entry_at: Some(load + start), ..Default::default() },
+            what: format!(
+                "load address {load:#x}, where header words run as instructions that write only registers the code \
+                 does not read (e_entry {:#x}{}), the data behind the code",
+                load + start + thumb,
+                size.map(|s| format!(", p_filesz = p_memsz = {s:#x}")).unwrap_or_default()
+            ),
+        })
+        .collect()
+}
+
+/// The header bytes (`headers`, loaded at `load`) between one place code may lie and
+/// the next (`holes`, then the body's code from `body`, where given) that run as
+/// instructions writing registers only (`Isa::passage`). Only bytes whose values are
+/// settled before the packing: not in `unsettled` (e_entry where the entry point is
+/// not fixed yet, p_filesz where the code's last instruction may lie on it).
+fn header_passages(
+    isa: Isa,
+    headers: &[u8],
+    load: u64,
+    holes: &[Range<usize>],
+    body: Option<u64>,
+    unsettled: &[Range<usize>],
+) -> Vec<pack::Passage> {
+    let starts = holes
+        .iter()
+        .skip(1)
+        .filter_map(|h| (h.start..h.end).map(|at| load + at as u64).find(|&a| isa.aligned(a)))
+        .chain(body);
+    holes
+        .iter()
+        .zip(starts)
+        .filter_map(|(hole, to)| {
+            let at = load + hole.end as u64;
+            let gap = hole.end..usize::try_from(to.checked_sub(load)?).ok()?;
+            let settled = !unsettled.iter().any(|u| u.start < gap.end && gap.start < u.end);
+            let bytes = headers.get(gap).filter(|b| !b.is_empty() && settled)?;
+            let (clobbers, text) = isa.passage(bytes, at)?;
+            Some(pack::Passage { at, to, bytes: bytes.to_vec(), clobbers, text })
+        })
+        .collect()
+}
+
+/// The input's code: its bytes from the entry point to the end of the segment's
+/// file bytes, the entry point, and where the code ends (less its trailing zeros).
+fn code_of<'a>(elf: &Elf<'a>) -> Result<(&'a [u8], u64, u64), String> {
+    let segment = elf.phdrs.first().ok_or("no segment")?;
+    let entry = elf.entry_address();
+    let end = segment.p_vaddr + segment.p_filesz.min((elf.bytes.len() as u64).saturating_sub(segment.p_offset));
+    let code_at = entry.checked_sub(segment.p_vaddr).ok_or("the entry point is before the segment")?;
+    let code_at = (code_at + segment.p_offset) as usize;
+    let code_end_at = (end - segment.p_vaddr + segment.p_offset) as usize;
+    let code = elf.bytes.get(code_at..code_end_at).ok_or("the entry point is past the segment's file bytes")?;
+    let zeros = code.iter().rev().take_while(|&&b| b == 0).count() as u64;
+    Ok((code, entry, end.saturating_sub(zeros).max(entry)))
 }
 
 /// The input's data (its addresses: from the segment's first byte past the headers
@@ -468,12 +570,7 @@ pub(super) fn movable_data(elf: &Elf) -> Result<(Range<u64>, u64), String> {
     }
     let linked = relocs::read(elf.bytes, data.clone(), entry)
         .ok_or("the input keeps no relocations (link it with --emit-relocs): nothing says what names the data")?;
-    let end = segment.p_vaddr + segment.p_filesz.min((elf.bytes.len() as u64).saturating_sub(segment.p_offset));
-    let code_at = (entry - segment.p_vaddr + segment.p_offset) as usize;
-    let code_end_at = (end - segment.p_vaddr + segment.p_offset) as usize;
-    let code = elf.bytes.get(code_at..code_end_at).ok_or("the entry point is past the segment's file bytes")?;
-    let zeros = code.iter().rev().take_while(|&&b| b == 0).count() as u64;
-    let code_end = end.saturating_sub(zeros).max(entry);
+    let (code, _, code_end) = code_of(elf)?;
     // What the packer moves: the instructions that run, an ARM literal pool's loads
     // turned into instructions naming the literal's value (`isa::what_runs`). The
     // places lie in the input's instructions (`Isa::reach`), or in the literal words
@@ -539,6 +636,14 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
         )?;
     }
     let Placed { phoff, body_at, load_address, mut phdr, mut headers } = placed;
+    // The segment size the choice sets, so that its words run as instructions.
+    let p_filesz_at = phoff + if elf.is_64 { 32 } else { 16 };
+    let width = if elf.is_64 { 8 } else { 4 };
+    if let Some(size) = choice.and_then(|c| c.size) {
+        (phdr.p_filesz, phdr.p_memsz) = (size, size);
+        let bytes = fields::phdr_bytes(&phdr, elf.is_64, elf.little_endian);
+        headers[p_filesz_at..p_filesz_at + 2 * width].copy_from_slice(&bytes[p_filesz_at - phoff..][..2 * width]);
+    }
     let reads = fields::loader_reads(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, 1);
     // A file shrunk before loads its own headers, and their free bytes may hold code:
     // every header byte it loads stays as it is.
@@ -585,7 +690,28 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
         }
         let holes = free_runs(&closed);
         let size_word_at = size_word.map(|(at, _)| at);
-        let moves = choice.map(|c| c.moves.clone()).unwrap_or_default();
+        let mut moves = choice.map(|c| c.moves.clone()).unwrap_or_default();
+        // Header bytes between holes that run as instructions, with e_entry as the
+        // choice fixes it (or not at all), and p_filesz where no instruction lies on it.
+        let isa = Isa::of(&elf.header).ok_or("no instruction decoder")?;
+        let e_entry = if elf.is_64 { 24..32 } else { 24..28 };
+        let mut image = headers.clone();
+        let mut unsettled = vec![];
+        match moves.entry_at {
+            Some(at) => {
+                let e_entry_value = at | (elf.header.e_entry ^ elf.entry_address());
+                let header =
+                    Header { e_entry: e_entry_value, e_phoff: phoff as u64, e_phnum: 1, ..output_header(elf, 0, 1) };
+                image[e_entry.clone()]
+                    .copy_from_slice(&fields::ehdr_bytes(&header, elf.is_64, elf.little_endian)[e_entry]);
+            }
+            None => unsettled.push(e_entry),
+        }
+        if size_word.is_some() {
+            unsettled.push(p_filesz_at..p_filesz_at + 2 * width);
+        }
+        let body = moves.data.as_ref().map(|&(_, _, start)| start);
+        moves.passages = header_passages(isa, &image, load_address, &holes, body, &unsettled);
         match plan_packing(elf, &holes, &read_bits, body_address, load_address, kept_end, size_word_at, moves) {
             Ok(p) => Some(p),
             Err(why) => {
@@ -698,6 +824,27 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
             len_before as i64 - len_out as i64,
         ));
     }
+    // Header bytes that runs go on through.
+    if let Some((p, _, _)) = &packed {
+        let isa = p.isa;
+        // (Runs in holes: behind the body's last run lies a literal pool.)
+        for run in p.runs.iter().filter(|r| !r.slot && r.jump_to.is_some() && r.place != Place::Body) {
+            let at = run.at + run.code_len as u64;
+            let inserted = &run.bytes[run.code_len..];
+            if let Some((clobbers, text)) = isa.passage(inserted, at) {
+                steps.push((
+                    format!(
+                        "header bytes {:#x}..{:#x} run as `{text}` on the way to the next run: they destroy only {}, \
+                         which the code writes before it reads",
+                        at - load_address,
+                        at - load_address + inserted.len() as u64,
+                        super::isa::liveness::describe(clobbers)
+                    ),
+                    0, // counted with the packing
+                ));
+            }
+        }
+    }
     // The code's last instruction on p_filesz: p_filesz = p_memsz = its bytes.
     if let (Some((p, _, _)), Some((at, size))) = (&packed, size_word)
         && p.size_word_at.is_some()
@@ -765,13 +912,18 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
 /// - it does not wrap the address space (a 32-bit one for ELF32).
 fn size_word(elf: &Elf, phdr: &ProgramHeader, phoff: usize) -> Option<(usize, u64)> {
     let size = Isa::of(&elf.header)?.size_word_value().filter(|_| elf.little_endian)?;
+    let at = phoff + if elf.is_64 { 32 } else { 16 };
+    size_serves(elf, phdr, size).then_some((at, size))
+}
+
+/// Whether p_filesz = p_memsz = `size` serves the segment `phdr` on every loader (the
+/// conditions at `size_word`).
+fn size_serves(elf: &Elf, phdr: &ProgramHeader, size: u64) -> bool {
     let limit = if elf.is_64 { u64::MAX } else { u32::MAX as u64 };
-    let fits = size >= phdr.p_memsz
+    size >= phdr.p_memsz
         && phdr.p_memsz <= PAGE
         && phdr.p_vaddr.checked_add(size).is_some_and(|end| end <= limit)
-        && (elf.is_64 || size <= u32::MAX as u64);
-    let at = phoff + if elf.is_64 { 32 } else { 16 };
-    fits.then_some((at, size))
+        && (elf.is_64 || size <= u32::MAX as u64)
 }
 
 /// The packing (pack.rs) of the code of `elf`'s one segment, whose body starts at

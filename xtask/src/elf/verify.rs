@@ -132,7 +132,12 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     // the code's end turned into instructions that compute the literal's value (any
     // other data read inside the code: Err), the ppc64le TOC set-up in one instruction,
     // x86's entry saves gone. The runs must hold exactly these, in order.
-    let isa::WhatRuns { insns, alias, turned, folded, .. } = isa::what_runs(isa, &original, entry, stop)?;
+    let runs = isa::what_runs(isa, &original, entry, stop)?;
+    // The registers dead before each (`isa::liveness`): header bytes a run goes on
+    // through to the next may destroy only those.
+    let copied = runs.copied(&original, entry).ok_or("the code runs past the file")?;
+    let dead = isa::liveness::dead_before(isa, &runs.insns, &copied, entry, &runs.alias);
+    let isa::WhatRuns { insns, alias, turned, folded, .. } = runs;
     // Nor may the data hold an address inside the code (the planner's check, on the
     // input's own bytes: after the headers it reads, up to the entry).
     let data_from = (seg.p_offset as usize).max(input.headers_read_end());
@@ -191,7 +196,18 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     // Delay slots: the copy in an inserted jump's slot (a run's last instruction moved
     // there) -> that jump, 4 bytes before it.
     let mut jump_of = std::collections::BTreeMap::new();
+    // Header bytes behind a run that run on to the next (`pack::Passage`): start ->
+    // (end, what they destroy).
+    let mut passages = std::collections::BTreeMap::new();
     for run in &p.runs {
+        let jump_at = run.at + run.code_len as u64;
+        let inserted = run.bytes.get(run.code_len..).unwrap_or_default();
+        // (Header bytes only: behind the body's last run lies a literal pool.)
+        let in_headers = jump_at + inserted.len() as u64 <= load + out.headers_read_end() as u64;
+        let passage = (!run.slot && in_headers).then(|| isa.passage(inserted, jump_at)).flatten();
+        if let Some((clobbers, _)) = passage {
+            passages.insert(jump_at, (jump_at + inserted.len() as u64, clobbers));
+        }
         let mut span = run.at..run.at + run.bytes.len() as u64;
         let whole = span.clone();
         if on_p_filesz(run) {
@@ -201,9 +217,12 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         // low word, where those bytes run as that jump (`pack::Moves::header_jump`):
         // the output holds the run's bytes (below), so the loader reads the jump's own,
         // and e_entry is proven below like any other field.
-        let on_e_entry = |at: u64| !run.slot && at + load >= run.at + run.code_len as u64 && (24..28).contains(&at);
+        // Its header bytes that run on to the next run lie on whatever the header holds.
+        let on_e_entry = |at: u64| !run.slot && at + load >= jump_at && (24..28).contains(&at);
+        let on_passage = |at: u64| passage.is_some() && at + load >= jump_at;
         let in_holes = span.start >= load
-            && (span.start - load..span.end - load).all(|at| may_hold_code(at as usize) || on_e_entry(at));
+            && (span.start - load..span.end - load)
+                .all(|at| may_hold_code(at as usize) || on_e_entry(at) || on_passage(at));
         if !in_holes && (span.start < body_from || data_out.start < span.end && span.start < data_out.end) {
             return Err(format!("the run at {:#x} lies on header bytes a loader reads, or on the data", run.at));
         }
@@ -214,7 +233,6 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         if image(out, q, whole)? != run.bytes {
             return Err(format!("the output does not hold the run at {:#x}", run.at));
         }
-        let jump_at = run.at + run.code_len as u64;
         let mut copied = isa.decode(&run.bytes[..run.code_len], run.at)?;
         if run.slot {
             // [code, jump, the last instruction in the jump's slot]: the jump alone
@@ -230,6 +248,8 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
             jump_of.insert(jump_at + 4, jump_at);
             jumps.push(jump_at..jump_at + 4);
             copied.extend(slot_copy);
+        } else if passage.is_some() {
+            // Proven once every copy has its place (below).
         } else {
             // An inserted jump's delay slot holds a nop.
             let inserted = &run.bytes[run.code_len..];
@@ -258,6 +278,10 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     // A jump whose slot holds a copy runs that copy next.
     let resolve = |mut address: u64| -> Result<u64, String> {
         for _ in 0..=p.runs.len() {
+            if let Some(&(end, _)) = passages.get(&address) {
+                address = end;
+                continue;
+            }
             if jump_of.get(&(address + 4)) == Some(&address) {
                 return Ok(address + 4);
             }
@@ -273,6 +297,17 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         }
         Err("inserted jumps go round in a loop".into())
     };
+    // Header bytes a run goes on through destroy only what is dead before the
+    // instruction whose copy they run on to: whatever path reaches them, that one
+    // runs next.
+    for (&at, &(end, clobbers)) in &passages {
+        let next = insns.iter().position(|i| map.get(&i.address) == Some(&end));
+        if next.is_none_or(|k| clobbers & !dead[k] != 0) {
+            return Err(format!(
+                "the header bytes at {at:#x} run on to {end:#x}, destroying what the code reads there"
+            ));
+        }
+    }
     let byte_of = |i: &Insn, elf_bytes: &[u8], base: u64| elf_bytes[(i.address - base) as usize..][..i.len].to_vec();
     // Pairs that compute an address together (auipc/addi): re-encoded as one. The
     // copy may hold the second in its short form (RISC-V's c.addi for addi rd, rd):

@@ -7,7 +7,11 @@
 use yaxpeax_arch::{Decoder, U8Reader};
 use yaxpeax_arm::armv7::{ConditionCode, InstDecoder, Instruction, Opcode, Operand, Reg, RegShift, RegShiftStyle};
 
-use super::{FreeFlags, Insn, Kind, Unproven, offset, sign_extend};
+use super::{
+    FreeFlags, Insn, Kind, Unproven,
+    liveness::{Effects, FLAGS, RegSet},
+    offset, sign_extend,
+};
 
 /// With an EABI version in e_flags' top byte (rules.rs: it must not be 0), Linux
 /// reads no other bit of e_flags (arch/arm/kernel/elf.c reads the rest only for old
@@ -310,7 +314,7 @@ const R7: u8 = 7;
 ///
 /// Over-approximated reads: any instruction that names r7 in any operand (register,
 /// register list, base, index, shift) reads it, unless it surely writes all of r7 and
-/// reads it nowhere (`r7_use`); an `svc` reads it (the number). An instruction in an
+/// reads it nowhere (`reg_use`); an `svc` reads it (the number). An instruction in an
 /// IT block may not run: what it reads counts, what it writes does not. Conditional
 /// branches and cbz/cbnz go both ways. An `svc` reached with r7 last set to 1 or 248
 /// (exit, exit_group) by `movs r7, #n` outside an IT block ends its path. Err: where
@@ -354,7 +358,7 @@ pub fn syscalls_leave_no_clobbered_value(code: &[u8], address: u64, entry: u64, 
             None => classify(&insn, at, literal(true, bytes, at))?,
         };
         let conditional = path.it > 0 || insn.condition != ConditionCode::AL;
-        let (reads, writes_all) = r7_use(&insn);
+        let (reads, writes_all) = reg_use(&insn, R7);
         if let Some((by, number)) = path.clobbered_by
             && (reads || insn.opcode == Opcode::SVC)
         {
@@ -424,39 +428,45 @@ struct Path {
     r7: Option<u32>,
 }
 
-/// Whether `op` names r7: as a register, in a register list, as a base, index or
-/// shift register.
-fn names_r7(op: &Operand) -> bool {
-    let r7 = |r: &Reg| r.number() == R7;
+/// Whether `op` names register `reg`: as a register, in a register list, as a base,
+/// index or shift register.
+fn names(op: &Operand, reg: u8) -> bool {
+    let is = |r: &Reg| r.number() == reg;
     let shift = |s: &RegShift| match s.into_shift() {
-        RegShiftStyle::RegImm(s) => r7(&s.shiftee()),
-        RegShiftStyle::RegReg(s) => r7(&s.shiftee()) || r7(&s.shifter()),
+        RegShiftStyle::RegImm(s) => is(&s.shiftee()),
+        RegShiftStyle::RegReg(s) => is(&s.shiftee()) || is(&s.shifter()),
     };
     match op {
-        Operand::Reg(r) | Operand::RegWBack(r, _) | Operand::RegDeref(r) | Operand::BankedReg(_, r) => r7(r),
-        Operand::RegDerefPostindexOffset(r, ..) | Operand::RegDerefPreindexOffset(r, ..) => r7(r),
-        Operand::RegDerefPostindexReg(r, i, ..) | Operand::RegDerefPreindexReg(r, i, ..) => r7(r) || r7(i),
-        Operand::RegDerefPostindexRegShift(r, s, ..) | Operand::RegDerefPreindexRegShift(r, s, ..) => r7(r) || shift(s),
+        Operand::Reg(r) | Operand::RegWBack(r, _) | Operand::RegDeref(r) | Operand::BankedReg(_, r) => is(r),
+        Operand::RegDerefPostindexOffset(r, ..) | Operand::RegDerefPreindexOffset(r, ..) => is(r),
+        Operand::RegDerefPostindexReg(r, i, ..) | Operand::RegDerefPreindexReg(r, i, ..) => is(r) || is(i),
+        Operand::RegDerefPostindexRegShift(r, s, ..) | Operand::RegDerefPreindexRegShift(r, s, ..) => is(r) || shift(s),
         Operand::RegShift(s) => shift(s),
-        Operand::RegList(list) => list & (1 << R7) != 0,
+        Operand::RegList(list) => list & (1 << reg) != 0,
         _ => false,
     }
 }
 
-/// How `insn` uses r7: (reads it, writes all of it). Over-approximated: an instruction
-/// that names r7 reads it, unless it is one of the forms below, which write their
-/// first operand whole from the others alone, with r7 first and nowhere else. Thumb's
+fn names_r7(op: &Operand) -> bool {
+    names(op, R7)
+}
+
+/// How `insn` uses register `reg`: (reads it, writes all of it). Over-approximated: an
+/// instruction that names it reads it, unless it is one of the forms below, which
+/// write their first operand whole from the others alone, with `reg` first and
+/// nowhere else. Thumb's
 /// two-operand ALU forms (`adds r7, #1`, `orrs r7, r4`) also read their destination,
 /// which yaxpeax-arm lists once: those need a third operand to count.
-fn r7_use(insn: &Instruction) -> (bool, bool) {
+fn reg_use(insn: &Instruction, reg: u8) -> (bool, bool) {
     let ops = &insn.operands;
-    let names = ops.iter().any(names_r7);
-    let first_is_r7 = matches!(ops[0], Operand::Reg(r) if r.number() == R7);
-    let only_first = first_is_r7 && !ops[1..].iter().any(names_r7);
+    let names_it = |op: &Operand| names(op, reg);
+    let named = ops.iter().any(names_it);
+    let first_is_it = matches!(ops[0], Operand::Reg(r) if r.number() == reg);
+    let only_first = first_is_it && !ops[1..].iter().any(names_it);
     let writes_all = match insn.opcode {
         // pop reads only sp; ldm its base, which must not be r7.
-        Opcode::POP => names,
-        Opcode::LDM(..) => !names_r7(&ops[0]) && names,
+        Opcode::POP => named,
+        Opcode::LDM(..) => !names_it(&ops[0]) && named,
         Opcode::MOV
         | Opcode::MVN
         | Opcode::ADR
@@ -469,24 +479,33 @@ fn r7_use(insn: &Instruction) -> (bool, bool) {
         | Opcode::UXTH
         | Opcode::SXTB
         | Opcode::SXTH => only_first,
-        Opcode::ADD
-        | Opcode::ADC
-        | Opcode::SUB
-        | Opcode::SBC
-        | Opcode::RSB
-        | Opcode::AND
-        | Opcode::ORR
-        | Opcode::ORN
-        | Opcode::EOR
-        | Opcode::BIC
-        | Opcode::LSL
-        | Opcode::LSR
-        | Opcode::ASR
-        | Opcode::ROR
-        | Opcode::MUL => only_first && !matches!(ops[2], Operand::Nothing),
+        op if arithmetic(op) => only_first && !matches!(ops[2], Operand::Nothing),
         _ => false,
     };
-    (names && !writes_all, writes_all)
+    (named && !writes_all, writes_all)
+}
+
+/// An arithmetic or logical instruction that writes its first operand from the
+/// others (Thumb's two-operand forms also read it).
+fn arithmetic(op: Opcode) -> bool {
+    matches!(
+        op,
+        Opcode::ADD
+            | Opcode::ADC
+            | Opcode::SUB
+            | Opcode::SBC
+            | Opcode::RSB
+            | Opcode::AND
+            | Opcode::ORR
+            | Opcode::ORN
+            | Opcode::EOR
+            | Opcode::BIC
+            | Opcode::LSL
+            | Opcode::LSR
+            | Opcode::ASR
+            | Opcode::ROR
+            | Opcode::MUL
+    )
 }
 
 /// The number in r7 once `insn` ran, `before` it: known after `movs r7, #n` and, from a
@@ -507,6 +526,127 @@ fn number_in_r7(insn: &Instruction, before: Option<u32>, conditional: bool) -> O
         (Opcode::ADD, [d, s, Operand::Imm32(n)]) if reg(d) && reg(s) => Some(before?.wrapping_add(*n)),
         _ => None,
     }
+}
+
+/// The registers liveness (liveness.rs) never lets be dead: sp, lr, pc.
+pub const ALWAYS_LIVE: RegSet = 0b111 << 13;
+
+/// The EABI syscalls whose arguments are known, by number: how many registers from
+/// r0 on each reads. Any other reads r0-r6.
+const SYSCALL_ARGS: [(u32, u32); 3] = [(1, 1), (4, 3), (248, 1)]; // exit, write, exit_group
+
+/// What each of the Thumb `insns` (whose bytes `code` holds from `base`) does to the
+/// registers, for liveness: r0-r15 are bits 0-15. Over-approximated where it reads
+/// (`reg_use`: an instruction that names a register reads it, but for the forms that
+/// write it whole), under-approximated where it writes (not where it may not run). An
+/// `svc` reads r7 and the arguments of its syscall, known where `movs r7, #n` comes
+/// right before it on its one way in; it writes r0; exit and exit_group end the code.
+/// An IT block, or anything that does not decode alone: unknown (reads everything).
+pub fn effects(insns: &[Insn], code: &[u8], base: u64) -> Vec<Effects> {
+    let decoder = InstDecoder::default_thumb();
+    let decoded: Vec<Option<Instruction>> = insns
+        .iter()
+        .map(|i| {
+            let bytes = i.bytes_in(code, base)?;
+            let insn = decoder.decode(&mut U8Reader::new(bytes)).ok()?;
+            (thumb_len(bytes) == bytes.len() && insn.opcode != Opcode::IT).then_some(insn)
+        })
+        .collect();
+    // What branches go to: a syscall reached from there has no one way in.
+    let targets: std::collections::BTreeSet<u64> = insns.iter().filter_map(Insn::target).collect();
+    let number_before = |k: usize| {
+        if targets.contains(&insns[k].address) {
+            return None;
+        }
+        let insn = decoded[k.checked_sub(1)?].as_ref()?;
+        let conditional = insn.condition != ConditionCode::AL;
+        number_in_r7(insn, None, conditional).filter(|_| insns[k - 1].kind == Kind::Plain)
+    };
+    decoded
+        .iter()
+        .enumerate()
+        .map(|(k, insn)| {
+            let Some(insn) = insn else { return Effects::UNKNOWN };
+            let conditional = insn.condition != ConditionCode::AL;
+            if insn.opcode == Opcode::SVC {
+                let number = number_before(k);
+                let args = number.and_then(|n| SYSCALL_ARGS.iter().find(|&&(m, _)| m == n)).map_or(7, |&(_, a)| a);
+                return Effects {
+                    reads: ((1 << args) - 1) | (1 << R7) | if conditional { FLAGS } else { 0 },
+                    writes: if conditional { 0 } else { 1 },
+                    ends: !conditional && number.is_some_and(|n| EXITS.contains(&n)),
+                };
+            }
+            let mut effects = Effects { reads: 0, writes: 0, ends: false };
+            for reg in 0..16 {
+                let (reads, writes_all) = reg_use(insn, reg);
+                effects.reads |= u64::from(reads) << reg;
+                effects.writes |= u64::from(writes_all && !conditional) << reg;
+            }
+            let carry =
+                matches!(insn.opcode, Opcode::ADC | Opcode::SBC | Opcode::RSC) || insn.to_string().contains("rrx");
+            if conditional || carry {
+                effects.reads |= FLAGS;
+            }
+            // What sets all of N, Z, C and V (a shift or a move leaves V, or C).
+            let all_flags = matches!(insn.opcode, Opcode::CMP | Opcode::CMN)
+                || insn.s && matches!(insn.opcode, Opcode::ADD | Opcode::SUB | Opcode::RSB);
+            if all_flags && !conditional {
+                effects.writes |= FLAGS;
+            }
+            effects
+        })
+        .collect()
+}
+
+/// `bytes` at `at`, header words the packer would let run on the way to the next run
+/// of code (liveness.rs): Thumb instructions that run the same anywhere, write only
+/// registers and the flags, touch no memory, and end where `bytes` do. What they
+/// destroy (always the flags; not the register of a `movs rN, rN`), and as an
+/// assembler writes them; None for anything else, or no bytes.
+pub fn passage(bytes: &[u8], at: u64) -> Option<(RegSet, String)> {
+    if bytes.is_empty() {
+        return None;
+    }
+    let decoder = InstDecoder::default_thumb();
+    let (mut done, mut clobbers, mut text) = (0, FLAGS, Vec::new());
+    while done < bytes.len() {
+        let here = at + done as u64;
+        let rest = &bytes[done..];
+        let len = thumb_len(rest);
+        let one = rest.get(..len)?;
+        let insn = decoder.decode(&mut U8Reader::new(one)).ok()?;
+        let plain = thumb_branch(one, here).ok()?.is_none()
+            && classify(&insn, here, literal(true, one, here)).ok()? == Kind::Plain;
+        let computes = arithmetic(insn.opcode)
+            || matches!(
+                insn.opcode,
+                Opcode::MOV | Opcode::MVN | Opcode::UXTB | Opcode::UXTH | Opcode::SXTB | Opcode::SXTH
+            );
+        let compares = matches!(insn.opcode, Opcode::CMP | Opcode::CMN | Opcode::TST);
+        if !plain || insn.condition != ConditionCode::AL || !(computes || compares) {
+            return None;
+        }
+        let Operand::Reg(first) = insn.operands[0] else { return None };
+        let ops = &insn.operands;
+        // movs rN, rN (lsls rN, rN, #0) leaves rN as it was.
+        let same = matches!((insn.opcode, &ops[1..]), (Opcode::LSL, [Operand::Reg(r), Operand::Imm12(0), Operand::Nothing])
+            | (Opcode::MOV, [Operand::Reg(r), Operand::Nothing, Operand::Nothing]) if r.number() == first.number());
+        if computes && !same {
+            clobbers |= 1 << first.number();
+        }
+        text.push(insn.to_string());
+        done += len;
+    }
+    Some((clobbers, text.join("; ")))
+}
+
+/// A load address whose high half, a Thumb instruction in e_entry and p_vaddr, runs
+/// as `movs rN, #0`, writing only the lowest register of r0-r7 in `free` and the
+/// flags: 0x2N000000.
+pub fn passage_load(free: RegSet) -> Option<u64> {
+    let n = (0..8).find(|&r| free & 1 << r != 0)?;
+    Some((0x20 + n) << 24)
 }
 
 #[cfg(test)]
@@ -612,6 +752,37 @@ mod tests {
                 assert_eq!(super::retarget(*isa == THUMB, form, to, dest), None, "{form:02x?} at {to:#x} -> {dest:#x}");
             }
         }
+    }
+
+    /// Header words as Thumb: e_entry 0x23000015 (`movs r5, r2; movs r3, #0`), e_phoff
+    /// 0x2c (`movs r4, r5; movs r0, r0`) write registers only; a word that loads,
+    /// stores, branches or makes a syscall is none.
+    #[test]
+    fn header_words_pass_where_they_only_write_registers() {
+        use super::super::liveness::FLAGS;
+        let words = |ws: &[u32]| ws.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+        let (clobbers, text) = super::passage(&words(&[0x2300_0015, 0x2c]), 0x18).unwrap();
+        assert_eq!(clobbers, 1 << 5 | 1 << 3 | 1 << 4 | FLAGS, "{text}");
+        assert_eq!(text, "movs r5, r2; movs r3, 0x0; movs r4, r5; movs r0, r0");
+        // movs r0, r0 leaves r0 as it was: only the flags.
+        assert_eq!(super::passage(&[0, 0], 0).map(|(c, _)| c), Some(FLAGS));
+        for (what, halfword) in [
+            ("a load", 0x6808u16),   // ldr r0, [r1]
+            ("a store", 0x6008),     // str r0, [r1]
+            ("a branch", 0xe7fe),    // b .
+            ("a syscall", 0xdf00),   // svc 0
+            ("a push", 0xb480),      // push {r7}
+            ("a pc read", 0xa100),   // adr r1, #0
+            ("a condition", 0xd000), // beq
+        ] {
+            assert_eq!(super::passage(&halfword.to_le_bytes(), 0), None, "{what}");
+        }
+        // A 32-bit instruction that runs past the bytes: none.
+        assert_eq!(super::passage(&[0x4f, 0xf0], 0), None);
+        assert_eq!(super::passage(&[], 0), None);
+        // The load address for the lowest free register of r0-r7.
+        assert_eq!(super::passage_load(1 << 3 | 1 << 9), Some(0x2300_0000));
+        assert_eq!(super::passage_load(1 << 9), None);
     }
 
     #[test]

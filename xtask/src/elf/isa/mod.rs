@@ -10,6 +10,7 @@
 
 mod aarch64;
 mod arm;
+pub mod liveness;
 mod loongarch;
 mod mips64;
 mod ppc64;
@@ -388,6 +389,45 @@ impl Isa {
         Some(u64::from_le_bytes(bytes))
     }
 
+    /// What each of `insns` (the code that runs; `code` holds its bytes from `base`)
+    /// does to the registers, for liveness (liveness.rs); None where the ISA's file
+    /// has no register model: Thumb only.
+    pub fn effects(self, insns: &[Insn], code: &[u8], base: u64) -> Option<Vec<liveness::Effects>> {
+        match self {
+            Isa::Arm { thumb: true } => Some(arm::effects(insns, code, base)),
+            _ => None,
+        }
+    }
+
+    /// The registers liveness never lets be dead (the stack pointer, say).
+    pub fn always_live(self) -> liveness::RegSet {
+        match self {
+            Isa::Arm { .. } => arm::ALWAYS_LIVE,
+            _ => liveness::ALL,
+        }
+    }
+
+    /// Header words (`bytes`, at `at`) that may run on the way from one run of code to
+    /// the next: instructions that go on to the next, touch no memory and write
+    /// registers only; what they destroy, and their text. None where they do
+    /// anything else, or the ISA's file has no register model.
+    pub fn passage(self, bytes: &[u8], at: u64) -> Option<(liveness::RegSet, String)> {
+        match self {
+            Isa::Arm { thumb: true } => arm::passage(bytes, at),
+            _ => None,
+        }
+    }
+
+    /// A load address (64 KiB aligned) at which the header words that hold it run as
+    /// an instruction that writes only registers of `free` (and the flags), where the
+    /// ISA's file knows one (`passage`).
+    pub fn passage_load(self, free: liveness::RegSet) -> Option<u64> {
+        match self {
+            Isa::Arm { thumb: true } => arm::passage_load(free),
+            _ => None,
+        }
+    }
+
     /// A branch or jump runs the instruction after it (its delay slot) before it goes:
     /// MIPS. A jump the packer inserts needs its slot filled: with the run's last
     /// instruction where it `fills_delay_slot`, else with `DELAY_SLOT_NOP`.
@@ -602,6 +642,19 @@ pub struct WhatRuns {
     pub folded: Turned,
     /// Past the last instruction control reaches, before any was dropped.
     pub end: u64,
+}
+
+impl WhatRuns {
+    /// The code's bytes from `entry` (`code` holds the input's) up to `end`, as the
+    /// packed copies hold them: turned loads and the folded pair in their new form.
+    pub fn copied(&self, code: &[u8], entry: u64) -> Option<Vec<u8>> {
+        let mut copy = code.get(..self.end.checked_sub(entry)? as usize)?.to_vec();
+        for (&address, bytes) in self.turned.iter().chain(&self.folded) {
+            let at = (address - entry) as usize;
+            copy.get_mut(at..at + bytes.len())?.copy_from_slice(bytes);
+        }
+        Some(copy)
+    }
 }
 
 /// What runs of `code` (bytes from `entry` on; control falling through at or past
@@ -856,9 +909,13 @@ pub fn pack_help() -> String {
          when that size holds the segment within its first page. Where the input keeps its relocations \
          (linked with --emit-relocs) and they show that only PC-relative instructions name the data before \
          the code, the data may move behind the code, and the load address may change to one where e_entry \
-         runs as a jump (AArch64: 0x14000000). --explain says what moved, or why nothing did",
+         runs as a jump (AArch64: 0x14000000). On {}, header words between holes may run as instructions \
+         on the way from one run to the next, where they write only registers nothing reads there; the load \
+         address and p_filesz = p_memsz may change so that they do. --explain says what moved, or why \
+         nothing did",
         names(ALL),
         names(&ALL.iter().copied().filter(|isa| isa.size_word().is_some()).collect::<Vec<_>>()),
+        names(&ALL.iter().copied().filter(|isa| isa.passage(&[0, 0, 0, 0], 0).is_some()).collect::<Vec<_>>()),
     )
 }
 
