@@ -782,8 +782,9 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
         ),
         (
             format!(
-                "code and data from {body_at:#x} (address {body_address:#x}, loaded from {load_address:#x}), over the \
-                 program header's last bytes ({})",
+                "code and data from {body_at:#x} (address {:#x}, loaded from {load_address:#x}), over the program \
+                 header's last bytes ({})",
+                load_address + body_at as u64,
                 fields::phdr_free_why(elf.is_64, body_at - phoff).unwrap_or("free")
             ),
             (phoff + phentsize) as i64 - body_at as i64,

@@ -531,9 +531,18 @@ fn number_in_r7(insn: &Instruction, before: Option<u32>, conditional: bool) -> O
 /// The registers liveness (liveness.rs) never lets be dead: sp, lr, pc.
 pub const ALWAYS_LIVE: RegSet = 0b111 << 13;
 
-/// The EABI syscalls whose arguments are known, by number: how many registers from
-/// r0 on each reads. Any other reads r0-r6.
-const SYSCALL_ARGS: [(u32, u32); 3] = [(1, 1), (4, 3), (248, 1)]; // exit, write, exit_group
+/// The EABI syscalls whose arguments are known, by number (arch/arm/tools/syscall.tbl,
+/// as linux-raw-sys gives them to the syscall crates): how many registers from r0 on
+/// each reads. Any other reads r0-r6.
+const SYSCALL_ARGS: [(u32, u32); 7] = [
+    (1, 1),   // exit
+    (4, 3),   // write
+    (20, 0),  // getpid
+    (114, 4), // wait4
+    (175, 4), // rt_sigprocmask
+    (177, 4), // rt_sigtimedwait
+    (248, 1), // exit_group
+];
 
 /// What each of the Thumb `insns` (whose bytes `code` holds from `base`) does to the
 /// registers, for liveness: r0-r15 are bits 0-15. Over-approximated where it reads
@@ -541,15 +550,24 @@ const SYSCALL_ARGS: [(u32, u32); 3] = [(1, 1), (4, 3), (248, 1)]; // exit, write
 /// write it whole), under-approximated where it writes (not where it may not run). An
 /// `svc` reads r7 and the arguments of its syscall, known where `movs r7, #n` comes
 /// right before it on its one way in; it writes r0; exit and exit_group end the code.
-/// An IT block, or anything that does not decode alone: unknown (reads everything).
+/// An IT block reads what any of its instructions reads, and the flags, and writes
+/// nothing whole; what does not decode: unknown (reads everything).
 pub fn effects(insns: &[Insn], code: &[u8], base: u64) -> Vec<Effects> {
     let decoder = InstDecoder::default_thumb();
-    let decoded: Vec<Option<Instruction>> = insns
+    // Each instruction, or an IT instruction and the block it makes conditional.
+    let decoded: Vec<Option<Vec<Instruction>>> = insns
         .iter()
         .map(|i| {
             let bytes = i.bytes_in(code, base)?;
-            let insn = decoder.decode(&mut U8Reader::new(bytes)).ok()?;
-            (thumb_len(bytes) == bytes.len() && insn.opcode != Opcode::IT).then_some(insn)
+            let mut at = 0;
+            let mut block = Vec::new();
+            while at < bytes.len() {
+                let len = thumb_len(&bytes[at..]);
+                block.push(decoder.decode(&mut U8Reader::new(bytes.get(at..at + len)?)).ok()?);
+                at += len;
+            }
+            let it = block[0].opcode == Opcode::IT;
+            (block.len() == 1 && !it || it && block.len() > 1).then_some(block)
         })
         .collect();
     // What branches go to: a syscall reached from there has no one way in.
@@ -558,45 +576,60 @@ pub fn effects(insns: &[Insn], code: &[u8], base: u64) -> Vec<Effects> {
         if targets.contains(&insns[k].address) {
             return None;
         }
-        let insn = decoded[k.checked_sub(1)?].as_ref()?;
+        let [insn] = &decoded[k.checked_sub(1)?].as_ref()?[..] else { return None };
         let conditional = insn.condition != ConditionCode::AL;
         number_in_r7(insn, None, conditional).filter(|_| insns[k - 1].kind == Kind::Plain)
     };
     decoded
         .iter()
         .enumerate()
-        .map(|(k, insn)| {
-            let Some(insn) = insn else { return Effects::UNKNOWN };
-            let conditional = insn.condition != ConditionCode::AL;
-            if insn.opcode == Opcode::SVC {
+        .map(|(k, block)| match block.as_deref() {
+            None => Effects::UNKNOWN,
+            // An IT block: what any of it reads, and the flags; it surely writes
+            // nothing whole (each may not run). A syscall in one: unknown.
+            Some([_it, conditional @ ..]) if !conditional.is_empty() => {
+                if conditional.iter().any(|i| i.opcode == Opcode::SVC) {
+                    return Effects::UNKNOWN;
+                }
+                let reads = conditional.iter().fold(FLAGS, |set, i| set | register_effects(i, true).reads);
+                Effects { reads, writes: 0, ends: false }
+            }
+            Some([insn, ..]) if insn.opcode == Opcode::SVC => {
+                let conditional = insn.condition != ConditionCode::AL;
                 let number = number_before(k);
                 let args = number.and_then(|n| SYSCALL_ARGS.iter().find(|&&(m, _)| m == n)).map_or(7, |&(_, a)| a);
-                return Effects {
+                Effects {
                     reads: ((1 << args) - 1) | (1 << R7) | if conditional { FLAGS } else { 0 },
                     writes: if conditional { 0 } else { 1 },
                     ends: !conditional && number.is_some_and(|n| EXITS.contains(&n)),
-                };
+                }
             }
-            let mut effects = Effects { reads: 0, writes: 0, ends: false };
-            for reg in 0..16 {
-                let (reads, writes_all) = reg_use(insn, reg);
-                effects.reads |= u64::from(reads) << reg;
-                effects.writes |= u64::from(writes_all && !conditional) << reg;
-            }
-            let carry =
-                matches!(insn.opcode, Opcode::ADC | Opcode::SBC | Opcode::RSC) || insn.to_string().contains("rrx");
-            if conditional || carry {
-                effects.reads |= FLAGS;
-            }
-            // What sets all of N, Z, C and V (a shift or a move leaves V, or C).
-            let all_flags = matches!(insn.opcode, Opcode::CMP | Opcode::CMN)
-                || insn.s && matches!(insn.opcode, Opcode::ADD | Opcode::SUB | Opcode::RSB);
-            if all_flags && !conditional {
-                effects.writes |= FLAGS;
-            }
-            effects
+            Some([insn, ..]) => register_effects(insn, insn.condition != ConditionCode::AL),
+            Some([]) => Effects::UNKNOWN,
         })
         .collect()
+}
+
+/// What an instruction other than `svc` does to the registers (`effects`), where it
+/// runs only if a condition holds (`conditional`) or always.
+fn register_effects(insn: &Instruction, conditional: bool) -> Effects {
+    let mut effects = Effects { reads: 0, writes: 0, ends: false };
+    for reg in 0..16 {
+        let (reads, writes_all) = reg_use(insn, reg);
+        effects.reads |= u64::from(reads) << reg;
+        effects.writes |= u64::from(writes_all && !conditional) << reg;
+    }
+    let carry = matches!(insn.opcode, Opcode::ADC | Opcode::SBC | Opcode::RSC) || insn.to_string().contains("rrx");
+    if conditional || carry {
+        effects.reads |= FLAGS;
+    }
+    // What sets all of N, Z, C and V (a shift or a move leaves V, or C).
+    let all_flags = matches!(insn.opcode, Opcode::CMP | Opcode::CMN)
+        || insn.s && matches!(insn.opcode, Opcode::ADD | Opcode::SUB | Opcode::RSB);
+    if all_flags && !conditional {
+        effects.writes |= FLAGS;
+    }
+    effects
 }
 
 /// `bytes` at `at`, header words the packer would let run on the way to the next run

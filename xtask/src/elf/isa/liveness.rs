@@ -151,6 +151,21 @@ mod tests {
         assert_eq!(d[2] & R(5), 0);
     }
 
+    /// An IT block reads what its instructions read and the flags, and writes nothing
+    /// surely: the register it may write stays live before it.
+    #[test]
+    fn an_it_block_reads_the_flags_and_keeps_what_it_may_write() {
+        // cmp r0, #0; it eq; addeq r1, r2; movs r0, r1; movs r7, #1; svc 0
+        let d = dead(&[0x2800, 0xbf08, 0x4411, 0x0008, 0x2701, 0xdf00]);
+        assert_eq!(d.len(), 5, "the IT block is one instruction");
+        assert_eq!(d[1] & (R(1) | R(2) | FLAGS), 0, "before the IT block");
+        assert_ne!(d[1] & R(3), 0);
+        assert_ne!(d[0] & FLAGS, 0, "cmp sets them all");
+        assert_eq!(d[0] & R(0), 0, "cmp reads r0");
+        // A known syscall: exit reads r0 alone, so r1 is dead after the move.
+        assert_ne!(d[3] & R(1), 0);
+    }
+
     /// With no register model (here: RISC-V), nothing is dead.
     #[test]
     fn an_isa_without_a_register_model_keeps_everything() {
