@@ -10,9 +10,11 @@
 //! table says the code may move; link.ld links the message first, then the code):
 //! - the segment ends in the code, which runs only from the entry point on; the bytes
 //!   before the entry are data that nothing executes, and they stay where they are,
-//!   unless the planner proved from the input's relocations that only PC-relative
-//!   instructions of the code name them (`Moves::data`: they then go behind the
-//!   body's code, and those instructions are re-encoded to name their new place);
+//!   unless the planner proved from the input's relocations that only instructions
+//!   of the code name them (`Moves::data`: they then go behind the body's code, whole
+//!   or object by object, some objects onto header bytes the planner chose; those
+//!   instructions are re-encoded, x86's absolute addresses rewritten, to name their
+//!   new place);
 //! - nothing outside the code jumps into it (its address is not held as data: a
 //!   signal handler rules packing out), and every branch in it is direct. Code no
 //!   branch from the entry reaches is such a handler: `isa::what_runs` refuses it
