@@ -46,6 +46,9 @@ fn link_flags(script: &Path, headers: usize) -> Vec<String> {
         // Keep the relocations: they tell the shrinker every place that names an
         // address, so that it may move the data behind the code (elf/relocs.rs).
         "-Clink-arg=--emit-relocs".into(),
+        // Each section of data its own (link.ld names none of them): the shrinker
+        // then tells the objects apart, and may move each on its own.
+        "-Clink-arg=--unique".into(),
     ]
 }
 

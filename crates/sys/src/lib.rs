@@ -12,9 +12,18 @@
 //! the kernel reports errors by a flag (PowerPC's CR0.SO, MIPS's $7) with a positive
 //! errno that could pass for a result. So `result <= 0` is an error or "nothing".
 #![no_std]
+// MIPS's inline assembly, for the anchor below, as sys-mips64el's.
+#![cfg_attr(target_arch = "mips64", feature(asm_experimental_arch))]
 
 #[doc(hidden)]
 pub mod arch;
+
+// An empty input section that crates/link.ld keeps first in the segment: the anchor
+// that puts every section of read-only data (each its own, with `--unique`) in front
+// of the code. lld places a section the script does not name behind the most similar
+// one that holds input sections. (In assembly: a `#[used]` static would carry
+// SHF_GNU_RETAIN, for which lld marks the file ELFOSABI_GNU.)
+core::arch::global_asm!(".section .hello.data,\"a\"", ".previous");
 
 use core::mem::{MaybeUninit, offset_of, size_of};
 
@@ -102,23 +111,31 @@ pub fn wait4(pid: isize, options: u32) -> isize {
 }
 
 /// A kernel signal set: `_NSIG` bits in native words (64 signals, 128 on MIPS), as
-/// rt_sigprocmask(2) and rt_sigtimedwait(2) read it.
+/// rt_sigprocmask(2) and rt_sigtimedwait(2) read it. Kept as the words' bytes: the
+/// kernel copies it from any address, and a set that needs no alignment may lie on
+/// any free header bytes (xtask/src/elf/plan.rs, `arrangements`).
 #[repr(C)]
-pub struct SigSet([usize; SIGSET_WORDS]);
+pub struct SigSet([u8; SIGSET_WORDS * size_of::<usize>()]);
 
 const SIGSET_WORDS: usize = linux::_NSIG as usize / usize::BITS as usize;
 
 impl SigSet {
     /// The set holding exactly `signals`.
     pub const fn of(signals: &[u32]) -> SigSet {
-        let mut words = [0; SIGSET_WORDS];
+        let mut words = [0usize; SIGSET_WORDS];
         let mut i = 0;
         while i < signals.len() {
             let bit = signals[i] as usize - 1;
             words[bit / usize::BITS as usize] |= 1 << (bit % usize::BITS as usize);
             i += 1;
         }
-        SigSet(words)
+        let mut bytes = [0; SIGSET_WORDS * size_of::<usize>()];
+        let mut k = 0;
+        while k < bytes.len() {
+            bytes[k] = words[k / size_of::<usize>()].to_ne_bytes()[k % size_of::<usize>()];
+            k += 1;
+        }
+        SigSet(bytes)
     }
 }
 
@@ -318,7 +335,9 @@ pub struct SigAction {
     #[cfg(not(target_arch = "mips64"))]
     flags: usize,
     restorer: restorer::Word,
-    mask: SigSet,
+    /// `SigSet`'s bits in words: built at run time (httpd's, on the stack), words
+    /// take fewer stores than bytes.
+    mask: [usize; SIGSET_WORDS],
 }
 
 #[cfg(not(target_arch = "mips64"))]
@@ -351,7 +370,7 @@ impl SigAction {
             handler: handler as usize,
             flags: restorer::FLAG as _,
             restorer: restorer::word(handler as usize),
-            mask: SigSet::of(&[]),
+            mask: [0; SIGSET_WORDS],
         }
     }
 
@@ -367,17 +386,50 @@ impl SigAction {
     /// signal other than SIGKILL and SIGSTOP, and a struct of the layout checked above.
     #[inline(always)]
     pub fn install(&self, signal: u32) {
-        // SAFETY: the kernel reads `self` (its layout checked above) and a mask of the
-        // size it expects; no old action is written.
-        unsafe {
-            arch::syscall4_raw::<{ linux::__NR_rt_sigaction as usize }>(
-                signal as usize,
-                self as *const SigAction as usize,
-                0,
-                size_of::<SigSet>(),
-            )
-        };
+        install(signal, self as *const SigAction as usize);
     }
+}
+
+/// SIG_IGN with no flags, as `struct sigaction` (`SigAction`) lays it out, in bytes:
+/// built at compile time for a `static`, which then needs no alignment (the kernel
+/// copies it from any address). For SIGCHLD, so that the kernel reaps exited
+/// children by itself.
+#[repr(C)]
+pub struct Ignore([u8; size_of::<SigAction>()]);
+
+impl Ignore {
+    pub const fn new() -> Ignore {
+        let mut bytes = [0; size_of::<SigAction>()];
+        let handler = SIG_IGN.to_ne_bytes();
+        let mut k = 0;
+        while k < handler.len() {
+            bytes[offset_of!(SigAction, handler) + k] = handler[k];
+            k += 1;
+        }
+        Ignore(bytes)
+    }
+
+    /// `rt_sigaction(signal, self, NULL)`, as `SigAction::install`.
+    #[inline(always)]
+    pub fn install(&self, signal: u32) {
+        install(signal, self as *const Ignore as usize);
+    }
+}
+
+impl Default for Ignore {
+    fn default() -> Ignore {
+        Ignore::new()
+    }
+}
+
+/// `rt_sigaction(signal, action, NULL)` for a `struct sigaction` at `action`.
+#[inline(always)]
+fn install(signal: u32, action: usize) {
+    // SAFETY: the kernel reads a `struct sigaction` at `action` (`SigAction`'s layout,
+    // checked above) and a mask of the size it expects; no old action is written.
+    unsafe {
+        arch::syscall4_raw::<{ linux::__NR_rt_sigaction as usize }>(signal as usize, action, 0, size_of::<SigSet>())
+    };
 }
 
 /// SIGALRM in `seconds`, whose default action ends the process; the timer is not

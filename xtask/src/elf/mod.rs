@@ -760,12 +760,160 @@ mod tests {
         let input = aarch64_hello_linked(Some(&[0x10080]));
         let pack = Options { pack: true };
         let spoilers: [(&str, Spoil); 4] = [
-            ("the data written one byte late", |p| p.body_at += 1),
-            ("the data claimed one byte early", |p| p.packing.as_mut().unwrap().data.as_mut().unwrap().to -= 1),
+            ("the data written one byte late", |p| p.pieces[0].1 += 1),
+            ("the data claimed one byte early", |p| {
+                p.packing.as_mut().unwrap().data.as_mut().unwrap().pieces[0].1 -= 1
+            }),
             ("more data claimed than may move", |p| p.packing.as_mut().unwrap().data.as_mut().unwrap().from.start -= 4),
             ("the adr's old target kept", |p| {
                 let body = p.packing.as_mut().unwrap().runs.iter_mut().find(|r| r.at == 0x1400_0068).unwrap();
                 body.bytes[..4].copy_from_slice(&0x10ffff41u32.to_le_bytes());
+            }),
+        ];
+        each_spoiled_plan_is_a_bug(&input, pack, &spoilers);
+    }
+
+    /// An x86_64 program as crates/link.ld links ours with `--emit-relocs` and
+    /// `--unique`: three objects of data, each its own section at 0x10068 (a signal
+    /// set: 02 40 then zeros), 0x10070 ("pause 0.1.0\n") and 0x1007c (01 then
+    /// zeros), then the code from 0x10084, which names each by its absolute address
+    /// (`mov esi, imm32`, R_X86_64_32 against the object's section symbol): write(1,
+    /// version, 12); rt_sigprocmask(SIG_BLOCK, set, NULL, 8); rt_sigaction(SIGCHLD,
+    /// ignore, NULL, 8); exit(0). `relocs` as (place, type, symbol); with `unique`
+    /// false, one .rodata section holds all three.
+    fn x86_64_objects_linked(relocs: &[(u64, u32, u64)], unique: bool) -> Vec<u8> {
+        let mut data = [2, 0x40, 0, 0, 0, 0, 0, 0].to_vec();
+        data.extend(b"pause 0.1.0\n");
+        data.extend([1, 0, 0, 0, 0, 0, 0, 0]);
+        let code: &[&[u8]] = &[
+            &[0xbe, 0x70, 0, 1, 0],                            // mov esi, 0x10070
+            &[0x6a, 0x0c, 0x5a],                               // push 12; pop rdx
+            &[0x6a, 0x01, 0x5f, 0x89, 0xf8],                   // push 1; pop rdi; mov eax, edi
+            &[0x0f, 0x05],                                     // syscall
+            &[0xbe, 0x68, 0, 1, 0],                            // mov esi, 0x10068
+            &[0x6a, 0x08, 0x41, 0x5a],                         // push 8; pop r10
+            &[0x31, 0xff, 0x31, 0xd2],                         // xor edi, edi; xor edx, edx
+            &[0x6a, 0x0e, 0x58, 0x0f, 0x05],                   // push 14; pop rax; syscall
+            &[0xbe, 0x7c, 0, 1, 0],                            // mov esi, 0x1007c
+            &[0x6a, 0x11, 0x5f, 0x6a, 0x0d, 0x58, 0x0f, 0x05], // push 17; pop rdi; push 13; pop rax; syscall
+            &[0x31, 0xff, 0x6a, 0x3c, 0x58, 0x0f, 0x05],       // xor edi, edi; exit
+        ];
+        let code = code.concat();
+        let body = [&data[..], &code].concat();
+        let mut bytes = one_segment(true, (EM_X86_64, 0), (0x10068, 0x10068), 0x10068, 0x10084, &body);
+        let relas_at = bytes.len() as u64;
+        for &(place, r_type, symbol) in relocs {
+            bytes.extend([place, symbol << 32 | u64::from(r_type), 0].map(u64::to_le_bytes).concat());
+        }
+        // The symbols: null, then one section symbol (STT_SECTION, 3) per section.
+        let objects: &[(u64, u64)] =
+            if unique { &[(0x10068, 8), (0x10070, 12), (0x1007c, 8)] } else { &[(0x10068, 28)] };
+        let symtab_at = bytes.len() as u64;
+        bytes.extend([0u8; 24]);
+        for k in 0..objects.len() + 1 {
+            let value = objects.get(k).map_or(0x10084, |o| o.0);
+            bytes.extend(0u32.to_le_bytes()); // st_name
+            bytes.extend([3u8, 0]); // st_info, st_other
+            bytes.extend((k as u16 + 1).to_le_bytes()); // st_shndx
+            bytes.extend([value, 0].map(u64::to_le_bytes).concat());
+        }
+        let strtab_at = bytes.len() as u64;
+        bytes.push(0);
+        let shoff = bytes.len() as u64;
+        let text = objects.len() as u32 + 1;
+        // (sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info, sh_addralign, sh_entsize)
+        type Section = (u32, u64, u64, u64, u64, u32, u32, u64, u64);
+        let mut sections: Vec<Section> = vec![(0, 0, 0, 0, 0, 0, 0, 0, 0)];
+        for &(at, size) in objects {
+            sections.push((1, 2, at, at, size, 0, 0, 1, 0)); // PROGBITS, ALLOC
+        }
+        sections.push((1, 6, 0x10084, 0x10084, code.len() as u64, 0, 0, 1, 0)); // ALLOC | EXECINSTR
+        sections.push((4, 0x40, 0, relas_at, 24 * relocs.len() as u64, text + 2, text, 8, 24)); // .rela.text
+        sections.push((2, 0, 0, symtab_at, 24 * (objects.len() as u64 + 2), text + 3, 1, 8, 24)); // .symtab
+        sections.push((3, 0, 0, strtab_at, 1, 0, 0, 1, 0)); // .strtab
+        for &(sh_type, flags, addr, offset, size, link, info, align, entsize) in &sections {
+            bytes.extend(0u32.to_le_bytes()); // sh_name
+            bytes.extend(sh_type.to_le_bytes());
+            bytes.extend([flags, addr, offset, size].map(u64::to_le_bytes).concat());
+            bytes.extend([link, info].map(u32::to_le_bytes).concat());
+            bytes.extend([align, entsize].map(u64::to_le_bytes).concat());
+        }
+        bytes[40..48].copy_from_slice(&shoff.to_le_bytes()); // e_shoff
+        bytes[58..60].copy_from_slice(&64u16.to_le_bytes()); // e_shentsize
+        bytes[60..62].copy_from_slice(&(sections.len() as u16).to_le_bytes()); // e_shnum
+        bytes
+    }
+
+    /// R_X86_64_32 at each `mov esi, imm32`, against the object it names.
+    const X86_64_ABSOLUTE: [(u64, u32, u64); 3] = [(0x10085, 10, 2), (0x10094, 10, 1), (0x100a6, 10, 3)];
+
+    /// Where the relocations name each object by its own section, the objects move
+    /// one by one, here all onto header bytes that are free or hold theirs already;
+    /// each `mov esi, imm32` names its object's new place. As one .rodata section,
+    /// the data moves whole, or stays.
+    #[test]
+    fn objects_of_the_data_move_one_by_one_where_the_relocations_name_them() {
+        let pack = Options { pack: true };
+        let input = x86_64_objects_linked(&X86_64_ABSOLUTE, true);
+        let (plan, output) = shrink(&input, pack).unwrap();
+        let explained = plan.explain(input.len());
+        // Each `mov esi, imm32` names its object's bytes where they went.
+        let named: Vec<usize> = output
+            .windows(5)
+            .filter(|w| w[0] == 0xbe && w[3..] == [1, 0])
+            .map(|w| u32::from_le_bytes(w[1..].try_into().unwrap()) as usize - 0x10000)
+            .collect();
+        let objects: [&[u8]; 3] = [b"pause 0.1.0\n", &[2, 0x40, 0, 0, 0, 0, 0, 0], &[1, 0, 0, 0, 0, 0, 0, 0]];
+        assert_eq!(named.len(), 3, "{explained}");
+        for (at, object) in named.iter().zip(objects) {
+            let loaded: Vec<u8> = (*at..at + object.len()).map(|k| output.get(k).copied().unwrap_or(0)).collect();
+            assert_eq!(loaded, object, "at {at:#x}: {explained}");
+        }
+        // All three lie on header bytes: the version in e_shoff and e_flags, the set
+        // on p_flags' high bytes and the zeros of p_offset, the action on EI_VERSION
+        // (01) and the zeros of e_ident's padding.
+        assert_eq!(named[0], 0x28, "{explained}");
+        assert!(named.iter().all(|&at| at < 0x68), "{explained}");
+        let whole_len =
+            shrink(&x86_64_objects_linked(&X86_64_ABSOLUTE.map(|(p, t, _)| (p, t, 1)), false), pack).unwrap().1.len();
+        assert!(output.len() + 8 <= whole_len, "{} against {whole_len}: {explained}", output.len());
+        assert!(explained.contains("objects"), "{explained}");
+        // It reads back and shrinks to itself (it keeps no relocations now).
+        assert_eq!(shrink(&output, pack).unwrap().1, output);
+        // One section: the objects are not known; whole, the data moves or stays.
+        let whole = x86_64_objects_linked(&X86_64_ABSOLUTE.map(|(p, t, _)| (p, t, 1)), false);
+        let (plan, output) = shrink(&whole, pack).unwrap();
+        assert_ne!(&output[0x28..0x34], b"pause 0.1.0\n", "{}", plan.explain(whole.len()));
+        assert!(plan.pieces.len() <= 1, "{}", plan.explain(whole.len()));
+        // An absolute place whose relocation names another object: the references
+        // are not what the sections say; the objects do not move apart.
+        let crossed = x86_64_objects_linked(&[(0x10085, 10, 1), (0x10094, 10, 1), (0x100a6, 10, 3)], true);
+        let (plan, _) = shrink(&crossed, pack).unwrap();
+        assert!(plan.pieces.len() <= 1, "{}", plan.explain(crossed.len()));
+    }
+
+    /// A plan that moved objects of the data, spoiled: our bug, never a refusal.
+    #[test]
+    fn a_wrong_object_move_is_a_bug() {
+        let input = x86_64_objects_linked(&X86_64_ABSOLUTE, true);
+        let pack = Options { pack: true };
+        let (plan, _) = shrink(&input, pack).unwrap();
+        assert!(plan.pieces.len() == 3, "{}", plan.explain(input.len()));
+        let spoilers: [(&str, Spoil); 4] = [
+            ("an object written one byte late", |p| p.pieces[1].1 += 1),
+            ("an object claimed one byte early", |p| {
+                p.packing.as_mut().unwrap().data.as_mut().unwrap().pieces[1].1 -= 1
+            }),
+            ("an object split in two", |p| {
+                let data = p.packing.as_mut().unwrap().data.as_mut().unwrap();
+                let (from, to) = data.pieces[1].clone();
+                data.pieces[1] = (from.start..from.start + 4, to);
+                data.pieces.push((from.start + 4..from.end, to + 4));
+            }),
+            ("an absolute address left as it was", |p| {
+                let runs = &mut p.packing.as_mut().unwrap().runs;
+                let run = runs.iter_mut().find(|r| r.bytes.first() == Some(&0xbe)).unwrap();
+                run.bytes[1..5].copy_from_slice(&0x10070u32.to_le_bytes());
             }),
         ];
         each_spoiled_plan_is_a_bug(&input, pack, &spoilers);

@@ -10,9 +10,11 @@
 //! table says the code may move; link.ld links the message first, then the code):
 //! - the segment ends in the code, which runs only from the entry point on; the bytes
 //!   before the entry are data that nothing executes, and they stay where they are,
-//!   unless the planner proved from the input's relocations that only PC-relative
-//!   instructions of the code name them (`Moves::data`: they then go behind the
-//!   body's code, and those instructions are re-encoded to name their new place);
+//!   unless the planner proved from the input's relocations that only instructions
+//!   of the code name them (`Moves::data`: they then go behind the body's code, whole
+//!   or object by object, some objects onto header bytes the planner chose; those
+//!   instructions are re-encoded, x86's absolute addresses rewritten, to name their
+//!   new place);
 //! - nothing outside the code jumps into it (its address is not held as data: a
 //!   signal handler rules packing out), and every branch in it is direct. Code no
 //!   branch from the entry reaches is such a handler: `isa::what_runs` refuses it
@@ -144,25 +146,30 @@ pub struct Packing {
     pub data: Option<MovedData>,
 }
 
-/// The data that lay before the entry point, moved behind the body's code.
+/// The data that lay before the entry point, moved: behind the body's code, whole or
+/// object by object, and objects into header bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovedData {
     /// Its input addresses.
     pub from: Range<u64>,
-    /// Its output address.
-    pub to: u64,
+    /// Where each piece went: its input addresses and its output address. The
+    /// pieces cover the data but for zero padding between objects.
+    pub pieces: Vec<(Range<u64>, u64)>,
+    /// The output addresses behind the body's code that the pieces there take (empty
+    /// where every piece lies in the header).
+    pub behind: Range<u64>,
 }
 
 impl MovedData {
     /// Where the byte at input address `a` of the data lies in the output (None: `a`
-    /// is no address of the data).
+    /// is in no piece).
     pub fn map(&self, a: u64) -> Option<u64> {
-        self.from.contains(&a).then(|| a - self.from.start + self.to)
+        self.pieces.iter().find(|(from, _)| from.contains(&a)).map(|(from, to)| a - from.start + to)
     }
 
-    /// Its output addresses.
-    pub fn output(&self) -> Range<u64> {
-        self.to..self.to + (self.from.end - self.from.start)
+    /// The output addresses of each piece.
+    pub fn outputs(&self) -> impl Iterator<Item = Range<u64>> + '_ {
+        self.pieces.iter().map(|(from, to)| *to..to + (from.end - from.start))
     }
 }
 
@@ -172,8 +179,8 @@ impl Packing {
     /// exit `ecall`, 73 00 00 00) need not be in the file: the loader reads them from
     /// the page past EOF. With no code in the body, its start (the entry point).
     pub fn file_end(&self) -> u64 {
-        if let Some(data) = &self.data {
-            return data.output().end;
+        if let Some(data) = self.data.as_ref().filter(|d| !d.behind.is_empty()) {
+            return data.behind.end;
         }
         let mut end = self.body_end;
         // The body's runs lie back to back from the entry point, in code order.
@@ -220,10 +227,8 @@ pub struct Input<'a> {
 /// address it chose. Default: the data stays, nothing runs in the header but runs.
 #[derive(Debug, Clone, Default)]
 pub struct Moves {
-    /// The data before the entry point (input addresses) goes behind the body's code,
-    /// which then starts at `.2` (the output address of the first header byte no
-    /// loader reads past); its new address keeps its alignment modulo `.1`.
-    pub data: Option<(Range<u64>, u64, u64)>,
+    /// The data before the entry point moves (`DataMove`).
+    pub data: Option<DataMove>,
     /// The first run must start here (output address): e_entry then holds it, and
     /// `header_jump` reads e_entry's bytes.
     pub entry_at: Option<u64>,
@@ -235,6 +240,37 @@ pub struct Moves {
     /// a run ending right before them goes on through them to the next, with no jump
     /// of its own, where nothing reads what they destroy (`isa::liveness`).
     pub passages: Vec<Passage>,
+}
+
+/// Where the data before the entry point goes: behind the body's code, whole or object
+/// by object, and objects into header bytes the planner chose.
+#[derive(Debug, Clone, Default)]
+pub struct DataMove {
+    /// The data (input addresses).
+    pub from: Range<u64>,
+    /// Where the body's code then starts: the output address of the first header byte
+    /// no loader reads past.
+    pub body_start: u64,
+    /// What goes behind the body's code, in this order, each keeping its address
+    /// modulo its alignment: the data whole, or some of its objects.
+    pub behind: Vec<(Range<u64>, u64)>,
+    /// Objects laid on header bytes (the planner checked that each byte is free or
+    /// already holds the object's): input addresses, output address.
+    pub in_header: Vec<(Range<u64>, u64)>,
+    /// x86's absolute addresses of the data in instructions of the code (the place, 4
+    /// bytes, and the address): rewritten to name the data's new place.
+    pub absolute: Vec<(u64, u64)>,
+}
+
+impl DataMove {
+    /// The absolute address held at a place inside `insn`, if any: (offset in the
+    /// instruction, the address).
+    fn absolute_in(&self, insn: &Insn) -> Option<(usize, u64)> {
+        self.absolute
+            .iter()
+            .find(|&&(place, _)| (insn.address..insn.address + insn.len as u64).contains(&place))
+            .map(|&(place, value)| ((place - insn.address) as usize, value))
+    }
 }
 
 /// Header bytes between two places code may lie, that run on from one to the other.
@@ -255,13 +291,15 @@ impl Moves {
     /// Where the body's code starts: behind the data, or where the data began when
     /// it moves behind the code.
     fn body_start(&self, entry: u64) -> u64 {
-        self.data.as_ref().map_or(entry, |&(_, _, start)| start)
+        self.data.as_ref().map_or(entry, |d| d.body_start)
     }
 
     /// Whether instruction `insn` names an address of the data that moves: its bytes
     /// then depend on where the data goes, known once the body's length is.
     fn refers_to_moved_data(&self, insn: &Insn) -> bool {
-        self.data.as_ref().is_some_and(|(from, _, _)| insn.refers().is_some_and(|r| from.contains(&r)))
+        self.data
+            .as_ref()
+            .is_some_and(|d| insn.refers().is_some_and(|r| d.from.contains(&r)) || d.absolute_in(insn).is_some())
     }
 }
 
@@ -368,8 +406,8 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
     }
     // A pair that names the data would have to compute its new address, which the
     // search does not know (its second's length may depend on it): the data stays.
-    if let Some((from, _, _)) = &input.moves.data
-        && let Some(&(first, _, _)) = pairs.iter().find(|(_, _, value)| from.contains(value))
+    if let Some(data) = &input.moves.data
+        && let Some(&(first, _, _)) = pairs.iter().find(|(_, _, value)| data.from.contains(value))
     {
         return Err(format!("the pair at {:#x} names the data, which then stays", insns[first].address));
     }
@@ -389,8 +427,7 @@ pub fn plan(input: &Input) -> Result<Packing, String> {
         let zeros = as_it_lies.iter().rev().take_while(|&&b| b == 0).count() as u64;
         // (Where the data moves, possibly to another load address, the code as it
         // lies would follow the data from the body's start.)
-        let entry_out =
-            input.moves.data.as_ref().map_or(input.entry, |(from, _, start)| start + (from.end - from.start));
+        let entry_out = input.moves.data.as_ref().map_or(input.entry, |d| d.body_start + (d.from.end - d.from.start));
         let kept = input.file_end.min(end - zeros) - input.entry + entry_out;
         let packing = packing.and_then(|p| {
             if p.file_end() < kept { Ok(p) } else { Err("no packing of the code saves a byte".to_string()) }
@@ -615,7 +652,7 @@ fn search(
     // it; the body's length breaks ties.)
     let pool_behind = pooled.iter().any(|&p| p);
     let tail_zeros = |state: &State| -> u64 {
-        let data_behind = input.moves.data.is_some();
+        let data_behind = input.moves.data.as_ref().is_some_and(|d| !d.behind.is_empty());
         let Some(k) = n.checked_sub(1).filter(|_| state.before == Before::Body && !pool_behind && !data_behind) else {
             return 0;
         };
@@ -853,8 +890,9 @@ fn build(
         let from = (insns[i].address - input.entry) as usize;
         &code[from..from + insns[i].len]
     };
-    // The data behind the body's code, as aligned as it was, and further on where an
-    // instruction naming it cannot name it there (Thumb's adr names words only).
+    // The data behind the body's code, each piece as aligned as it was, and all of
+    // them further on where an instruction naming one cannot name it there (Thumb's
+    // adr names words only).
     let names_moved = |i: usize, data: &MovedData| {
         let Some(to) = insns[i].refers().and_then(|r| data.map(r)) else { return true };
         let insn = Insn { kind: super::isa::Kind::PcRelative { refers: Some(to) }, ..insns[i].clone() };
@@ -862,10 +900,27 @@ fn build(
     };
     let data = match &input.moves.data {
         None => None,
-        Some((from, align, _)) => {
-            let first = body + (from.start.wrapping_sub(body) & (align - 1));
-            let places: Vec<MovedData> =
-                (0..16).map(|k| MovedData { from: from.clone(), to: first + k * align }).collect();
+        Some(moved) => {
+            let step = moved.behind.iter().map(|&(_, align)| align).max().unwrap_or(1);
+            let place = |k: u64| {
+                let mut pieces = moved.in_header.clone();
+                let mut end = body + k * step;
+                let start = moved
+                    .behind
+                    .first()
+                    .map_or(end, |(from, align)| end + (from.start.wrapping_sub(end) & (align - 1)));
+                for (from, align) in &moved.behind {
+                    let to = end + (from.start.wrapping_sub(end) & (align - 1));
+                    end = to + (from.end - from.start);
+                    pieces.push((from.clone(), to));
+                }
+                MovedData {
+                    from: moved.from.clone(),
+                    pieces,
+                    behind: if moved.behind.is_empty() { end..end } else { start..end },
+                }
+            };
+            let places: Vec<MovedData> = (0..16).map(place).collect();
             match places.iter().find(|d| (0..insns.len()).all(|i| names_moved(i, d))) {
                 Some(d) => Some(d.clone()),
                 // Nowhere near: the first instruction that cannot name it is pinned.
@@ -914,6 +969,15 @@ fn build(
                 }
                 (None, None) => return Err(i),
             };
+            // An absolute address of the data: where it went.
+            let mut moved = moved;
+            if let Some((offset, value)) = input.moves.data.as_ref().and_then(|d| d.absolute_in(&insns[i])) {
+                let to = data.as_ref().and_then(|d| d.map(value)).ok_or(i)?;
+                moved
+                    .get_mut(offset..offset + 4)
+                    .ok_or(i)?
+                    .copy_from_slice(&u32::try_from(to).map_err(|_| i)?.to_le_bytes());
+            }
             reencoded += usize::from(moved != original(i));
             bytes.extend(moved);
         }

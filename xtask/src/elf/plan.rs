@@ -23,7 +23,7 @@ use goblin::elf::{
 
 use super::{
     Elf, Refusal, fields,
-    isa::{Insn, Isa, Kind},
+    isa::{Isa, Kind},
     pack::{self, Packing, Place},
     read::PAGE,
     refuse, relocs,
@@ -68,6 +68,10 @@ pub struct Plan {
     /// Where the body starts in the output: right behind the headers
     /// (`headers_end`), or behind the packed code where the data moved.
     pub body_at: usize,
+    /// Where the data moved (packing only; `body` is then empty): each piece's input
+    /// offsets and its output offset, over the header bytes or behind the code. The
+    /// file may end inside the last piece, where it ends in zeros.
+    pub pieces: Vec<(Range<usize>, usize)>,
     /// The first byte past the header bytes loaders read: where a linker script puts
     /// the body (`overlapped_body_offset`).
     pub headers_end: usize,
@@ -237,6 +241,7 @@ pub(super) fn in_place(elf: &Elf) -> Result<Plan, Refusal> {
         headers,
         body: headers_end..keep,
         body_at: headers_end,
+        pieces: vec![],
         headers_end,
         len: keep,
         steps: vec![
@@ -373,13 +378,24 @@ fn overlapped(elf: &Elf, options: Options) -> Result<Plan, String> {
     match choices(elf, &best) {
         Ok(choices) => {
             for choice in choices {
-                match overlapped_at(elf, options, Some(&choice)) {
-                    Ok(plan) if plan.packing.is_some() && plan.len < best.len => best = plan,
-                    Ok(plan) if plan.packing.is_none() => {
-                        why_kept.push(format!("{}: {}", choice.what, plan.notes.join("; ")))
+                let tried = overlapped_at(elf, options, Some(&choice));
+                // The data's objects laid out anew at this load address, over its headers.
+                let arranged = match &tried {
+                    Ok(plan) => arrangements(elf, &choice, plan),
+                    Err(_) => vec![],
+                };
+                for (choice, tried) in [(choice, tried)].into_iter().chain(arranged.into_iter().map(|c| {
+                    let tried = overlapped_at(elf, options, Some(&c));
+                    (c, tried)
+                })) {
+                    match tried {
+                        Ok(plan) if plan.packing.is_some() && plan.len < best.len => best = plan,
+                        Ok(plan) if plan.packing.is_none() => {
+                            why_kept.push(format!("{}: {}", choice.what, plan.notes.join("; ")))
+                        }
+                        Ok(plan) => why_kept.push(format!("{}: {} bytes", choice.what, plan.len)),
+                        Err(why) => why_kept.push(format!("{}: {why}", choice.what)),
                     }
-                    Ok(plan) => why_kept.push(format!("{}: {} bytes", choice.what, plan.len)),
-                    Err(why) => why_kept.push(format!("{}: {why}", choice.what)),
                 }
             }
         }
@@ -398,6 +414,9 @@ struct Choice {
     /// p_filesz = p_memsz, where the choice sets them (so that their words run as
     /// instructions: `passage_choices`).
     size: Option<u64>,
+    /// The data's objects, where each may move on its own (`Movable::objects`):
+    /// `arrangements` lays them out anew.
+    objects: Vec<relocs::Object>,
     /// For --explain.
     what: String,
 }
@@ -409,14 +428,23 @@ struct Choice {
 /// another hole, with the entry point at a hole's start (e_entry holds the load
 /// address plus that offset: the address decides the jump).
 fn choices(elf: &Elf, kept: &Plan) -> Result<Vec<Choice>, String> {
-    let (data, align) = movable_data(elf)?;
+    let Movable { data, align, absolute, objects } = movable_data(elf)?;
     let isa = Isa::of(&elf.header).ok_or("no instruction decoder")?;
     let load = kept.load_address();
     let body_start = load + kept.headers_end as u64;
-    let behind = |load: u64| Some((data.clone(), align, load + kept.headers_end as u64));
+    let behind = |load: u64| {
+        Some(pack::DataMove {
+            from: data.clone(),
+            body_start: load + kept.headers_end as u64,
+            behind: vec![(data.clone(), align)],
+            in_header: vec![],
+            absolute: absolute.clone(),
+        })
+    };
     let mut choices = vec![Choice {
         load,
         size: None,
+        objects: objects.clone(),
         moves: pack::Moves { data: behind(load), ..Default::default() },
         what: format!("the data behind the code at load address {load:#x}"),
     }];
@@ -442,6 +470,7 @@ fn choices(elf: &Elf, kept: &Plan) -> Result<Vec<Choice>, String> {
                 choices.push(Choice {
                     load: new,
                     size: None,
+                    objects: objects.clone(),
                     moves: pack::Moves {
                         data: behind(new),
                         entry_at: Some(new + entry),
@@ -456,8 +485,129 @@ fn choices(elf: &Elf, kept: &Plan) -> Result<Vec<Choice>, String> {
             }
         }
     }
-    choices.extend(passage_choices(elf, kept, isa, &starts, behind));
+    choices.extend(passage_choices(elf, kept, isa, &starts, behind, &objects));
     Ok(choices)
+}
+
+/// At most this many layouts of the data's objects are tried per load address.
+const ARRANGEMENTS: usize = 4;
+
+/// The data's objects (`Choice::objects`) laid out anew over the headers `plan` made
+/// at the choice's load address: each on header bytes that are free or already hold
+/// its bytes, at an address that keeps its alignment, or behind the code. Header
+/// bytes whose values the packing may still change (e_entry, p_filesz, p_memsz) take
+/// none. Of the ways that do not overlap, those that lay the most bytes there, using
+/// the fewest free bytes (code could go on those), up to `ARRANGEMENTS`. Behind the
+/// code the objects keep their order, but the one that ends in the most zeros goes
+/// last: the file ends before them.
+fn arrangements(elf: &Elf, choice: &Choice, plan: &Plan) -> Vec<Choice> {
+    let Some(data) = choice.moves.data.as_ref().filter(|_| choice.objects.len() > 1) else { return vec![] };
+    let segment = &elf.phdrs[0];
+    let bytes_of = |o: &relocs::Object| {
+        let at = (o.range.start - segment.p_vaddr + segment.p_offset) as usize;
+        elf.bytes.get(at..at + (o.range.end - o.range.start) as usize)
+    };
+    let load = plan.load_address();
+    let phoff = plan.phoff as usize;
+    let width = if elf.is_64 { 8 } else { 4 };
+    let p_filesz_at = phoff + if elf.is_64 { 32 } else { 16 };
+    let unsettled = [24..24 + width, p_filesz_at..p_filesz_at + 2 * width];
+    let reads = fields::loader_reads(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, 1);
+    let end = plan.headers_end.min(plan.headers.len()).min(reads.len());
+    // Each object's spots: (offset, free bytes it takes).
+    let spots: Vec<Vec<(usize, usize)>> = choice
+        .objects
+        .iter()
+        .map(|o| {
+            let Some(bytes) = bytes_of(o) else { return vec![] };
+            (0..end.saturating_sub(bytes.len()) + 1)
+                .filter(|&at| (load + at as u64) % o.align == o.range.start % o.align)
+                .filter_map(|at| {
+                    let mut free = 0;
+                    for (k, &b) in bytes.iter().enumerate() {
+                        let i = at + k;
+                        if i >= end || unsettled.iter().any(|u| u.contains(&i)) {
+                            return None;
+                        }
+                        if !reads[i] {
+                            free += 1;
+                        } else if plan.headers[i] != b {
+                            return None;
+                        }
+                    }
+                    Some((at, free))
+                })
+                .collect()
+        })
+        .collect();
+    // Every way to lay some of them on spots that do not overlap: (bytes laid, free
+    // bytes taken, each object's spot).
+    let mut ways: Vec<(usize, usize, Vec<Option<usize>>)> = Vec::new();
+    fn walk(
+        k: usize,
+        objects: &[relocs::Object],
+        spots: &[Vec<(usize, usize)>],
+        taken: &mut Vec<Range<usize>>,
+        chosen: &mut Vec<Option<usize>>,
+        (laid, free): (usize, usize),
+        ways: &mut Vec<(usize, usize, Vec<Option<usize>>)>,
+    ) {
+        if ways.len() > 10_000 {
+            return;
+        }
+        if k == objects.len() {
+            if laid > 0 {
+                ways.push((laid, free, chosen.clone()));
+            }
+            return;
+        }
+        chosen.push(None);
+        walk(k + 1, objects, spots, taken, chosen, (laid, free), ways);
+        chosen.pop();
+        let len = (objects[k].range.end - objects[k].range.start) as usize;
+        for &(at, f) in &spots[k] {
+            if taken.iter().any(|t| t.start < at + len && at < t.end) {
+                continue;
+            }
+            taken.push(at..at + len);
+            chosen.push(Some(at));
+            walk(k + 1, objects, spots, taken, chosen, (laid + len, free + f), ways);
+            chosen.pop();
+            taken.pop();
+        }
+    }
+    walk(0, &choice.objects, &spots, &mut vec![], &mut vec![], (0, 0), &mut ways);
+    ways.sort_by(|a, b| (b.0, a.1, &a.2).cmp(&(a.0, b.1, &b.2)));
+    ways.truncate(ARRANGEMENTS);
+    let zeros = |o: &relocs::Object| bytes_of(o).map_or(0, |b| b.iter().rev().take_while(|&&x| x == 0).count());
+    ways.into_iter()
+        .map(|(_, _, chosen)| {
+            let mut in_header = vec![];
+            let mut behind = vec![];
+            for (o, spot) in choice.objects.iter().zip(&chosen) {
+                match spot {
+                    Some(at) => in_header.push((o.range.clone(), load + *at as u64)),
+                    None => behind.push((o.range.clone(), o.align)),
+                }
+            }
+            // The object that ends in the most zeros goes last (of equals, the later).
+            let zeros_of = |k: usize| zeros(&relocs::Object { range: behind[k].0.clone(), align: behind[k].1 });
+            if let Some(last) = (0..behind.len()).filter(|&k| zeros_of(k) > 0).max_by_key(|&k| (zeros_of(k), k)) {
+                let moved = behind.remove(last);
+                behind.push(moved);
+            }
+            let laid: Vec<String> =
+                in_header.iter().map(|(from, to)| format!("{from:#x?} to {:#x}", to - load)).collect();
+            Choice {
+                moves: pack::Moves {
+                    data: Some(pack::DataMove { behind, in_header, ..data.clone() }),
+                    ..choice.moves.clone()
+                },
+                what: format!("{}; objects of the data on header bytes: {}", choice.what, laid.join(", ")),
+                ..choice.clone()
+            }
+        })
+        .collect()
 }
 
 /// The layouts at which header words run as instructions that write only registers
@@ -472,7 +622,8 @@ fn passage_choices(
     kept: &Plan,
     isa: Isa,
     starts: &[u64],
-    behind: impl Fn(u64) -> Option<(Range<u64>, u64, u64)>,
+    behind: impl Fn(u64) -> Option<pack::DataMove>,
+    objects: &[relocs::Object],
 ) -> Vec<Choice> {
     let Ok((code, entry, code_end)) = code_of(elf) else { return vec![] };
     let Ok(free) = super::isa::liveness::never_read(isa, code, entry, code_end) else { return vec![] };
@@ -491,6 +642,7 @@ fn passage_choices(
         .map(|&start| Choice {
             load,
             size,
+            objects: objects.to_vec(),
             moves: pack::Moves { data: behind(load), entry_at: Some(load + start), ..Default::default() },
             what: format!(
                 "load address {load:#x}, where header words run as instructions that write only registers the code \
@@ -548,14 +700,31 @@ fn code_of<'a>(elf: &Elf<'a>) -> Result<(&'a [u8], u64, u64), String> {
     Ok((code, entry, end.saturating_sub(zeros).max(entry)))
 }
 
+/// What may move beyond the code (`movable_data`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Movable {
+    /// The data's addresses.
+    pub data: Range<u64>,
+    /// The alignment it keeps, moved as one block.
+    pub align: u64,
+    /// Its objects (`relocs::Linked::objects`), where each may move on its own: every
+    /// reference to the data names an address inside the object its relocation
+    /// names. Empty: it moves as one block.
+    pub objects: Vec<relocs::Object>,
+    /// x86's absolute addresses of the data in instructions of the code: (the
+    /// place, 4 bytes, and the address it holds).
+    pub absolute: Vec<(u64, u64)>,
+}
+
 /// The input's data (its addresses: from the segment's first byte past the headers
-/// it loads up to the entry point) and the alignment it keeps, where it may move:
-/// the input keeps its relocations (`relocs::read`), and every place the linker
-/// wrote an address lies in an instruction of the code that names the data
-/// PC-relatively (which the packer re-encodes) or branches inside the code; every
+/// it loads up to the entry point) and how it may move: the input keeps its
+/// relocations (`relocs::read`), and every place the linker wrote an address lies in
+/// an instruction of the code that names the data PC-relatively (which the packer
+/// re-encodes), or holds it whole in 4 bytes of a plain instruction (x86's `mov esi,
+/// imm32`, which the packer rewrites), or branches inside the code; every
 /// PC-relative instruction names the data; the segment's memory is its file bytes.
 /// Err says why not.
-pub(super) fn movable_data(elf: &Elf) -> Result<(Range<u64>, u64), String> {
+pub(super) fn movable_data(elf: &Elf) -> Result<Movable, String> {
     let segment = elf.phdrs.first().ok_or("no segment")?;
     let isa = Isa::of(&elf.header).ok_or("no instruction decoder")?;
     if segment.p_memsz != segment.p_filesz {
@@ -577,19 +746,33 @@ pub(super) fn movable_data(elf: &Elf) -> Result<(Range<u64>, u64), String> {
     // of loads that were turned (the pool goes: each load names the value itself).
     let runs = super::isa::what_runs(isa, code, entry, code_end)?;
     let reached = isa.reach(code, entry, code_end)?;
-    let turned_literals: Vec<u64> =
-        reached.iter().filter(|i| runs.turned.contains_key(&i.address)).filter_map(Insn::refers).collect();
+    // (literal address, the value its turned load names)
+    let turned_literals: Vec<(u64, Option<u64>)> = reached
+        .iter()
+        .filter(|i| runs.turned.contains_key(&i.address))
+        .filter_map(|i| Some((i.refers()?, runs.insns.iter().find(|r| r.address == i.address)?.refers())))
+        .collect();
     let inside = |place: u64| reached.iter().find(|i| (i.address..i.address + i.len as u64).contains(&place));
+    let absolute: std::collections::BTreeMap<u64, u64> = linked.absolute.iter().copied().collect();
+    // Each place that names the data, and the address it names.
+    let mut naming = Vec::new();
     for &place in &linked.places {
-        let in_literal = turned_literals.iter().any(|&l| (l..l + 4).contains(&place));
-        let named = in_literal
-            || match inside(place).map(|i| i.kind) {
-                Some(Kind::PcRelative { refers: Some(r) }) => data.contains(&r),
-                Some(Kind::Branch { target, .. }) => (entry..code_end).contains(&target),
-                _ => false,
-            };
-        if !named {
-            return Err(format!("the linker wrote an address at {place:#x}, which no PC-relative instruction holds"));
+        if let Some(&(_, value)) = turned_literals.iter().find(|&&(l, _)| (l..l + 4).contains(&place)) {
+            naming.extend(value.filter(|v| data.contains(v)).map(|v| (place, v)));
+            continue;
+        }
+        let insn = inside(place);
+        match (insn.map(|i| i.kind), absolute.get(&place)) {
+            (Some(Kind::PcRelative { refers: Some(r) }), None) if data.contains(&r) => naming.push((place, r)),
+            (Some(Kind::Branch { target, .. }), None) if (entry..code_end).contains(&target) => {}
+            (Some(Kind::Plain), Some(&value)) if insn.is_some_and(|i| place + 4 <= i.address + i.len as u64) => {
+                naming.push((place, value))
+            }
+            _ => {
+                return Err(format!(
+                    "the linker wrote an address at {place:#x}, which no PC-relative instruction holds"
+                ));
+            }
         }
     }
     // Every PC-relative instruction, turned loads included, names the data.
@@ -600,7 +783,16 @@ pub(super) fn movable_data(elf: &Elf) -> Result<(Range<u64>, u64), String> {
     {
         return Err(format!("the instruction at {:#x} names an address outside the data", i.address));
     }
-    Ok((data, linked.data_align))
+    // Objects move apart only where each reference names an address inside the
+    // object its relocation names (one past an object's end would be another's).
+    let mut objects = linked.objects;
+    let in_its_object = |&(place, r): &(u64, u64)| {
+        linked.names.get(&place).and_then(|&k| objects.get(k)).is_some_and(|o| o.range.contains(&r))
+    };
+    if !naming.iter().all(in_its_object) {
+        objects.clear();
+    }
+    Ok(Movable { data, align: linked.data_align, objects, absolute: linked.absolute })
 }
 
 fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result<Plan, String> {
@@ -645,6 +837,17 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
         headers[p_filesz_at..p_filesz_at + 2 * width].copy_from_slice(&bytes[p_filesz_at - phoff..][..2 * width]);
     }
     let reads = fields::loader_reads(elf.is_64, elf.little_endian, elf.header.e_machine, phoff, 1);
+    // The data's objects laid on header bytes (`arrangements`): their bytes there,
+    // where no code may go.
+    let mut data_bytes = vec![false; headers.len()];
+    for (from, to) in choice.and_then(|c| c.moves.data.as_ref()).map_or(&[][..], |d| &d.in_header[..]) {
+        let at = (from.start - segment.p_vaddr + segment.p_offset) as usize;
+        let bytes = elf.bytes.get(at..at + (from.end - from.start) as usize).ok_or("an object outside the file")?;
+        let out = usize::try_from(to.wrapping_sub(load_address)).ok().filter(|o| o + bytes.len() <= headers.len());
+        let out = out.ok_or("an object outside the headers")?;
+        headers[out..out + bytes.len()].copy_from_slice(bytes);
+        data_bytes[out..out + bytes.len()].fill(true);
+    }
     // A file shrunk before loads its own headers, and their free bytes may hold code:
     // every header byte it loads stays as it is.
     let loads_own_headers = segment.p_offset == 0 && segment.p_vaddr == load_address;
@@ -688,6 +891,9 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
                 *byte = false;
             }
         }
+        for (byte, &data) in closed.iter_mut().zip(&data_bytes) {
+            *byte |= data;
+        }
         let holes = free_runs(&closed);
         let size_word_at = size_word.map(|(at, _)| at);
         let mut moves = choice.map(|c| c.moves.clone()).unwrap_or_default();
@@ -710,7 +916,7 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
         if size_word.is_some() {
             unsettled.push(p_filesz_at..p_filesz_at + 2 * width);
         }
-        let body = moves.data.as_ref().map(|&(_, _, start)| start);
+        let body = moves.data.as_ref().map(|d| d.body_start);
         moves.passages = header_passages(isa, &image, load_address, &holes, body, &unsettled);
         match plan_packing(elf, &holes, &read_bits, body_address, load_address, kept_end, size_word_at, moves) {
             Ok(p) => Some(p),
@@ -740,13 +946,12 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
         }
         // The data moved behind the code ends the file: its zeros go the same way (not
         // into the code before it, nor into the headers).
-        if let Some(moved) = &p.data {
-            let data = elf.bytes.get(body_from..data_end).unwrap_or_default();
-            let zeros = data.iter().rev().take_while(|&&b| b == 0).count();
+        if let Some(moved) = p.data.as_ref().filter(|d| !d.behind.is_empty()) {
+            let image = moved_image(elf, moved, moved.behind.clone());
+            let zeros = image.iter().rev().take_while(|&&b| b == 0).count();
             let code_end = (p.body_end - load_address) as usize;
             let keep = (len - zeros).max(code_end).max(headers.len()).min(len);
-            debug_assert_eq!(len as u64, moved.output().end - load_address);
-            data_end -= len - keep;
+            debug_assert_eq!(len as u64, moved.behind.end - load_address);
             len = keep;
         }
         (p, data_end, len.max(headers.len()))
@@ -769,7 +974,17 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
     // The body (the input's data) goes right behind the headers, or behind the
     // body's code where it moved.
     let moved = packed.as_ref().and_then(|(p, _, _)| p.data.as_ref());
-    let data_at = moved.map_or(body_at, |data| (data.to - load_address) as usize);
+    // Moved, the data goes piece by piece (`Plan::pieces`), and the body holds nothing.
+    let (body_end, data_at) = if moved.is_some() { (body_from, body_at) } else { (body_end, body_at) };
+    let in_file = |a: u64| (a - segment.p_vaddr + segment.p_offset) as usize;
+    let pieces: Vec<(Range<usize>, usize)> = moved
+        .map(|d| {
+            d.pieces
+                .iter()
+                .map(|(from, to)| (in_file(from.start)..in_file(from.end), (to - load_address) as usize))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut steps = vec![
         after_segments(len, file_end),
         ("the input's headers and the padding before its code".into(), body_from as i64 - (ehsize + phentsize) as i64),
@@ -865,12 +1080,35 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
             Some(c) if c.moves.header_jump.is_some() => format!("; {}", c.what),
             _ => String::new(),
         };
-        steps.push((
-            format!(
-                "the data ({} bytes) moved behind the body's code, to {data_at:#x}: the linker's relocations show \
-                 that only PC-relative instructions name it{rebased}",
-                data.from.end - data.from.start
+        let names = if rewrites_absolute(choice) {
+            "only instructions of the code name it (PC-relative ones, and x86's absolute addresses, rewritten)"
+        } else {
+            "only PC-relative instructions name it"
+        };
+        let what = match &data.pieces[..] {
+            [(from, to)] => format!(
+                "the data ({} bytes) moved behind the body's code, to {:#x}",
+                from.end - from.start,
+                to - load_address
             ),
+            pieces => {
+                let each: Vec<String> = pieces
+                    .iter()
+                    .map(|(from, to)| {
+                        let place = if data.behind.contains(to) { "behind the code" } else { "on header bytes" };
+                        format!("{:#x}..{:#x} {place} at {:#x}", from.start, from.end, to - load_address)
+                    })
+                    .collect();
+                format!(
+                    "the data's {} objects (each its own section, which every reference to it names) moved one by \
+                     one: {}",
+                    pieces.len(),
+                    each.join(", ")
+                )
+            }
+        };
+        steps.push((
+            format!("{what}: the linker's relocations show that {names}{rebased}"),
             0, // counted with the packing
         ));
     }
@@ -891,12 +1129,35 @@ fn overlapped_at(elf: &Elf, options: Options, choice: Option<&Choice>) -> Result
         headers,
         body: body_from..body_end,
         body_at: data_at,
+        pieces,
         headers_end: body_at,
         len: len_out,
         steps,
         notes,
         packing: packed.map(|(p, _, _)| p),
     })
+}
+
+/// Whether the choice's data move rewrites x86's absolute addresses.
+fn rewrites_absolute(choice: Option<&Choice>) -> bool {
+    choice.and_then(|c| c.moves.data.as_ref()).is_some_and(|d| !d.absolute.is_empty())
+}
+
+/// The output bytes `range` (addresses) as the moved data's pieces fill them: zeros
+/// between them.
+fn moved_image(elf: &Elf, moved: &pack::MovedData, range: Range<u64>) -> Vec<u8> {
+    let segment = &elf.phdrs[0];
+    let mut image = vec![0; (range.end - range.start) as usize];
+    for (from, to) in &moved.pieces {
+        let at = (from.start - segment.p_vaddr + segment.p_offset) as usize;
+        let bytes = elf.bytes.get(at..at + (from.end - from.start) as usize).unwrap_or_default();
+        for (k, &b) in bytes.iter().enumerate() {
+            if let Some(slot) = (to + k as u64).checked_sub(range.start).and_then(|o| image.get_mut(o as usize)) {
+                *slot = b;
+            }
+        }
+    }
+    image
 }
 
 /// Where p_filesz lies (file offset) and the size it would give, if the code's last

@@ -8,12 +8,25 @@
 //!
 //! A file without relocations (linked without the flag, or shrunk before) is no bad
 //! input: its data stays where it lies, as it always did.
+//!
+//! Two more things they tell, where they can:
+//! - x86's absolute addresses (`mov esi, imm32`): a place where the linker wrote an
+//!   address whole, 4 bytes; the packer writes the data's new address there.
+//! - the data's objects: where every loaded section of the data is one object of the
+//!   compiler's (linked with lld's `--unique`, crates/link.ld: each static its own
+//!   section, as `-fdata-sections` emits them), and every relocation that names the
+//!   data names it through the section it points into, each object may move on its
+//!   own, into header bytes or behind the code. A program reaches an object only
+//!   from its own address (anything else is undefined behaviour, in C and in Rust:
+//!   what `--gc-sections` relies on too), so a reference moves with its object.
 
 use std::ops::Range;
 
 use goblin::elf::{
     Elf as Goblin,
-    section_header::{SHF_ALLOC, SHT_REL, SHT_RELA},
+    header::{EM_386, EM_X86_64},
+    reloc::{R_386_32, R_X86_64_32, R_X86_64_32S},
+    section_header::{SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_REL, SHT_RELA},
 };
 
 /// What the relocations of a file say about its loaded image.
@@ -25,6 +38,25 @@ pub struct Linked {
     /// The largest alignment a loaded section that overlaps the data asks for: the
     /// data keeps its address modulo this where it moves.
     pub data_align: u64,
+    /// The places (among `places`) where the linker wrote a data address whole, as a
+    /// 4-byte word (x86's R_X86_64_32, R_X86_64_32S, R_386_32), and that address.
+    pub absolute: Vec<(u64, u64)>,
+    /// The data's objects, in address order, where each may move on its own (see the
+    /// module's text); empty where the data moves as one block, if at all.
+    pub objects: Vec<Object>,
+    /// The places whose relocation names an object (by its symbol's section), and
+    /// which (an index into `objects`). A reference moves with the object it names
+    /// (`plan::movable_data` checks that it names an address inside it).
+    pub names: std::collections::BTreeMap<u64, usize>,
+}
+
+/// One object of the data: a loaded section of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    /// Its addresses.
+    pub range: Range<u64>,
+    /// The alignment its section asks for: it keeps its address modulo this.
+    pub align: u64,
 }
 
 /// The relocation places of `bytes`, an executable, and the data's alignment (`data`:
@@ -49,21 +81,46 @@ pub fn read(bytes: &[u8], data: Range<u64>, entry: u64) -> Option<Linked> {
         return None;
     }
     let loaded = |index: usize| sections.get(index).is_some_and(alloc);
+    // The data's sections: loaded, not code, with bytes in the file.
+    let in_data = |i: usize| {
+        let s = &sections[i];
+        alloc(s)
+            && s.sh_flags & u64::from(SHF_EXECINSTR) == 0
+            && s.sh_type != SHT_NOBITS
+            && !spans[i].is_empty()
+            && data.start <= spans[i].start
+            && spans[i].end <= data.end
+    };
+    let absolute_type = |r_type: u32| match elf.header.e_machine {
+        EM_X86_64 => r_type == R_X86_64_32 || r_type == R_X86_64_32S,
+        EM_386 => r_type == R_386_32,
+        _ => false,
+    };
     let mut places = Vec::new();
+    let mut absolute = Vec::new();
+    // (place, the section its relocation's symbol lies in): the object it names.
+    let mut named = Vec::new();
     for (index, relocs) in &elf.shdr_relocs {
         // sh_info names the section the relocations apply to; debug sections'
         // relocations change nothing that loads.
         let applies_to = sections.get(*index)?.sh_info as usize;
-        if loaded(applies_to) {
-            // In an executable, r_offset is the place's address.
-            places.extend(relocs.iter().map(|r| r.r_offset));
+        if !loaded(applies_to) {
+            continue;
         }
-    }
-    // Relocation sections goblin did not read (a count that disagrees): unknown.
-    let read_sections = elf.shdr_relocs.len();
-    let listed = sections.iter().filter(is_relocs).count();
-    if read_sections != listed {
-        return None;
+        for r in relocs.iter() {
+            // In an executable, r_offset is the place's address.
+            places.push(r.r_offset);
+            let section = elf.syms.get(r.r_sym).map(|s| s.st_shndx).filter(|&i| i < sections.len());
+            named.push((r.r_offset, section));
+            if absolute_type(r.r_type) {
+                // The linker wrote S + A there: read it back (REL keeps the addend
+                // in the place, where RELA has it apart).
+                let value = word_at(bytes, sections, r.r_offset)?;
+                if data.contains(&value) {
+                    absolute.push((r.r_offset, value));
+                }
+            }
+        }
     }
     places.sort_unstable();
     places.dedup();
@@ -74,5 +131,49 @@ pub fn read(bytes: &[u8], data: Range<u64>, entry: u64) -> Option<Linked> {
         .map(|(s, _)| s.sh_addralign.max(1))
         .max()
         .unwrap_or(1);
-    data_align.is_power_of_two().then_some(Linked { places, data_align })
+    let mut objects: Vec<(usize, Object)> = (0..sections.len())
+        .filter(|&i| in_data(i))
+        .map(|i| (i, Object { range: spans[i].clone(), align: sections[i].sh_addralign.max(1) }))
+        .collect();
+    objects.sort_by_key(|(_, o)| o.range.start);
+    // Objects that overlap, or leave bytes of the data that are not zero padding
+    // outside every one: the data is not what its sections say; it moves whole.
+    let loaded_zero = |a: u64| {
+        elf.program_headers.iter().filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD).any(|p| {
+            let off = a.wrapping_sub(p.p_vaddr);
+            off < p.p_filesz && bytes.get((p.p_offset + off) as usize) == Some(&0)
+        })
+    };
+    let covered = objects.windows(2).all(|w| w[0].1.range.end <= w[1].1.range.start)
+        && (data.start..data.end).all(|a| objects.iter().any(|(_, o)| o.range.contains(&a)) || loaded_zero(a));
+    let names = named
+        .into_iter()
+        .filter_map(|(place, section)| Some((place, objects.iter().position(|&(i, _)| Some(i) == section)?)))
+        .collect();
+    let mut objects: Vec<Object> = objects.into_iter().map(|(_, o)| o).collect();
+    if !(covered && objects.len() > 1 && objects.iter().all(|o| o.align.is_power_of_two())) {
+        objects.clear();
+    }
+    absolute.sort_unstable();
+    data_align.is_power_of_two().then_some(Linked { places, data_align, absolute, objects, names })
+}
+
+/// The file byte that loads at `address`, from the section that holds it.
+fn byte_at(bytes: &[u8], sections: &[goblin::elf::SectionHeader], address: u64) -> Option<u8> {
+    let s = sections.iter().find(|s| {
+        s.sh_flags & u64::from(SHF_ALLOC) != 0
+            && s.sh_type != SHT_NOBITS
+            && s.sh_addr <= address
+            && address - s.sh_addr < s.sh_size
+    })?;
+    bytes.get(usize::try_from(s.sh_offset.checked_add(address - s.sh_addr)?).ok()?).copied()
+}
+
+/// The little-endian 4-byte word that loads at `address` (x86's).
+fn word_at(bytes: &[u8], sections: &[goblin::elf::SectionHeader], address: u64) -> Option<u64> {
+    let mut word = [0; 4];
+    for (k, b) in word.iter_mut().enumerate() {
+        *b = byte_at(bytes, sections, address.checked_add(k as u64)?)?;
+    }
+    Some(u64::from(u32::from_le_bytes(word)))
 }

@@ -32,15 +32,16 @@ pub fn verify(input: &Elf, plan: &Plan, output: &[u8]) -> Result<(), Bug> {
     if output.len() != plan.len {
         return Err(fail("its length is not the planned one"));
     }
-    // e_shoff is zero, unless the plan put code there (a packed run, or the free
-    // header bytes of an input shrunk before, kept as they were).
+    // e_shoff is zero, unless the plan put code or data there (a packed run, an
+    // object of the data, or the free header bytes of an input shrunk before, kept as
+    // they were).
     let runs = plan.packing.iter().flat_map(|p| &p.runs);
+    let data = plan.packing.iter().flat_map(|p| p.data.iter().flat_map(|d| d.outputs()));
     let holes: Vec<_> = runs
         .filter(|r| matches!(r.place, Place::Hole(_)))
-        .map(|r| {
-            let at = r.at.wrapping_sub(plan.load_address());
-            at..at + r.bytes.len() as u64
-        })
+        .map(|r| r.at..r.at + r.bytes.len() as u64)
+        .chain(data)
+        .map(|r| r.start.wrapping_sub(plan.load_address())..r.end.wrapping_sub(plan.load_address()))
         .collect();
     let carries_code = |field: std::ops::Range<usize>| {
         holes.iter().any(|h| h.start < field.end as u64 && (field.start as u64) < h.end)
@@ -145,13 +146,28 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     let entry_offset = entry.checked_sub(seg.p_vaddr).map_or(0, |o| (o + seg.p_offset) as usize);
     let data = input.bytes.get(data_from..entry_offset).unwrap_or_default();
     plan::no_code_address_held(data, data_address, input.little_endian, entry..stop)?;
-    // Data moved behind the code: the input's relocations must allow it, by the
-    // planner's own rule (`plan::movable_data`), for all of the data.
+    // Data moved: the input's relocations must allow it, by the planner's own rule
+    // (`plan::movable_data`), for all of the data; in pieces, only as its objects,
+    // each keeping its address modulo its alignment.
+    let mut absolute = Vec::new();
     if let Some(moved) = &p.data {
-        let (movable, _) = plan::movable_data(input).map_err(|why| format!("the data moved, though {why}"))?;
-        if movable != moved.from {
-            return Err(format!("the data moved is {:#x?}, not the input's {movable:#x?}", moved.from));
+        let movable = plan::movable_data(input).map_err(|why| format!("the data moved, though {why}"))?;
+        if movable.data != moved.from {
+            return Err(format!("the data moved is {:#x?}, not the input's {:#x?}", moved.from, movable.data));
         }
+        let whole = [crate::elf::relocs::Object { range: movable.data.clone(), align: movable.align }];
+        let objects = if moved.pieces.len() == 1 { &whole[..] } else { &movable.objects[..] };
+        let mut pieces: Vec<_> = moved.pieces.clone();
+        pieces.sort_by_key(|(from, _)| from.start);
+        let as_objects = pieces.len() == objects.len()
+            && pieces
+                .iter()
+                .zip(objects)
+                .all(|((from, to), o)| *from == o.range && to % o.align == from.start % o.align);
+        if !as_objects {
+            return Err("the data moved in pieces that are not its objects, or lost their alignment".into());
+        }
+        absolute = movable.absolute;
     }
     // Where the output holds what the input named at `r`: the data's new place, or
     // the same address (where the data stays; moved, nothing else may be named).
@@ -162,7 +178,7 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
     // The body's runs start past the header bytes loaders read (and where the data
     // stays, past it, at the entry point); they may not lie on the moved data.
     let body_from = if p.data.is_some() { load + out.headers_read_end() as u64 } else { entry };
-    let data_out = p.data.as_ref().map_or(0..0, |d| d.output());
+    let data_out: Vec<std::ops::Range<u64>> = p.data.as_ref().map_or(vec![], |d| d.outputs().collect());
     let mut held = p.runs.iter().flat_map(|r| insns.iter().filter(move |i| i.address >= r.from && i.address < r.to));
     if insns.first().map(|i| i.address) != p.runs.first().map(|r| r.from)
         || !held.by_ref().map(|i| i.address).eq(insns.iter().map(|i| i.address))
@@ -223,7 +239,7 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
         let in_holes = span.start >= load
             && (span.start - load..span.end - load)
                 .all(|at| may_hold_code(at as usize) || on_e_entry(at) || on_passage(at));
-        if !in_holes && (span.start < body_from || data_out.start < span.end && span.start < data_out.end) {
+        if (!in_holes && span.start < body_from) || data_out.iter().any(|d| d.start < span.end && span.start < d.end) {
             return Err(format!("the run at {:#x} lies on header bytes a loader reads, or on the data", run.at));
         }
         if taken.iter().any(|t| t.start < span.end && span.start < t.end) || run.code_len > run.bytes.len() {
@@ -371,7 +387,24 @@ fn packed_code(input: &Elf, out: &Elf, plan: &Plan, p: &Packing) -> Result<std::
                 (Kind::EntryRelative, _) => {
                     cb == *folded.get(&o.address).unwrap_or(&ob) && out.header.e_entry == input.header.e_entry
                 }
-                _ => cb == ob,
+                // x86's absolute address of the data: where it went.
+                _ => {
+                    match absolute.iter().find(|&&(place, _)| (o.address..o.address + o.len as u64).contains(&place)) {
+                        Some(&(place, value)) => {
+                            let k = (place - o.address) as usize;
+                            let mut want = ob.clone();
+                            let to = named(value).ok().and_then(|t| u32::try_from(t).ok());
+                            match (to, want.get_mut(k..k + 4)) {
+                                (Some(to), Some(word)) => {
+                                    word.copy_from_slice(&to.to_le_bytes());
+                                    cb == want
+                                }
+                                _ => false,
+                            }
+                        }
+                        None => cb == ob,
+                    }
+                }
             };
         if !same_shape {
             return Err(format!("the copy at {:#x} of the instruction at {:#x} is not the same", c.address, o.address));
@@ -446,7 +479,7 @@ fn same_memory(input: &Elf, out: &Elf, moved: std::ops::Range<u64>, data: Option
         if (q.p_flags ^ p.p_flags) & fields::P_FLAGS_READ != 0 || out.phdrs.len() != 1 {
             return fail("the segment changed permissions".into());
         }
-        for address in data.from.clone() {
+        for address in data.pieces.iter().flat_map(|(from, _)| from.clone()) {
             let theirs = loaded_byte(input, p, address);
             let ours = data
                 .map(address)

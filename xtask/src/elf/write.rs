@@ -19,6 +19,16 @@ pub fn write(elf: &Elf, plan: &Plan) -> Result<Vec<u8>, Bug> {
         return Err(Bug(format!("planned body ends at {body_end:#x}, past the planned length {:#x}", plan.len)));
     }
     out[plan.body_at..body_end].copy_from_slice(body);
+    // The data, moved piece by piece: the file may end inside the last, on zeros.
+    for (from, at) in &plan.pieces {
+        let bytes =
+            elf.bytes.get(from.clone()).ok_or_else(|| Bug(format!("planned piece {from:?} lies outside the input")))?;
+        let n = bytes.len().min(plan.len.saturating_sub(*at));
+        if bytes[n..].iter().any(|&b| b != 0) {
+            return Err(Bug(format!("the planned piece at {at:#x} does not fit the planned file")));
+        }
+        out[*at..*at + n].copy_from_slice(&bytes[..n]);
+    }
     // The packed code: each run at its address (the file loads from offset 0). A
     // run's last bytes may be zeros the file leaves to the loader.
     if let Some(packing) = &plan.packing {

@@ -907,9 +907,12 @@ pub fn pack_help() -> String {
          the first run lands (--move-tail is the old name). Falling off the code's end stays undefined, as it \
          was. On {}. On {}, the code's last instruction may be the program header's p_filesz = p_memsz, \
          when that size holds the segment within its first page. Where the input keeps its relocations \
-         (linked with --emit-relocs) and they show that only PC-relative instructions name the data before \
-         the code, the data may move behind the code, and the load address may change to one where e_entry \
-         runs as a jump (AArch64: 0x14000000). On {}, header words between holes may run as instructions \
+         (linked with --emit-relocs) and they show that only instructions of the code name the data before \
+         the code (PC-relative ones, re-encoded, and on x86 absolute addresses in 4 bytes, rewritten), the \
+         data may move behind the code, and the load address may change to one where e_entry runs as a jump \
+         (AArch64: 0x14000000); where each object of the data is a section of its own (linked with \
+         --unique) and each reference names an address inside its own, the objects move one by one, onto \
+         header bytes that are free or already hold their bytes, or behind the code. On {}, header words between holes may run as instructions \
          on the way from one run to the next, where they write only registers nothing reads there; the load \
          address and p_filesz = p_memsz may change so that they do. --explain says what moved, or why \
          nothing did",
