@@ -892,6 +892,27 @@ mod tests {
         assert!(plan.pieces.len() <= 1, "{}", plan.explain(crossed.len()));
     }
 
+    /// The objects as relocs reads them: three, in address order, each naming places;
+    /// none where the data is longer than the file (a hostile entry point far out),
+    /// where bytes between them are not zero, or past MAX_OBJECTS.
+    #[test]
+    fn the_objects_are_the_data_sections_where_they_cover_it() {
+        let input = x86_64_objects_linked(&X86_64_ABSOLUTE, true);
+        let linked = relocs::read(&input, 0x10068..0x10084, 0x10084).unwrap();
+        let ranges: Vec<_> = linked.objects.iter().map(|o| o.range.clone()).collect();
+        assert_eq!(ranges, [0x10068..0x10070, 0x10070..0x1007c, 0x1007c..0x10084]);
+        assert_eq!(linked.absolute, [(0x10085, 0x10070), (0x10094, 0x10068), (0x100a6, 0x1007c)]);
+        assert_eq!(linked.names.get(&0x10085), Some(&1));
+        let far = relocs::read(&input, 0x10068..0x7fff_ffff_ffff, 0x10084);
+        assert!(far.is_none_or(|l| l.objects.is_empty()));
+        // The version string's section one byte short: its newline, not zero, lies
+        // in no object; the objects are not all the data is.
+        let mut gap = x86_64_objects_linked(&X86_64_ABSOLUTE, true);
+        let second = u64::from_le_bytes(gap[40..48].try_into().unwrap()) as usize + 64 * 2;
+        gap[second + 32..second + 40].copy_from_slice(&11u64.to_le_bytes()); // sh_size 12 -> 11
+        assert!(relocs::read(&gap, 0x10068..0x10084, 0x10084).unwrap().objects.is_empty());
+    }
+
     /// A plan that moved objects of the data, spoiled: our bug, never a refusal.
     #[test]
     fn a_wrong_object_move_is_a_bug() {

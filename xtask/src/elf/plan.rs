@@ -489,8 +489,10 @@ fn choices(elf: &Elf, kept: &Plan) -> Result<Vec<Choice>, String> {
     Ok(choices)
 }
 
-/// At most this many layouts of the data's objects are tried per load address.
+/// At most this many layouts of the data's objects are tried per load address,
 const ARRANGEMENTS: usize = 4;
+/// the best of the first this many found (`relocs::MAX_OBJECTS` objects at most).
+const WAYS_LOOKED_AT: usize = 10_000;
 
 /// The data's objects (`Choice::objects`) laid out anew over the headers `plan` made
 /// at the choice's load address: each on header bytes that are free or already hold
@@ -540,8 +542,8 @@ fn arrangements(elf: &Elf, choice: &Choice, plan: &Plan) -> Vec<Choice> {
                 .collect()
         })
         .collect();
-    // Every way to lay some of them on spots that do not overlap: (bytes laid, free
-    // bytes taken, each object's spot).
+    // Every way to lay some of them on spots that do not overlap (the first
+    // WAYS_LOOKED_AT found): (bytes laid, free bytes taken, each object's spot).
     let mut ways: Vec<(usize, usize, Vec<Option<usize>>)> = Vec::new();
     fn walk(
         k: usize,
@@ -552,7 +554,7 @@ fn arrangements(elf: &Elf, choice: &Choice, plan: &Plan) -> Vec<Choice> {
         (laid, free): (usize, usize),
         ways: &mut Vec<(usize, usize, Vec<Option<usize>>)>,
     ) {
-        if ways.len() > 10_000 {
+        if ways.len() >= WAYS_LOOKED_AT {
             return;
         }
         if k == objects.len() {

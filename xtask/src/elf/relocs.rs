@@ -50,6 +50,10 @@ pub struct Linked {
     pub names: std::collections::BTreeMap<u64, usize>,
 }
 
+/// The most objects the data may have to move one by one: the planner tries the
+/// ways to lay them out (`plan::arrangements`).
+pub const MAX_OBJECTS: usize = 16;
+
 /// One object of the data: a loaded section of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
@@ -96,6 +100,16 @@ pub fn read(bytes: &[u8], data: Range<u64>, entry: u64) -> Option<Linked> {
         EM_386 => r_type == R_386_32,
         _ => false,
     };
+    // The segment that loads the data: its bytes, where the data's are read.
+    let segment = elf
+        .program_headers
+        .iter()
+        .find(|p| p.p_type == goblin::elf::program_header::PT_LOAD && data.start.wrapping_sub(p.p_vaddr) < p.p_filesz);
+    let loaded_byte = |a: u64| {
+        let segment = segment?;
+        let off = a.wrapping_sub(segment.p_vaddr);
+        (off < segment.p_filesz).then(|| bytes.get(usize::try_from(segment.p_offset.checked_add(off)?).ok()?)).flatten()
+    };
     let mut places = Vec::new();
     let mut absolute = Vec::new();
     // (place, the section its relocation's symbol lies in): the object it names.
@@ -115,12 +129,19 @@ pub fn read(bytes: &[u8], data: Range<u64>, entry: u64) -> Option<Linked> {
             if absolute_type(r.r_type) {
                 // The linker wrote S + A there: read it back (REL keeps the addend
                 // in the place, where RELA has it apart).
-                let value = word_at(bytes, sections, r.r_offset)?;
+                let word: Option<Vec<u8>> = (0..4).map(|k| loaded_byte(r.r_offset.checked_add(k)?).copied()).collect();
+                let value = u64::from(u32::from_le_bytes(word?.try_into().ok()?));
                 if data.contains(&value) {
                     absolute.push((r.r_offset, value));
                 }
             }
         }
+    }
+    // Relocation sections goblin did not read (a count that disagrees): unknown.
+    let read_sections = elf.shdr_relocs.len();
+    let listed = sections.iter().filter(is_relocs).count();
+    if read_sections != listed {
+        return None;
     }
     places.sort_unstable();
     places.dedup();
@@ -137,43 +158,20 @@ pub fn read(bytes: &[u8], data: Range<u64>, entry: u64) -> Option<Linked> {
         .collect();
     objects.sort_by_key(|(_, o)| o.range.start);
     // Objects that overlap, or leave bytes of the data that are not zero padding
-    // outside every one: the data is not what its sections say; it moves whole.
-    let loaded_zero = |a: u64| {
-        elf.program_headers.iter().filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD).any(|p| {
-            let off = a.wrapping_sub(p.p_vaddr);
-            off < p.p_filesz && bytes.get((p.p_offset + off) as usize) == Some(&0)
-        })
-    };
-    let covered = objects.windows(2).all(|w| w[0].1.range.end <= w[1].1.range.start)
-        && (data.start..data.end).all(|a| objects.iter().any(|(_, o)| o.range.contains(&a)) || loaded_zero(a));
-    let names = named
-        .into_iter()
-        .filter_map(|(place, section)| Some((place, objects.iter().position(|&(i, _)| Some(i) == section)?)))
-        .collect();
+    // between them: the data is not what its sections say; it moves whole. (Past
+    // MAX_OBJECTS, or data longer than the file, nothing is tried.)
+    let starts = objects.iter().map(|(_, o)| o.range.start).chain([data.end]);
+    let ends = [data.start].into_iter().chain(objects.iter().map(|(_, o)| o.range.end));
+    let covered = objects.len() <= MAX_OBJECTS
+        && data.end - data.start <= bytes.len() as u64
+        && ends.zip(starts).all(|(end, start)| end <= start && (end..start).all(|a| loaded_byte(a) == Some(&0)));
+    let object_of: std::collections::BTreeMap<usize, usize> =
+        objects.iter().enumerate().map(|(k, &(section, _))| (section, k)).collect();
+    let names = named.into_iter().filter_map(|(place, section)| Some((place, *object_of.get(&section?)?))).collect();
     let mut objects: Vec<Object> = objects.into_iter().map(|(_, o)| o).collect();
     if !(covered && objects.len() > 1 && objects.iter().all(|o| o.align.is_power_of_two())) {
         objects.clear();
     }
     absolute.sort_unstable();
     data_align.is_power_of_two().then_some(Linked { places, data_align, absolute, objects, names })
-}
-
-/// The file byte that loads at `address`, from the section that holds it.
-fn byte_at(bytes: &[u8], sections: &[goblin::elf::SectionHeader], address: u64) -> Option<u8> {
-    let s = sections.iter().find(|s| {
-        s.sh_flags & u64::from(SHF_ALLOC) != 0
-            && s.sh_type != SHT_NOBITS
-            && s.sh_addr <= address
-            && address - s.sh_addr < s.sh_size
-    })?;
-    bytes.get(usize::try_from(s.sh_offset.checked_add(address - s.sh_addr)?).ok()?).copied()
-}
-
-/// The little-endian 4-byte word that loads at `address` (x86's).
-fn word_at(bytes: &[u8], sections: &[goblin::elf::SectionHeader], address: u64) -> Option<u64> {
-    let mut word = [0; 4];
-    for (k, b) in word.iter_mut().enumerate() {
-        *b = byte_at(bytes, sections, address.checked_add(k as u64)?)?;
-    }
-    Some(u64::from(u32::from_le_bytes(word)))
 }
